@@ -1,0 +1,302 @@
+"""`FSM`: the state machine core as a mixin for Pykka actors, with timers and subscribers."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+
+import pykka
+
+from fsm import _dispatch
+from fsm._dispatch import Cancellable, Dispatcher, TrackingInbox
+from fsm._durations import Duration, to_seconds
+from fsm._errors import FSMError
+from fsm._machine import StateMachine
+from fsm._messages import (
+    CurrentState,
+    Failure,
+    Shutdown,
+    StateTimeout,
+    SubscribeTransitionCallBack,
+    Transition,
+    UnsubscribeTransitionCallBack,
+)
+from fsm._state import State
+
+
+@dataclass(frozen=True, slots=True)
+class _TimerFired:
+    """A named timer's message on its way; dropped unless `generation` is still current."""
+
+    name: str
+    generation: int
+    message: Any
+
+
+@dataclass(frozen=True, slots=True)
+class _StateTimeoutFired:
+    """A state timeout on its way; dropped if any other message came in meanwhile."""
+
+    generation: int
+
+
+@dataclass(slots=True)
+class _NamedTimer:
+    generation: int
+    handle: Cancellable
+    message: Any
+    repeat: bool
+
+
+class FSM(StateMachine):
+    """Akka's classic FSM for Pykka: use as `class X(FSM, pykka.ThreadingActor)`.
+
+    Declare states in `__init__` with `start_with`, `when`, ... and end with `initialize()`.
+    The mixin owns `on_receive`, `on_stop` and `on_failure`.
+    """
+
+    actor_ref: pykka.ActorRef[Any]
+    actor_inbox: TrackingInbox
+    actor_stopped: Any
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._fsm_dispatcher: Dispatcher = _dispatch.current()
+        self._sm_setup()
+        self._fsm_timers: dict[str, _NamedTimer] = {}
+        self._fsm_generations = itertools.count(1)
+        self._fsm_timeout: Cancellable | None = None
+        self._fsm_timeout_generation = 0
+        self._fsm_listeners: list[pykka.ActorRef[Any]] = []
+        self._fsm_halted = False
+        super().__init__(*args, **kwargs)
+
+    # ---- the Pykka seam: inbox, futures and the loop come from the dispatcher -------------
+
+    @classmethod
+    def _create_actor_inbox(cls) -> TrackingInbox:
+        return _dispatch.current().create_inbox()
+
+    @classmethod
+    def _create_future(cls) -> pykka.Future[Any]:
+        return _dispatch.current().create_future()
+
+    def _start_actor_loop(self) -> None:
+        self._fsm_dispatcher.start_actor_loop(self)  # type: ignore[arg-type]
+
+    # ---- receiving ---------------------------------------------------------------------
+
+    def on_receive(self, message: Any) -> Any:
+        """Route one message: timers, subscriptions, or an event for the state handlers."""
+        if not self._sm_initialized:
+            self._fsm_halt()
+            raise FSMError(
+                f"{type(self).__name__} got {message!r} but initialize() was never called; "
+                "call self.initialize() at the end of __init__ (or in on_start)"
+            )
+        if self._sm_terminated:
+            return None
+        kind = type(message)
+        if kind is _StateTimeoutFired:
+            if message.generation != self._fsm_timeout_generation:
+                return None
+            self._fsm_timeout = None
+            return self._fsm_handle(StateTimeout())
+        if kind is _TimerFired:
+            timer = self._fsm_timers.get(message.name)
+            if timer is None or timer.generation != message.generation:
+                return None
+            if not timer.repeat:
+                del self._fsm_timers[message.name]
+            self._fsm_cancel_state_timeout()
+            return self._fsm_handle(message.message)
+        if kind is SubscribeTransitionCallBack:
+            self._fsm_subscribe(message.ref)
+            return None
+        if kind is UnsubscribeTransitionCallBack:
+            if message.ref in self._fsm_listeners:
+                self._fsm_listeners.remove(message.ref)
+            return None
+        self._fsm_cancel_state_timeout()
+        return self._fsm_handle(message)
+
+    def _fsm_handle(self, message: Any) -> Any:
+        try:
+            nxt = self._sm_process(message)
+            self._sm_apply(nxt)
+        except Exception as exc:
+            self._fsm_fail(exc)
+            raise
+        if nxt.stop_reason is not None:
+            self._fsm_halt()
+        return self._fsm_reply(nxt) if nxt.replies else None
+
+    def _fsm_reply(self, nxt: State) -> Any:
+        envelope = self.actor_inbox.current
+        if envelope is None or envelope.reply_to is None:
+            self._sm_log.warning(
+                "replying(%r) in state %r: the message being handled came with tell(), "
+                "not ask(), so there is nobody to reply to; the reply is dropped",
+                nxt.replies[-1],
+                nxt.state_name,
+            )
+            return None
+        return nxt.replies[-1]
+
+    # ---- stopping ----------------------------------------------------------------------
+
+    def _fsm_fail(self, exc: Exception) -> None:
+        current = self._sm_current
+        if current is not None and not self._sm_terminated:
+            try:
+                self._sm_terminate(
+                    State(current.state_name, current.state_data, stop_reason=Failure(exc))
+                )
+            except Exception:
+                self._sm_log.exception("the termination handler failed")
+        self._fsm_halt()
+
+    def _fsm_halt(self) -> None:
+        """Stop taking messages; what is still queued gets ActorDeadError, as in Pykka."""
+        if self._fsm_halted:
+            return
+        self._fsm_halted = True
+        self._sm_cancel_timers()
+        pykka.ActorRegistry.unregister(self.actor_ref)
+        self.actor_stopped.set()
+
+    def on_stop(self) -> None:
+        """External stop (`ref.stop()`): terminate with `Shutdown`."""
+        current = self._sm_current
+        self._fsm_halted = True
+        if current is not None and self._sm_initialized and not self._sm_terminated:
+            self._sm_terminate(State(current.state_name, current.state_data, stop_reason=Shutdown))
+        self._sm_cancel_timers()
+
+    def on_failure(
+        self,
+        exception_type: type[BaseException] | None,
+        exception_value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        """The termination handler already ran with `Failure(exc)` when the handler failed."""
+
+    # ---- timers ------------------------------------------------------------------------
+
+    def set_timer(self, name: str, msg: Any, interval: Duration, repeat: bool = False) -> None:
+        """Send `msg` to self after `interval` (every `interval` if `repeat`); same name
+        replaces the old timer."""
+        seconds = to_seconds(interval, f"set_timer({name!r}) interval")
+        if seconds is None:
+            raise FSMError(f"set_timer({name!r}): interval must be finite, got {interval!r}")
+        if repeat and seconds == 0:
+            raise FSMError(f"set_timer({name!r}, repeat=True): a repeating interval must be > 0")
+        self._fsm_cancel_named(name)
+        generation = next(self._fsm_generations)
+        handle = self._fsm_dispatcher.schedule(
+            self.actor_ref, seconds, _TimerFired(name, generation, msg), seconds if repeat else None
+        )
+        self._fsm_timers[name] = _NamedTimer(generation, handle, msg, repeat)
+        self._fsm_trace_timer("set", name, msg, seconds, repeat)
+
+    def cancel_timer(self, name: str) -> None:
+        """Cancel the named timer; its message is never processed, even if already queued."""
+        if self._fsm_cancel_named(name):
+            self._fsm_trace_timer("cancel", name, None, None, False)
+
+    def is_timer_active(self, name: str) -> bool:
+        """Whether the named timer is set and has not fired (single-shot) or been cancelled."""
+        return name in self._fsm_timers
+
+    def _fsm_cancel_named(self, name: str) -> bool:
+        timer = self._fsm_timers.pop(name, None)
+        if timer is None:
+            return False
+        timer.handle.cancel()
+        return True
+
+    def _fsm_cancel_state_timeout(self) -> None:
+        self._fsm_timeout_generation += 1
+        if self._fsm_timeout is not None:
+            self._fsm_timeout.cancel()
+            self._fsm_timeout = None
+
+    def _sm_arm_timeout(self, seconds: float | None) -> None:
+        if self._fsm_timeout is not None:
+            self._fsm_timeout.cancel()
+            self._fsm_timeout = None
+        if seconds is not None:
+            self._fsm_timeout = self._fsm_dispatcher.schedule(
+                self.actor_ref, seconds, _StateTimeoutFired(self._fsm_timeout_generation), None
+            )
+
+    def _sm_cancel_timers(self) -> None:
+        for timer in self._fsm_timers.values():
+            timer.handle.cancel()
+        self._fsm_timers.clear()
+        self._fsm_cancel_state_timeout()
+
+    def _fsm_trace_timer(
+        self, action: str, name: str, msg: Any, seconds: float | None, repeat: bool
+    ) -> None:
+        """Called on every timer set and cancel (LoggingFSM logs them)."""
+
+    # ---- transition subscribers ----------------------------------------------------------
+
+    def _fsm_subscribe(self, ref: Any) -> None:
+        if not isinstance(ref, pykka.ActorRef):
+            self._sm_log.warning(
+                "SubscribeTransitionCallBack(%r) ignored: expected a pykka.ActorRef", ref
+            )
+            return
+        if not ref.is_alive():
+            self._sm_log.warning("SubscribeTransitionCallBack: %s is not running; ignored", ref)
+            return
+        if ref not in self._fsm_listeners:
+            self._fsm_listeners.append(ref)
+        ref.tell(CurrentState(self.actor_ref, self.state_name))
+
+    def _sm_after_transition(self, from_state: Any, to_state: Any) -> None:
+        if not self._fsm_listeners:
+            return
+        notice = Transition(self.actor_ref, from_state, to_state)
+        for ref in list(self._fsm_listeners):
+            try:
+                ref.tell(notice)
+            except pykka.ActorDeadError:
+                self._fsm_listeners.remove(ref)
+                self._sm_log.debug("dropped stopped transition subscriber %s", ref)
+
+    # ---- declared nondeterminism -----------------------------------------------------------
+
+    def random_bool(self) -> bool:
+        """A random boolean: real in production, a recorded choice under the tester."""
+        return self._fsm_dispatcher.random_int(2) == 1
+
+    def random_int(self, n: int) -> int:
+        """A random integer in [0, n): real in production, a recorded choice under the tester."""
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise FSMError(f"random_int(n) needs an integer n >= 1, got {n!r}")
+        return self._fsm_dispatcher.random_int(n)
+
+    # ---- TestFSMRef support (called inside the actor through pykka's ProxyCall) ------------
+
+    def _testkit_snapshot(self) -> tuple[Any, Any]:
+        return self.state_name, self.state_data
+
+    def _testkit_set_state(self, state: Any, data: Any, timeout: Any) -> None:
+        self._fsm_cancel_state_timeout()
+        current = self._sm_current_state()
+        nxt = State(state, current.state_data if data is _KEEP else data)
+        if timeout is not _KEEP:
+            nxt = nxt.for_max(timeout)
+        self._sm_apply(nxt)
+        if nxt.stop_reason is not None:
+            self._fsm_halt()
+
+    def _testkit_state_timer_active(self) -> bool:
+        return self._fsm_timeout is not None
+
+
+_KEEP: Any = object()

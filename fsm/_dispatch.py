@@ -1,0 +1,109 @@
+"""The dispatcher seam: who runs actor loops, futures, timers and choices.
+
+Production uses Pykka's threads and one shared timer thread; the deterministic tester
+installs its own dispatcher so that the same FSM classes run under its scheduler.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import queue
+import random
+import threading
+from collections.abc import Iterator
+from itertools import count
+from typing import TYPE_CHECKING, Any, Protocol
+
+import pykka
+
+from fsm._timer_thread import SHARED
+
+if TYPE_CHECKING:
+    from pykka._envelope import Envelope
+
+
+class Cancellable(Protocol):
+    """A scheduled timer that can be cancelled."""
+
+    def cancel(self) -> None: ...
+
+
+class TrackingInbox(Protocol):
+    """An actor inbox that remembers the envelope taken last, so replies know their asker."""
+
+    current: Envelope[Any] | None
+
+    def put(self, envelope: Envelope[Any], /) -> None: ...
+
+    def get(self) -> Envelope[Any]: ...
+
+    def empty(self) -> bool: ...
+
+
+class Dispatcher:
+    """Runs FSM actors. The base class is production: Pykka threads and real timers."""
+
+    def create_inbox(self) -> TrackingInbox:
+        return _ThreadInbox()
+
+    def create_future(self) -> pykka.Future[Any]:
+        return pykka.ThreadingFuture()
+
+    def start_actor_loop(self, actor: pykka.Actor) -> None:
+        thread = threading.Thread(
+            target=actor._actor_loop,
+            name=f"{type(actor).__name__}-{next(_thread_counter)}",
+            daemon=getattr(actor, "use_daemon_thread", False),
+        )
+        thread.start()
+
+    def schedule(
+        self, target: pykka.ActorRef[Any], delay: float, message: Any, interval: float | None
+    ) -> Cancellable:
+        """Tell `message` to `target` after `delay`, then every `interval` if given."""
+
+        def fire() -> None:
+            with contextlib.suppress(pykka.ActorDeadError):
+                target.tell(message)
+
+        return SHARED.schedule(delay, fire, interval)
+
+    def random_int(self, n: int) -> int:
+        return random.randrange(n)
+
+    def monitor(self, monitor_cls: type, event: Any) -> None:
+        """Monitors are specifications for the tester; in production they cost nothing."""
+
+
+_thread_counter = count()
+
+
+class _ThreadInbox(queue.Queue[Any]):
+    """Pykka's queue inbox, remembering the envelope it handed out last."""
+
+    current: Envelope[Any] | None = None
+
+    def get(self, block: bool = True, timeout: float | None = None) -> Any:
+        envelope = super().get(block, timeout)
+        self.current = envelope
+        return envelope
+
+
+_PRODUCTION = Dispatcher()
+_current: Dispatcher = _PRODUCTION
+
+
+def current() -> Dispatcher:
+    """The dispatcher new actors, futures and choices go through right now."""
+    return _current
+
+
+@contextlib.contextmanager
+def installed(dispatcher: Dispatcher) -> Iterator[Dispatcher]:
+    """Make `dispatcher` the current one for the duration of the block."""
+    global _current
+    previous, _current = _current, dispatcher
+    try:
+        yield dispatcher
+    finally:
+        _current = previous

@@ -1,0 +1,270 @@
+"""The thread-free state machine core: the DSL, event handling and transitions.
+
+`FSM` (an actor) and `Monitor` (a synchronous specification) both build on it; anything
+about threads, mailboxes or real timers lives in their own modules.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any, Final
+
+from fsm._durations import Duration, to_seconds
+from fsm._errors import FSMError
+from fsm._messages import Event, Failure, Normal, Reason, StopEvent
+from fsm._state import DEFAULT_TIMEOUT, State, _DefaultTimeout
+
+StateHandler = Callable[[Event], "State | None"]
+TransitionHandler = Callable[[Any, Any], None]
+TerminationHandler = Callable[[StopEvent], None]
+
+
+class _Unchanged:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<unchanged>"
+
+
+_UNCHANGED: Final = _Unchanged()
+
+
+def _check_hashable(state: Any, where: str) -> None:
+    try:
+        hash(state)
+    except TypeError:
+        raise FSMError(
+            f"{where}: state {state!r} is not hashable; state names are dictionary keys, "
+            "use an enum member, a string or another immutable value"
+        ) from None
+
+
+def _name_of(handler: object) -> str:
+    return getattr(handler, "__qualname__", None) or repr(handler)
+
+
+class StateMachine:
+    """Akka's FSM DSL over plain method calls; subclasses add delivery and timers."""
+
+    def _sm_setup(self) -> None:
+        """Create the bookkeeping; called by the concrete class's `__init__`."""
+        self._sm_log = logging.getLogger(f"{type(self).__module__}.{type(self).__qualname__}")
+        self._sm_current: State | None = None
+        self._sm_next: State | None = None
+        self._sm_handlers: dict[Any, list[StateHandler]] = {}
+        self._sm_timeouts: dict[Any, float | None] = {}
+        self._sm_unhandled: StateHandler | None = None
+        self._sm_on_transition: list[TransitionHandler] = []
+        self._sm_on_termination: TerminationHandler | None = None
+        self._sm_initialized = False
+        self._sm_terminated = False
+
+    # ---- the DSL -----------------------------------------------------------------------
+
+    def start_with(self, state: Any, data: Any, timeout: Duration = None) -> None:
+        """Declare the initial state and data; `timeout` overrides the state's default."""
+        _check_hashable(state, "start_with")
+        if self._sm_initialized:
+            raise FSMError("start_with() was called after initialize(); call it before")
+        chosen = DEFAULT_TIMEOUT if timeout is None else to_seconds(timeout, "start_with timeout")
+        self._sm_current = State(state, data, chosen)
+
+    def when(
+        self, state: Any, handler: StateHandler, state_timeout: Duration = None
+    ) -> None:
+        """Handle events in `state` with `handler`; a second call chains after the first."""
+        _check_hashable(state, "when")
+        if not callable(handler):
+            raise FSMError(f"when({state!r}, ...): the handler must be callable, got {handler!r}")
+        self._sm_handlers.setdefault(state, []).append(handler)
+        if state_timeout is not None:
+            self._sm_timeouts[state] = to_seconds(state_timeout, f"state_timeout of {state!r}")
+
+    def when_unhandled(self, handler: StateHandler) -> None:
+        """Handle events no state handler took; replaces any earlier unhandled handler."""
+        if not callable(handler):
+            raise FSMError(f"when_unhandled: the handler must be callable, got {handler!r}")
+        self._sm_unhandled = handler
+
+    def on_transition(self, handler: TransitionHandler) -> None:
+        """Call `handler(from_state, to_state)` on every transition; handlers stack in order."""
+        if not callable(handler):
+            raise FSMError(f"on_transition: the handler must be callable, got {handler!r}")
+        self._sm_on_transition.append(handler)
+
+    def on_termination(self, handler: TerminationHandler) -> None:
+        """Call `handler(StopEvent)` when the machine stops; replaces any earlier one."""
+        if not callable(handler):
+            raise FSMError(f"on_termination: the handler must be callable, got {handler!r}")
+        self._sm_on_termination = handler
+
+    def set_state_timeout(self, state: Any, timeout: Duration) -> None:
+        """Change the default timeout of `state` (None or inf: no timeout)."""
+        _check_hashable(state, "set_state_timeout")
+        self._sm_timeouts[state] = to_seconds(timeout, f"state timeout of {state!r}")
+
+    def initialize(self) -> None:
+        """Enter the initial state and arm its timeout; call it last in `__init__`."""
+        first = self._sm_current
+        if first is None:
+            raise FSMError(
+                f"{type(self).__name__}.initialize() was called without start_with(state, data); "
+                "declare the initial state first"
+            )
+        if first.state_name not in self._sm_handlers:
+            raise FSMError(
+                f"{type(self).__name__}: the initial state {first.state_name!r} has no "
+                f"when({first.state_name!r}, handler); declared states: {self._sm_known()}"
+            )
+        self._sm_initialized = True
+        self._sm_enter(first, transition=False)
+
+    def goto(self, state: Any) -> State:
+        """The next state is `state` (a transition, even if it is the current state)."""
+        _check_hashable(state, "goto")
+        if self._sm_initialized and state not in self._sm_handlers:
+            raise FSMError(self._sm_missing(state))
+        return State(state, self._sm_current_state().state_data)
+
+    def stay(self) -> State:
+        """Remain in the current state (no transition; the state timeout is re-armed)."""
+        current = self._sm_current_state()
+        return State(current.state_name, current.state_data, notifies=False)
+
+    def stop(self, reason: Reason = Normal, data: Any = _UNCHANGED) -> State:
+        """Stop the machine with `reason`, optionally with new data for the termination."""
+        if not isinstance(reason, Reason):
+            raise FSMError(
+                f"stop(reason): reason must be Normal, Shutdown or Failure(cause), got {reason!r}"
+            )
+        current = self._sm_current_state()
+        final = current.state_data if data is _UNCHANGED else data
+        return State(current.state_name, final, stop_reason=reason, notifies=False)
+
+    @property
+    def state_name(self) -> Any:
+        """The current state."""
+        return self._sm_current_state().state_name
+
+    @property
+    def state_data(self) -> Any:
+        """The current state data (during a transition: the old data)."""
+        return self._sm_current_state().state_data
+
+    @property
+    def next_state_data(self) -> Any:
+        """The data of the state being entered; only available inside `on_transition`."""
+        if self._sm_next is None:
+            raise FSMError("next_state_data is only available inside an on_transition handler")
+        return self._sm_next.state_data
+
+    @property
+    def log(self) -> logging.Logger:
+        """The logger named after this machine's class."""
+        return self._sm_log
+
+    # ---- processing --------------------------------------------------------------------
+
+    def _sm_current_state(self) -> State:
+        current = self._sm_current
+        if current is None:
+            raise FSMError(
+                f"{type(self).__name__} has no state yet: call start_with(state, data) first"
+            )
+        return current
+
+    def _sm_known(self) -> str:
+        return ", ".join(repr(s) for s in self._sm_handlers) or "none"
+
+    def _sm_missing(self, state: Any) -> str:
+        return (
+            f"{type(self).__name__}: goto({state!r}), but {state!r} has no when({state!r}, handler);"
+            f" declared states: {self._sm_known()}"
+        )
+
+    def _sm_process(self, message: Any) -> State:
+        """Run the handlers for `message` in the current state and return the next state."""
+        current = self._sm_current_state()
+        self._sm_on_event(message)
+        event = Event(message, current.state_data)
+        for handler in self._sm_handlers[current.state_name]:
+            result = handler(event)
+            if result is not None:
+                return self._sm_checked(result, handler, current)
+        if self._sm_unhandled is not None:
+            result = self._sm_unhandled(event)
+            if result is not None:
+                return self._sm_checked(result, self._sm_unhandled, current)
+        self._sm_log.warning(
+            "unhandled event %r in state %r (data %r)",
+            message,
+            current.state_name,
+            current.state_data,
+        )
+        return self.stay()
+
+    def _sm_checked(self, result: object, handler: object, current: State) -> State:
+        if isinstance(result, State):
+            return result
+        raise FSMError(
+            f"handler {_name_of(handler)} in state {current.state_name!r} returned {result!r}; "
+            "a handler must return goto(...), stay() or stop(...) (optionally with .using, "
+            ".for_max, .replying), or None when it does not handle the event"
+        )
+
+    def _sm_apply(self, nxt: State) -> None:
+        """Make `nxt` the current state: transition, or termination if it carries a reason."""
+        if nxt.stop_reason is not None:
+            self._sm_terminate(nxt)
+            return
+        if nxt.state_name not in self._sm_handlers:
+            raise FSMError(self._sm_missing(nxt.state_name))
+        current = self._sm_current_state()
+        self._sm_enter(nxt, transition=nxt.notifies or nxt.state_name != current.state_name)
+
+    def _sm_enter(self, nxt: State, transition: bool) -> None:
+        if transition:
+            current = self._sm_current_state()
+            self._sm_next = nxt
+            try:
+                for handler in self._sm_on_transition:
+                    handler(current.state_name, nxt.state_name)
+                self._sm_after_transition(current.state_name, nxt.state_name)
+            finally:
+                self._sm_next = None
+        self._sm_current = nxt
+        timeout = nxt.timeout
+        if isinstance(timeout, _DefaultTimeout):
+            timeout = self._sm_timeouts.get(nxt.state_name)
+        self._sm_arm_timeout(timeout)
+
+    def _sm_terminate(self, final: State) -> None:
+        """Run the termination handler once, with the final state and reason."""
+        if self._sm_terminated:
+            return
+        self._sm_terminated = True
+        self._sm_cancel_timers()
+        self._sm_current = final
+        reason = final.stop_reason
+        assert reason is not None
+        if isinstance(reason, Failure):
+            self._sm_log.error(
+                "terminating in state %r due to %r", final.state_name, reason.cause
+            )
+        if self._sm_on_termination is not None:
+            self._sm_on_termination(StopEvent(reason, final.state_name, final.state_data))
+
+    # ---- hooks for subclasses ----------------------------------------------------------
+
+    def _sm_on_event(self, message: Any) -> None:
+        """Called before each event is handled (LoggingFSM records it)."""
+
+    def _sm_after_transition(self, from_state: Any, to_state: Any) -> None:
+        """Called after the on_transition handlers (FSM tells its subscribers)."""
+
+    def _sm_arm_timeout(self, seconds: float | None) -> None:
+        """Start the state timeout for the state just entered (None: no timeout)."""
+
+    def _sm_cancel_timers(self) -> None:
+        """Cancel every timer on termination."""

@@ -1,0 +1,77 @@
+"""`State`: what a handler returns, the next state with its data, timeout, replies and stop."""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from fsm._durations import Duration, to_seconds
+from fsm._messages import Reason
+
+
+class _DefaultTimeout:
+    """Marker: the state's own default timeout applies."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "default"
+
+
+DEFAULT_TIMEOUT: Final = _DefaultTimeout()
+
+
+class State:
+    """The outcome of handling an event; build it with `goto`, `stay` or `stop` and chain
+    `using`, `for_max` and `replying`, each of which returns a new `State`."""
+
+    __slots__ = ("notifies", "replies", "state_data", "state_name", "stop_reason", "timeout")
+
+    def __init__(
+        self,
+        state_name: Any,
+        state_data: Any,
+        timeout: float | None | _DefaultTimeout = DEFAULT_TIMEOUT,
+        stop_reason: Reason | None = None,
+        replies: tuple[Any, ...] = (),
+        notifies: bool = True,
+    ) -> None:
+        self.state_name = state_name
+        self.state_data = state_data
+        self.timeout = timeout
+        self.stop_reason = stop_reason
+        self.replies = replies
+        self.notifies = notifies
+
+    def _copy(self, **changes: Any) -> State:
+        fields = {name: getattr(self, name) for name in State.__slots__}
+        fields.update(changes)
+        return State(**fields)
+
+    def using(self, data: Any) -> State:
+        """The same outcome with `data` as the next state data."""
+        return self._copy(state_data=data)
+
+    def for_max(self, timeout: Duration) -> State:
+        """The same outcome with a state timeout of `timeout` seconds (None or inf: none)."""
+        return self._copy(timeout=to_seconds(timeout, "for_max(timeout)"))
+
+    def replying(self, message: Any) -> State:
+        """The same outcome, answering the message being handled with `message`."""
+        return self._copy(replies=(*self.replies, message))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, State):
+            return NotImplemented
+        return all(getattr(self, n) == getattr(other, n) for n in State.__slots__)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        parts = [repr(self.state_name), repr(self.state_data)]
+        if self.timeout is not DEFAULT_TIMEOUT:
+            parts.append(f"timeout={self.timeout!r}")
+        if self.stop_reason is not None:
+            parts.append(f"stop_reason={self.stop_reason!r}")
+        if self.replies:
+            parts.append(f"replies={self.replies!r}")
+        return f"State({', '.join(parts)})"
