@@ -9,8 +9,9 @@ from __future__ import annotations
 import contextlib
 import queue
 import random
+import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from itertools import count
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -43,11 +44,19 @@ class TrackingInbox(Protocol):
 class Dispatcher:
     """Runs FSM actors. The base class is production: Pykka threads and real timers."""
 
+    deterministic = False
+    """True when one scheduler runs everything and waiting means running it (the tester)."""
+
+    def run_until(self, done: Callable[[], bool]) -> bool:
+        """Run the scheduler until `done()` or until nothing is left to run; only for
+        deterministic dispatchers. Returns `done()`."""
+        raise NotImplementedError("only a deterministic dispatcher can run until a condition")
+
     def create_inbox(self) -> TrackingInbox:
         return _ThreadInbox()
 
     def create_future(self) -> pykka.Future[Any]:
-        return pykka.ThreadingFuture()
+        return NotifyingFuture()
 
     def start_actor_loop(self, actor: pykka.Actor) -> None:
         thread = threading.Thread(
@@ -76,6 +85,38 @@ class Dispatcher:
 
 
 _thread_counter = count()
+
+
+class NotifyingFuture(pykka.ThreadingFuture[Any]):
+    """A threading future that can also call back when its value is set (TestProbe.send)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._callbacks: list[Callable[[pykka.Future[Any]], None]] = []
+
+    def add_done_callback(self, callback: Callable[[pykka.Future[Any]], None]) -> None:
+        """Call `callback(self)` once the value or exception is set (now if it is)."""
+        with self._condition:
+            if self._result is None:
+                self._callbacks.append(callback)
+                return
+        callback(self)
+
+    def set(self, value: Any | None = None) -> None:
+        super().set(value)
+        self._run_callbacks()
+
+    def set_exception(self, exc_info: Any = None) -> None:
+        if exc_info is None:
+            exc_info = sys.exc_info()
+        super().set_exception(exc_info)
+        self._run_callbacks()
+
+    def _run_callbacks(self) -> None:
+        with self._condition:
+            callbacks, self._callbacks = self._callbacks, []
+        for callback in callbacks:
+            callback(self)
 
 
 class _ThreadInbox(queue.Queue[Any]):

@@ -17,9 +17,7 @@ def to_seconds(value: Duration, what: str) -> float | None:
     if isinstance(value, timedelta):
         seconds = value.total_seconds()
     elif isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise FSMError(
-            f"{what} must be a number of seconds or a datetime.timedelta, got {value!r}"
-        )
+        raise FSMError(f"{what} must be a number of seconds or a datetime.timedelta, got {value!r}")
     else:
         seconds = float(value)
     if math.isnan(seconds):

@@ -70,9 +70,7 @@ class StateMachine:
         chosen = DEFAULT_TIMEOUT if timeout is None else to_seconds(timeout, "start_with timeout")
         self._sm_current = State(state, data, chosen)
 
-    def when(
-        self, state: Any, handler: StateHandler, state_timeout: Duration = None
-    ) -> None:
+    def when(self, state: Any, handler: StateHandler, state_timeout: Duration = None) -> None:
         """Handle events in `state` with `handler`; a second call chains after the first."""
         _check_hashable(state, "when")
         if not callable(handler):
@@ -179,7 +177,8 @@ class StateMachine:
 
     def _sm_missing(self, state: Any) -> str:
         return (
-            f"{type(self).__name__}: goto({state!r}), but {state!r} has no when({state!r}, handler);"
+            f"{type(self).__name__}: goto({state!r}), but {state!r} has no "
+            f"when({state!r}, handler);"
             f" declared states: {self._sm_known()}"
         )
 
@@ -249,9 +248,7 @@ class StateMachine:
         reason = final.stop_reason
         assert reason is not None
         if isinstance(reason, Failure):
-            self._sm_log.error(
-                "terminating in state %r due to %r", final.state_name, reason.cause
-            )
+            self._sm_log.error("terminating in state %r due to %r", final.state_name, reason.cause)
         if self._sm_on_termination is not None:
             self._sm_on_termination(StopEvent(reason, final.state_name, final.state_data))
 

@@ -30,7 +30,7 @@ class State:
         self,
         state_name: Any,
         state_data: Any,
-        timeout: float | None | _DefaultTimeout = DEFAULT_TIMEOUT,
+        timeout: float | _DefaultTimeout | None = DEFAULT_TIMEOUT,
         stop_reason: Reason | None = None,
         replies: tuple[Any, ...] = (),
         notifies: bool = True,

@@ -1,0 +1,78 @@
+"""`TestFSMRef`: start an FSM and look into / set its state from a test."""
+
+from __future__ import annotations
+
+from typing import Any, Generic, TypeVar
+
+import pykka
+from pykka.messages import ProxyCall
+
+from fsm import FSM, FSMError
+from fsm._actor import _KEEP
+from fsm._durations import Duration
+
+A = TypeVar("A", bound=FSM)
+
+
+class TestFSMRef(Generic[A]):
+    """Starts `cls(*args, **kwargs)` and gives the test access to its FSM internals.
+
+    Every access runs inside the actor, in order with the messages sent before it.
+    """
+
+    __test__ = False  # not a pytest test class
+
+    def __init__(self, cls: type[A], *args: Any, **kwargs: Any) -> None:
+        if not (isinstance(cls, type) and issubclass(cls, FSM)):
+            raise FSMError(f"TestFSMRef needs an FSM subclass, got {cls!r}")
+        if not issubclass(cls, pykka.Actor):
+            raise FSMError(
+                f"TestFSMRef({cls.__name__}): the class must also be a Pykka actor, e.g. "
+                f"class {cls.__name__}(FSM, pykka.ThreadingActor)"
+            )
+        self.ref: pykka.ActorRef[Any] = cls.start(*args, **kwargs)
+
+    def _call(self, method: str, *args: Any) -> Any:
+        return self.ref.ask(ProxyCall(attr_path=(method,), args=args, kwargs={}))
+
+    @property
+    def state_name(self) -> Any:
+        """The FSM's current state."""
+        return self._call("_testkit_snapshot")[0]
+
+    @property
+    def state_data(self) -> Any:
+        """The FSM's current state data."""
+        return self._call("_testkit_snapshot")[1]
+
+    def set_state(self, name: Any, data: Any = _KEEP, timeout: Duration = _KEEP) -> None:
+        """Move the FSM to `name` (a transition, as with goto) with optional data and timeout."""
+        self._call("_testkit_set_state", name, data, timeout)
+
+    def is_timer_active(self, name: str) -> bool:
+        """Whether the FSM's named timer is active."""
+        return bool(self._call("is_timer_active", name))
+
+    def set_timer(self, name: str, msg: Any, interval: Duration, repeat: bool = False) -> None:
+        """Set a named timer on the FSM, as if it called set_timer itself."""
+        self._call("set_timer", name, msg, interval, repeat)
+
+    def cancel_timer(self, name: str) -> None:
+        """Cancel a named timer of the FSM."""
+        self._call("cancel_timer", name)
+
+    def is_state_timer_active(self) -> bool:
+        """Whether the FSM's state timeout is armed."""
+        return bool(self._call("_testkit_state_timer_active"))
+
+    def tell(self, msg: Any) -> None:
+        self.ref.tell(msg)
+
+    def ask(self, msg: Any, timeout: float | None = None) -> Any:
+        return self.ref.ask(msg, timeout=timeout)
+
+    def stop(self) -> None:
+        self.ref.stop()
+
+    def __repr__(self) -> str:
+        return f"TestFSMRef({self.ref!r})"

@@ -1,0 +1,49 @@
+"""FSMDocSpec: the Buncher from Akka's FSM documentation."""
+
+from __future__ import annotations
+
+from buncher_example import Batch, Buncher, BuncherState, Flush, Queue, SetTarget, Todo
+from buncher_example.__main__ import main
+from testkit import TestFSMRef, TestProbe
+
+
+def test_batch_correctly(probe: TestProbe) -> None:
+    buncher = Buncher.start()
+    buncher.tell(SetTarget(probe.ref))
+    buncher.tell(Queue(42))
+    buncher.tell(Queue(43))
+    probe.expect_msg(Batch((42, 43)))
+    buncher.tell(Queue(44))
+    buncher.tell(Flush())
+    buncher.tell(Queue(45))
+    probe.expect_msg(Batch((44,)))
+    probe.expect_msg(Batch((45,)))
+
+
+def test_batch_not_if_uninitialized(probe: TestProbe) -> None:
+    buncher = Buncher.start()
+    buncher.tell(Queue(42))
+    probe.expect_no_msg(timeout=0.3)
+
+
+def test_states_and_data_along_a_burst(probe: TestProbe) -> None:
+    buncher = TestFSMRef(Buncher, burst_timeout=60)
+    assert buncher.state_name is BuncherState.IDLE
+    assert buncher.state_data is None
+    buncher.tell(SetTarget(probe.ref))
+    assert buncher.state_data == Todo(probe.ref)
+    buncher.tell(Queue(1))
+    assert buncher.state_name is BuncherState.ACTIVE
+    assert buncher.is_state_timer_active()
+    buncher.tell(Flush())
+    assert buncher.state_name is BuncherState.IDLE
+    assert not buncher.is_state_timer_active()
+    probe.expect_msg(Batch((1,)))
+
+
+def test_demo_runs(capsys: object) -> None:
+    assert main(["--burst-timeout", "0.2"]) == 0
+    out = capsys.readouterr().out  # type: ignore[attr-defined]
+    assert "[1, 2, 3, 4, 5]" in out
+    assert "[6, 7, 8]" in out
+    assert "[9]" in out
