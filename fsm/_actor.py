@@ -50,6 +50,11 @@ class _NamedTimer:
     repeat: bool
 
 
+_CONTROL = frozenset(
+    {_StateTimeoutFired, _TimerFired, SubscribeTransitionCallBack, UnsubscribeTransitionCallBack}
+)
+
+
 class FSM(StateMachine):
     """Akka's classic FSM for Pykka: use as `class X(FSM, pykka.ThreadingActor)`.
 
@@ -89,6 +94,24 @@ class FSM(StateMachine):
 
     def on_receive(self, message: Any) -> Any:
         """Route one message: timers, subscriptions, or an event for the state handlers."""
+        if type(message) in _CONTROL or not self._sm_initialized or self._sm_terminated:
+            return self._fsm_control(message)
+        self._fsm_timeout_generation += 1  # any message cancels the state timeout
+        if self._fsm_timeout is not None:
+            self._fsm_timeout.cancel()
+            self._fsm_timeout = None
+        try:
+            nxt = self._sm_process(message)
+            self._sm_apply(nxt)
+        except Exception as exc:
+            self._fsm_fail(exc)
+            raise
+        if nxt.stop_reason is not None:
+            self._fsm_halt()
+        return self._fsm_reply(nxt) if nxt.replies else None
+
+    def _fsm_control(self, message: Any) -> Any:
+        """Everything but a plain event: timer deliveries, subscriptions, misuse."""
         if not self._sm_initialized:
             self._fsm_halt()
             raise FSMError(
@@ -113,13 +136,9 @@ class FSM(StateMachine):
             return self._fsm_handle(message.message)
         if kind is SubscribeTransitionCallBack:
             self._fsm_subscribe(message.ref)
-            return None
-        if kind is UnsubscribeTransitionCallBack:
-            if message.ref in self._fsm_listeners:
-                self._fsm_listeners.remove(message.ref)
-            return None
-        self._fsm_cancel_state_timeout()
-        return self._fsm_handle(message)
+        elif message.ref in self._fsm_listeners:
+            self._fsm_listeners.remove(message.ref)
+        return None
 
     def _fsm_handle(self, message: Any) -> Any:
         try:
@@ -222,14 +241,12 @@ class FSM(StateMachine):
             self._fsm_timeout.cancel()
             self._fsm_timeout = None
 
-    def _sm_arm_timeout(self, seconds: float | None) -> None:
+    def _sm_arm_timeout(self, seconds: float) -> None:
         if self._fsm_timeout is not None:
             self._fsm_timeout.cancel()
-            self._fsm_timeout = None
-        if seconds is not None:
-            self._fsm_timeout = self._fsm_dispatcher.schedule(
-                self.actor_ref, seconds, _StateTimeoutFired(self._fsm_timeout_generation), None
-            )
+        self._fsm_timeout = self._fsm_dispatcher.schedule(
+            self.actor_ref, seconds, _StateTimeoutFired(self._fsm_timeout_generation), None
+        )
 
     def _sm_cancel_timers(self) -> None:
         for timer in self._fsm_timers.values():

@@ -18,6 +18,7 @@ class LoggingFSM(FSM):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self._fsm_event_log: deque[LogEntry] = deque(maxlen=max(0, self.log_depth))
         super().__init__(*args, **kwargs)
+        self._sm_tracing = True
 
     def get_log(self) -> list[LogEntry]:
         """The last `log_depth` events, oldest first."""

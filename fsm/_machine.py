@@ -13,7 +13,7 @@ from typing import Any, Final
 from fsm._durations import Duration, to_seconds
 from fsm._errors import FSMError
 from fsm._messages import Event, Failure, Normal, Reason, StopEvent
-from fsm._state import DEFAULT_TIMEOUT, State, _DefaultTimeout
+from fsm._state import DEFAULT_TIMEOUT, State
 
 StateHandler = Callable[[Event], "State | None"]
 TransitionHandler = Callable[[Any, Any], None]
@@ -59,6 +59,7 @@ class StateMachine:
         self._sm_on_termination: TerminationHandler | None = None
         self._sm_initialized = False
         self._sm_terminated = False
+        self._sm_tracing = False
 
     # ---- the DSL -----------------------------------------------------------------------
 
@@ -116,7 +117,7 @@ class StateMachine:
                 f"when({first.state_name!r}, handler); declared states: {self._sm_known()}"
             )
         self._sm_initialized = True
-        self._sm_enter(first, transition=False)
+        self._sm_enter(first, first, transition=False)
 
     def goto(self, state: Any) -> State:
         """The next state is `state` (a transition, even if it is the current state)."""
@@ -127,8 +128,10 @@ class StateMachine:
 
     def stay(self) -> State:
         """Remain in the current state (no transition; the state timeout is re-armed)."""
-        current = self._sm_current_state()
-        return State(current.state_name, current.state_data, notifies=False)
+        current = self._sm_current
+        if current is None:
+            current = self._sm_current_state()
+        return State(current.state_name, current.state_data, DEFAULT_TIMEOUT, None, (), False)
 
     def stop(self, reason: Reason = Normal, data: Any = _UNCHANGED) -> State:
         """Stop the machine with `reason`, optionally with new data for the termination."""
@@ -184,12 +187,17 @@ class StateMachine:
 
     def _sm_process(self, message: Any) -> State:
         """Run the handlers for `message` in the current state and return the next state."""
-        current = self._sm_current_state()
-        self._sm_on_event(message)
+        current = self._sm_current
+        if current is None:
+            current = self._sm_current_state()
+        if self._sm_tracing:
+            self._sm_on_event(message)
         event = Event(message, current.state_data)
         for handler in self._sm_handlers[current.state_name]:
             result = handler(event)
             if result is not None:
+                if result.__class__ is State:
+                    return result
                 return self._sm_checked(result, handler, current)
         if self._sm_unhandled is not None:
             result = self._sm_unhandled(event)
@@ -220,11 +228,10 @@ class StateMachine:
         if nxt.state_name not in self._sm_handlers:
             raise FSMError(self._sm_missing(nxt.state_name))
         current = self._sm_current_state()
-        self._sm_enter(nxt, transition=nxt.notifies or nxt.state_name != current.state_name)
+        self._sm_enter(current, nxt, nxt.notifies or nxt.state_name != current.state_name)
 
-    def _sm_enter(self, nxt: State, transition: bool) -> None:
+    def _sm_enter(self, current: State, nxt: State, transition: bool) -> None:
         if transition:
-            current = self._sm_current_state()
             self._sm_next = nxt
             try:
                 for handler in self._sm_on_transition:
@@ -234,9 +241,10 @@ class StateMachine:
                 self._sm_next = None
         self._sm_current = nxt
         timeout = nxt.timeout
-        if isinstance(timeout, _DefaultTimeout):
+        if timeout is DEFAULT_TIMEOUT:
             timeout = self._sm_timeouts.get(nxt.state_name)
-        self._sm_arm_timeout(timeout)
+        if timeout is not None:
+            self._sm_arm_timeout(timeout)  # type: ignore[arg-type]
 
     def _sm_terminate(self, final: State) -> None:
         """Run the termination handler once, with the final state and reason."""
@@ -255,13 +263,13 @@ class StateMachine:
     # ---- hooks for subclasses ----------------------------------------------------------
 
     def _sm_on_event(self, message: Any) -> None:
-        """Called before each event is handled (LoggingFSM records it)."""
+        """Called before each event is handled when `_sm_tracing` is set (LoggingFSM)."""
 
     def _sm_after_transition(self, from_state: Any, to_state: Any) -> None:
         """Called after the on_transition handlers (FSM tells its subscribers)."""
 
-    def _sm_arm_timeout(self, seconds: float | None) -> None:
-        """Start the state timeout for the state just entered (None: no timeout)."""
+    def _sm_arm_timeout(self, seconds: float) -> None:
+        """Start the state timeout for the state just entered."""
 
     def _sm_cancel_timers(self) -> None:
         """Cancel every timer on termination."""

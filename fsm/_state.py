@@ -42,22 +42,25 @@ class State:
         self.replies = replies
         self.notifies = notifies
 
-    def _copy(self, **changes: Any) -> State:
-        fields = {name: getattr(self, name) for name in State.__slots__}
-        fields.update(changes)
-        return State(**fields)
-
     def using(self, data: Any) -> State:
         """The same outcome with `data` as the next state data."""
-        return self._copy(state_data=data)
+        return State(
+            self.state_name, data, self.timeout, self.stop_reason, self.replies, self.notifies
+        )
 
     def for_max(self, timeout: Duration) -> State:
         """The same outcome with a state timeout of `timeout` seconds (None or inf: none)."""
-        return self._copy(timeout=to_seconds(timeout, "for_max(timeout)"))
+        seconds = to_seconds(timeout, "for_max(timeout)")
+        return State(
+            self.state_name, self.state_data, seconds, self.stop_reason, self.replies, self.notifies
+        )
 
     def replying(self, message: Any) -> State:
         """The same outcome, answering the message being handled with `message`."""
-        return self._copy(replies=(*self.replies, message))
+        replies = (*self.replies, message)
+        return State(
+            self.state_name, self.state_data, self.timeout, self.stop_reason, replies, self.notifies
+        )
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, State):

@@ -297,9 +297,7 @@ def test_not_get_confused_between_named_and_state_timers(
     fsm: pykka.ActorRef[Any], probe: TestProbe
 ) -> None:
     fsm.tell(S.TEST_CANCEL_STATE_TIMER_IN_NAMED_TIMER_MESSAGE)
-    probe.expect_msg(
-        transition(fsm, S.INITIAL, S.TEST_CANCEL_STATE_TIMER_IN_NAMED_TIMER_MESSAGE)
-    )
+    probe.expect_msg(transition(fsm, S.INITIAL, S.TEST_CANCEL_STATE_TIMER_IN_NAMED_TIMER_MESSAGE))
     probe.send(fsm, Tick())
     probe.expect_msg(Tick())
     probe.expect_msg(

@@ -149,7 +149,7 @@ def test_within_bounds_the_block_and_default_timeouts(probe: TestProbe) -> None:
     with probe.within(0, 2):
         probe.ref.tell("quick")
         probe.expect_msg("quick")
-    with pytest.raises(AssertionError, match="expected at least 0.5s"), probe.within(0.5, 2):
+    with pytest.raises(AssertionError, match=r"expected at least 0\.5s"), probe.within(0.5, 2):
         pass
     started = time.monotonic()
     with pytest.raises(AssertionError, match="no message came"), probe.within(0.3):
