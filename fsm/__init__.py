@@ -7,6 +7,9 @@ See the README for a tutorial and `SPEC.md` for the contract.
 
 from __future__ import annotations
 
+from typing import Any, TypeVar
+
+from fsm import _dispatch
 from fsm._actor import FSM
 from fsm._dispatch import current as _current_dispatcher
 from fsm._errors import FSMError
@@ -25,12 +28,13 @@ from fsm._messages import (
     Transition,
     UnsubscribeTransitionCallBack,
 )
+from fsm._monitor import Monitor
 from fsm._state import State
 
 
 def random_bool() -> bool:
     """A random boolean: real in production, a recorded choice under the tester."""
-    return _current_dispatcher().random_int(2) == 1
+    return _current_dispatcher().random_bool()
 
 
 def random_int(n: int) -> int:
@@ -38,6 +42,24 @@ def random_int(n: int) -> int:
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise FSMError(f"random_int(n) needs an integer n >= 1, got {n!r}")
     return _current_dispatcher().random_int(n)
+
+
+M = TypeVar("M", bound=Monitor)
+
+
+def monitor(monitor_cls: type[Monitor], event: Any) -> None:
+    """Report `event` to the monitor `monitor_cls` from anywhere (an FSM, a test, a mock)."""
+    _current_dispatcher().monitor(monitor_cls, event)
+
+
+def enable_monitor(monitor_cls: type[M]) -> M:
+    """Check `monitor_cls` in production too: failures are logged. Returns the instance."""
+    return _dispatch.production().monitors.enable(monitor_cls)
+
+
+def disable_monitor(monitor_cls: type[Monitor]) -> None:
+    """Stop checking `monitor_cls` in production."""
+    _dispatch.production().monitors.disable(monitor_cls)
 
 
 __all__ = [
@@ -48,6 +70,7 @@ __all__ = [
     "Failure",
     "LogEntry",
     "LoggingFSM",
+    "Monitor",
     "Normal",
     "Reason",
     "Shutdown",
@@ -57,6 +80,9 @@ __all__ = [
     "SubscribeTransitionCallBack",
     "Transition",
     "UnsubscribeTransitionCallBack",
+    "disable_monitor",
+    "enable_monitor",
+    "monitor",
     "random_bool",
     "random_int",
 ]

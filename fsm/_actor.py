@@ -23,7 +23,8 @@ from fsm._messages import (
     Transition,
     UnsubscribeTransitionCallBack,
 )
-from fsm._state import State
+from fsm._monitor import Monitor
+from fsm._state import DEFAULT_TIMEOUT, State
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +82,7 @@ class FSM(StateMachine):
 
     @classmethod
     def _create_actor_inbox(cls) -> TrackingInbox:
-        return _dispatch.current().create_inbox()
+        return _dispatch.current().create_inbox(cls)
 
     @classmethod
     def _create_future(cls) -> pykka.Future[Any]:
@@ -100,9 +101,18 @@ class FSM(StateMachine):
         if self._fsm_timeout is not None:
             self._fsm_timeout.cancel()
             self._fsm_timeout = None
+        name = self._sm_current.state_name  # type: ignore[union-attr]
         try:
             nxt = self._sm_process(message)
-            self._sm_apply(nxt)
+            if nxt.notifies or nxt.stop_reason is not None or nxt.state_name != name:
+                self._sm_apply(nxt)
+            else:  # stay(): no transition to run, only the state timeout to re-arm
+                self._sm_current = nxt
+                timeout = nxt.timeout
+                if timeout is DEFAULT_TIMEOUT:
+                    timeout = self._sm_timeouts.get(nxt.state_name)
+                if timeout is not None:
+                    self._sm_arm_timeout(timeout)  # type: ignore[arg-type]
         except Exception as exc:
             self._fsm_fail(exc)
             raise
@@ -285,11 +295,17 @@ class FSM(StateMachine):
                 self._fsm_listeners.remove(ref)
                 self._sm_log.debug("dropped stopped transition subscriber %s", ref)
 
+    # ---- specifications --------------------------------------------------------------------
+
+    def monitor(self, monitor_cls: type[Monitor], event: Any) -> None:
+        """Report `event` to the monitor `monitor_cls` (checked by the tester)."""
+        self._fsm_dispatcher.monitor(monitor_cls, event)
+
     # ---- declared nondeterminism -----------------------------------------------------------
 
     def random_bool(self) -> bool:
         """A random boolean: real in production, a recorded choice under the tester."""
-        return self._fsm_dispatcher.random_int(2) == 1
+        return self._fsm_dispatcher.random_bool()
 
     def random_int(self, n: int) -> int:
         """A random integer in [0, n): real in production, a recorded choice under the tester."""

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import pykka
 
+from fsm._monitor import Monitor, ProductionMonitors, check_monitor_class
 from fsm._timer_thread import SHARED
 
 if TYPE_CHECKING:
@@ -52,7 +53,10 @@ class Dispatcher:
         deterministic dispatchers. Returns `done()`."""
         raise NotImplementedError("only a deterministic dispatcher can run until a condition")
 
-    def create_inbox(self) -> TrackingInbox:
+    def __init__(self) -> None:
+        self.monitors = ProductionMonitors()
+
+    def create_inbox(self, actor_class: type) -> TrackingInbox:
         return _ThreadInbox()
 
     def create_future(self) -> pykka.Future[Any]:
@@ -80,8 +84,12 @@ class Dispatcher:
     def random_int(self, n: int) -> int:
         return random.randrange(n)
 
-    def monitor(self, monitor_cls: type, event: Any) -> None:
-        """Monitors are specifications for the tester; in production they cost nothing."""
+    def random_bool(self) -> bool:
+        return random.random() < 0.5
+
+    def monitor(self, monitor_cls: type[Monitor], event: Any) -> None:
+        """Report `event` to a monitor: a no-op in production unless it was enabled."""
+        self.monitors.dispatch(check_monitor_class(monitor_cls), event)
 
 
 _thread_counter = count()
@@ -132,6 +140,11 @@ class _ThreadInbox(queue.Queue[Any]):
 
 _PRODUCTION = Dispatcher()
 _current: Dispatcher = _PRODUCTION
+
+
+def production() -> Dispatcher:
+    """The production dispatcher (Pykka threads), whatever is installed right now."""
+    return _PRODUCTION
 
 
 def current() -> Dispatcher:

@@ -1,0 +1,474 @@
+"""`explore`, `replay` and `deterministic`: running a test under the deterministic runtime."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import random
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fsm import _dispatch
+from testkit._errors import ReplayDivergence, TestkitError
+from testkit._runtime import (
+    TEST_BODY,
+    Abort,
+    Bug,
+    Choice,
+    Mailbox,
+    Runtime,
+    TimerQueue,
+    describe_message,
+)
+from testkit._sandbox import Sandbox, wall_clock
+from testkit._strategies import PortfolioStrategy, Strategy, make_strategy
+from testkit._trace import Step, Trace
+
+TestFunction = Callable[[Runtime], Any]
+ProgressCallback = Callable[["Progress"], None]
+
+_replay_log = logging.getLogger("testkit.replay")
+
+
+@dataclass
+class Progress:
+    """Where a running `explore` is, for progress bars."""
+
+    iteration: int
+    iterations: int
+    bugs: int
+    elapsed: float
+
+
+@dataclass
+class Report:
+    """What `explore` did and found."""
+
+    test: str
+    strategy: str
+    seed: int
+    max_steps: int
+    iterations: int = 0
+    buggy_iterations: int = 0
+    schedules: int = 0
+    steps: int = 0
+    bound_reached: int = 0
+    elapsed: float = 0.0
+    exhausted: bool = False
+    bugs: list[Bug] = field(default_factory=list)
+
+    @property
+    def bug(self) -> Bug | None:
+        """The first bug found, or None."""
+        return self.bugs[0] if self.bugs else None
+
+    @property
+    def buggy_percent(self) -> float:
+        return 100.0 * self.buggy_iterations / self.iterations if self.iterations else 0.0
+
+    @property
+    def steps_per_second(self) -> float:
+        return self.steps / self.elapsed if self.elapsed > 0 else 0.0
+
+    @property
+    def iterations_per_second(self) -> float:
+        return self.iterations / self.elapsed if self.elapsed > 0 else 0.0
+
+    def summary(self) -> str:
+        """A few lines in the spirit of Coyote's test report."""
+        lines = [
+            f"testkit: {self.test} with strategy {self.strategy}, seed {self.seed}",
+            f"  explored {self.iterations} iteration(s), {self.schedules} distinct schedule(s)"
+            + (" (search space exhausted)" if self.exhausted else ""),
+            f"  found {self.buggy_iterations} buggy iteration(s) ({self.buggy_percent:.2f}%)",
+            f"  {self.steps} steps in {self.elapsed:.2f}s ({self.steps_per_second:,.0f} steps/s, "
+            f"{self.iterations_per_second:,.1f} iterations/s); "
+            f"{self.bound_reached} iteration(s) reached max_steps={self.max_steps}",
+        ]
+        if self.bug is not None:
+            lines.append(describe_bug(self.bug))
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+
+class BugFound(AssertionError):
+    """Raised by `deterministic()` when the program under test has a bug."""
+
+    def __init__(self, bug: Bug) -> None:
+        super().__init__(describe_bug(bug))
+        self.bug = bug
+
+
+def describe_bug(bug: Bug) -> str:
+    """The bug, where it happened, and what each actor did just before."""
+    lines = [f"BUG: {bug.headline()}"]
+    trace = bug.trace
+    if isinstance(trace, Trace):
+        lines.append(
+            f"  iteration {trace.iteration}, strategy {trace.strategy}, seed {trace.seed}, "
+            f"{len(trace)} steps"
+        )
+    if bug.events:
+        lines.append("last events of each actor (oldest first):")
+        for actor, events in bug.events.items():
+            lines.append(f"  {actor}:")
+            lines.extend(f"    {event}" for event in events)
+    if bug.logs:
+        lines.append("LoggingFSM logs:")
+        for actor, entries in bug.logs.items():
+            lines.append(f"  {actor}:")
+            lines.extend(f"    {entry}" for entry in entries)
+    return "\n".join(lines)
+
+
+def test_name(test: Callable[..., Any]) -> str:
+    """`module:function` of a test, as the command line takes it."""
+    module = getattr(test, "__module__", None) or "?"
+    name = getattr(test, "__qualname__", None) or getattr(test, "__name__", None) or repr(test)
+    return f"{module}:{name}"
+
+
+def _check_arguments(
+    test: Any, iterations: int, max_steps: int, seed: int | None, threshold: int | None
+) -> None:
+    if not callable(test):
+        raise TestkitError(
+            f"explore(test, ...): test must be a function taking the runtime, got {test!r}"
+        )
+    for name, value in (("iterations", iterations), ("max_steps", max_steps)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise TestkitError(f"explore(..., {name}=...) must be an integer >= 1, got {value!r}")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+        raise TestkitError(f"explore(..., seed=...) must be an integer or None, got {seed!r}")
+    if threshold is not None and (
+        isinstance(threshold, bool) or not isinstance(threshold, int) or threshold < 0
+    ):
+        raise TestkitError(
+            "explore(..., liveness_threshold=...) must be an integer >= 0 or None, "
+            f"got {threshold!r}"
+        )
+
+
+def explore(
+    test: TestFunction,
+    iterations: int = 100,
+    max_steps: int = 10_000,
+    strategy: str | Strategy = "portfolio",
+    seed: int | None = None,
+    *,
+    stop_at_first_bug: bool = True,
+    liveness_threshold: int | None = None,
+    progress: ProgressCallback | None = None,
+    name: str | None = None,
+) -> Report:
+    """Run `test(runtime)` for up to `iterations` schedules chosen by `strategy`.
+
+    Returns a `Report`; `report.bug` is the first bug found (with its `Trace`) or None.
+    `liveness_threshold` (default `max_steps // 2`): under a fair strategy, a monitor hot for
+    at least that many steps when `max_steps` is reached is a liveness bug.
+    """
+    _check_arguments(test, iterations, max_steps, seed, liveness_threshold)
+    chosen = make_strategy(strategy)
+    if seed is None:
+        seed = random.SystemRandom().randrange(2**31)
+    threshold = max_steps // 2 if liveness_threshold is None else liveness_threshold
+    report = Report(name or test_name(test), chosen.name, seed, max_steps)
+    schedules: set[int] = set()
+    started = wall_clock()
+    with Sandbox() as sandbox:
+        for iteration in range(iterations):
+            rng = random.Random(seed * 1_000_003 + iteration)
+            if not chosen.begin(iteration, rng, max_steps):
+                report.exhausted = True
+                break
+            runtime, bug = _run_once(test, chosen, max_steps, threshold, sandbox)
+            chosen.end(runtime.steps)
+            report.iterations += 1
+            report.steps += runtime.steps
+            report.bound_reached += runtime.bound_reached
+            schedules.add(hash(tuple(_schedule_key(runtime.trace))))
+            if bug is not None:
+                report.buggy_iterations += 1
+                _finish_bug(bug, runtime, chosen, report, seed, iteration, threshold)
+                report.bugs.append(bug)
+            if progress is not None:
+                progress(
+                    Progress(iteration + 1, iterations, len(report.bugs), wall_clock() - started)
+                )
+            if bug is not None and stop_at_first_bug:
+                break
+    report.schedules = len(schedules)
+    report.elapsed = wall_clock() - started
+    return report
+
+
+def _schedule_key(trace: list[tuple[Any, Any, Any]]) -> Iterator[Any]:
+    for op, payload, _ in trace:
+        yield op.id
+        if payload.__class__ is Choice:
+            yield payload.value
+
+
+def _run_once(
+    test: TestFunction,
+    strategy: Strategy,
+    max_steps: int,
+    threshold: int,
+    sandbox: Sandbox,
+    replaying: bool = False,
+) -> tuple[Runtime, Bug | None]:
+    runtime = Runtime(strategy, max_steps, sandbox.set_clock, replaying)
+    sandbox.set_clock(0.0)
+    bug: Bug | None = None
+    with _dispatch.installed(runtime):
+        try:
+            try:
+                test(runtime)
+            except AssertionError as exc:
+                bug = Bug("safety", _text(exc), "test")
+            except Exception as exc:
+                bug = Bug("exception", _text(exc), "test")
+            if bug is None:
+                runtime.run_to_end()
+        except Abort as abort:
+            if abort.error is not None:
+                raise abort.error from None
+            bug = abort.bug
+        finally:
+            runtime.dispose()
+    if bug is None:
+        bug = _check_liveness(runtime, strategy, threshold)
+    if bug is not None:
+        bug.step = max(runtime.steps - 1, 0)
+    return runtime, bug
+
+
+def _text(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+def _check_liveness(runtime: Runtime, strategy: Strategy, threshold: int) -> Bug | None:
+    for cls, slot in runtime.monitor_slots.items():
+        monitor = slot.monitor
+        if not monitor.is_hot:
+            continue
+        state = monitor.state_name
+        if not runtime.bound_reached:
+            return Bug(
+                "liveness",
+                f"{cls.__name__} detected a liveness bug in hot state {state!r} at the end of "
+                "the run (the system is quiescent: nothing left to run)",
+                cls.__name__,
+                state,
+            )
+        hot_for = runtime.steps - (slot.hot_since if slot.hot_since is not None else 0)
+        if strategy.fair and hot_for >= threshold:
+            return Bug(
+                "liveness",
+                f"{cls.__name__} detected a potential liveness bug in hot state {state!r}: hot "
+                f"for {hot_for} steps when the run reached max_steps={runtime.max_steps} "
+                "under a fair strategy",
+                cls.__name__,
+                state,
+            )
+    return None
+
+
+def _finish_bug(
+    bug: Bug,
+    runtime: Runtime,
+    strategy: Strategy,
+    report: Report,
+    seed: int,
+    iteration: int,
+    threshold: int,
+) -> None:
+    steps = build_steps(runtime.trace)
+    active = strategy.current.name if isinstance(strategy, PortfolioStrategy) else strategy.name
+    bug.trace = Trace(
+        steps,
+        test=report.test,
+        strategy=active,
+        seed=seed,
+        iteration=iteration,
+        max_steps=runtime.max_steps,
+        fair=strategy.fair,
+        liveness_threshold=threshold,
+        bug=bug.headline(),
+    )
+    bug.events = _recent_events(steps)
+    for slot_cls, slot in runtime.monitor_slots.items():
+        if slot.recent:
+            bug.events[slot_cls.__name__] = list(slot.recent)
+    for mailbox in runtime.mailboxes:
+        get_log = getattr(mailbox.actor, "get_log", None)
+        if get_log is not None:
+            entries = get_log()
+            if entries:
+                bug.logs[mailbox.id] = [repr(entry) for entry in entries]
+
+
+def build_steps(trace: Sequence[tuple[Any, Any, Any]]) -> list[Step]:
+    """Turn the runtime's raw trace into readable steps."""
+    steps = []
+    for index, (op, payload, state) in enumerate(trace):
+        if payload.__class__ is Choice:
+            steps.append(Step(index, "random", op.id, payload.describe()))
+            continue
+        kind, what, detail = describe_message(payload)
+        actor = op.id
+        if op.__class__ is TimerQueue:
+            kind, actor = "timer", op.mailbox.id
+        elif state is not None and kind == "deliver":
+            name = state.state_name
+            detail = f"{detail} @{name!r}" if detail else f"@{name!r}"
+        steps.append(Step(index, kind, actor, what, detail))
+    return steps
+
+
+def _recent_events(steps: list[Step], per_actor: int = 6) -> dict[str, list[str]]:
+    recent: dict[str, list[str]] = {}
+    for step in reversed(steps):
+        events = recent.setdefault(step.actor, [])
+        if len(events) < per_actor:
+            events.append(str(step))
+    return {actor: list(reversed(events)) for actor, events in recent.items()}
+
+
+class ReplayStrategy(Strategy):
+    """Forces every decision recorded in a trace, and reports the first divergence."""
+
+    def __init__(self, trace: Trace, log_steps: bool) -> None:
+        super().__init__()
+        self.steps = trace.steps
+        self.fair = trace.fair
+        self.name = f"replay of {trace.strategy}"
+        self.log_steps = log_steps
+
+    def _expected(self, step: int, got: str) -> Step:
+        if step >= len(self.steps):
+            raise Abort(
+                error=ReplayDivergence(
+                    step, f"the end of the trace ({len(self.steps)} steps, then the bug)", got
+                )
+            )
+        expected = self.steps[step]
+        if self.log_steps:
+            _replay_log.info("%s", expected)
+        return expected
+
+    def pick(self, enabled: Sequence[Any], step: int) -> Any:
+        names = ", ".join(_op_label(op) for op in enabled)
+        expected = self._expected(step, f"a scheduling choice among [{names}]")
+        if expected.kind == "random":
+            raise Abort(
+                error=ReplayDivergence(step, str(expected), f"a scheduling choice among [{names}]")
+            )
+        wanted = f"timer {expected.actor}" if expected.kind == "timer" else expected.actor
+        for op in enabled:
+            if _op_label(op) == wanted:
+                kind, what = op.peek()
+                if kind != expected.kind or what != expected.what:
+                    shown = " ".join(p for p in (kind, op_actor(op), what) if p)
+                    raise Abort(error=ReplayDivergence(step, str(expected), shown))
+                return op
+        raise Abort(
+            error=ReplayDivergence(
+                step, str(expected), f"{expected.actor} cannot run; enabled: [{names}]"
+            )
+        )
+
+    def pick_int(self, n: int, step: int) -> int:
+        expected = self._expected(step, f"a random choice in [0, {n})")
+        if expected.kind != "random" or expected.bound != n:
+            raise Abort(error=ReplayDivergence(step, str(expected), f"a random choice in [0, {n})"))
+        return expected.value
+
+
+def op_actor(op: Any) -> str:
+    return str(op.mailbox.id if op.__class__ is TimerQueue else op.id)
+
+
+def _op_label(op: Any) -> str:
+    if op.__class__ is TimerQueue:
+        return f"timer {op.mailbox.id}"
+    return str(op.id)
+
+
+def replay(test: TestFunction, trace: Trace | str | Path, *, log_steps: bool = False) -> Report:
+    """Re-run exactly the decisions of `trace` and return the `Report` of the reproduced bug.
+
+    Raises `ReplayDivergence` if the program makes a different decision than recorded, and
+    `TestkitError` if the trace replays to its end without the bug happening.
+    """
+    if not callable(test):
+        raise TestkitError(f"replay(test, trace): test must be a function, got {test!r}")
+    loaded = trace if isinstance(trace, Trace) else Trace.load(trace)
+    if not loaded.max_steps:
+        raise TestkitError("the trace has no max_steps header; was it written by testkit?")
+    strategy = ReplayStrategy(loaded, log_steps)
+    report = Report(loaded.test or test_name(test), strategy.name, loaded.seed, loaded.max_steps)
+    started = wall_clock()
+    with Sandbox() as sandbox:
+        strategy.begin(0, random.Random(0), loaded.max_steps)
+        runtime, bug = _run_once(
+            test, strategy, loaded.max_steps, loaded.liveness_threshold, sandbox, replaying=True
+        )
+    report.iterations = report.schedules = 1
+    report.steps = runtime.steps
+    report.bound_reached = int(runtime.bound_reached)
+    report.elapsed = wall_clock() - started
+    if bug is None:
+        raise TestkitError(
+            f"the trace was replayed to its end ({runtime.steps} steps) but no bug happened; "
+            f"expected: {loaded.bug or 'a bug'}"
+        )
+    if runtime.steps < len(loaded.steps):
+        raise ReplayDivergence(
+            runtime.steps, f"{len(loaded.steps)} steps before the bug", f"the bug: {bug.headline()}"
+        )
+    report.buggy_iterations = 1
+    _finish_bug(
+        bug, runtime, strategy, report, loaded.seed, loaded.iteration, loaded.liveness_threshold
+    )
+    bug.trace.strategy = loaded.strategy
+    report.bugs.append(bug)
+    return report
+
+
+@contextlib.contextmanager
+def deterministic(
+    seed: int = 0, strategy: str | Strategy = "random", max_steps: int = 100_000
+) -> Iterator[Runtime]:
+    """Run the block under the deterministic runtime (one schedule), e.g. in a pytest test.
+
+    Actors started inside run under the scheduler; `ask()` and `TestProbe` expectations run it.
+    A bug in an actor raises `BugFound` (an AssertionError) at the point the test waited.
+    """
+    chosen = make_strategy(strategy)
+    chosen.begin(0, random.Random(seed), max_steps)
+    with Sandbox() as sandbox:
+        runtime = Runtime(chosen, max_steps, sandbox.set_clock)
+        sandbox.set_clock(0.0)
+        with _dispatch.installed(runtime):
+            try:
+                yield runtime
+            except Abort as abort:
+                if abort.error is not None:
+                    raise abort.error from None
+                if abort.bug is not None:
+                    abort.bug.step = runtime.steps
+                    abort.bug.events = _recent_events(build_steps(runtime.trace))
+                    raise BugFound(abort.bug) from None
+                raise BugFound(
+                    Bug("bound", f"max_steps={max_steps} reached before the test finished", "test")
+                ) from None
+            finally:
+                runtime.dispose()
+
+
+__all__ = ["TEST_BODY", "BugFound", "Mailbox", "Report", "deterministic", "explore", "replay"]

@@ -1,0 +1,591 @@
+"""The deterministic runtime: one scheduler runs every FSM actor, timer and random choice.
+
+It is an `fsm` dispatcher. While it is installed, `Cls.start()` gives the actor a mailbox
+that the scheduler owns instead of a thread; at each step the strategy picks one enabled
+operation (an actor's next start/message, or the earliest timer of an actor) and the step
+is appended to the trace. Nothing sleeps: firing a timer moves the virtual clock forward.
+"""
+
+from __future__ import annotations
+
+import heapq
+import sys
+from collections import deque
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import pykka
+from pykka import messages as pykka_messages
+from pykka._envelope import Envelope
+
+from fsm._dispatch import Dispatcher
+from fsm._monitor import Monitor, check_monitor_class, create_monitor
+from testkit._errors import TestkitError
+from testkit._strategies import Strategy
+
+M = TypeVar("M", bound=Monitor)
+
+_PYKKA_INTERNAL = frozenset(
+    {
+        pykka_messages._ActorStop,
+        pykka_messages.ProxyCall,
+        pykka_messages.ProxyGetAttr,
+        pykka_messages.ProxySetAttr,
+    }
+)
+START: Any = object()  # trace payload: the actor's on_start ran
+
+
+class Bug:
+    """A bug found in one iteration: what went wrong, where, and (later) its trace."""
+
+    def __init__(self, kind: str, message: str, actor: str, state: Any = None) -> None:
+        self.kind = kind
+        self.message = message
+        self.actor = actor
+        self.state = state
+        self.step = 0
+        self.trace: Any = None  # a testkit.Trace once the explorer has built it
+        self.events: dict[str, list[str]] = {}
+        self.logs: dict[str, list[str]] = {}
+
+    def __repr__(self) -> str:
+        return f"Bug({self.kind!r}, {self.message!r}, actor={self.actor!r})"
+
+    def headline(self) -> str:
+        where = self.actor + (f" in state {self.state!r}" if self.state is not None else "")
+        return f"{self.kind} bug in {where} at step {self.step}: {self.message}"
+
+
+class Abort(BaseException):
+    """Unwinds the program under test: a bug, the step bound, or misuse of the tester.
+
+    A BaseException so that `except Exception` in user code cannot swallow it.
+    """
+
+    def __init__(
+        self, bug: Bug | None = None, error: TestkitError | None = None, bound: bool = False
+    ) -> None:
+        super().__init__(bug or error or "step bound reached")
+        self.bug = bug
+        self.error = error
+        self.bound = bound
+
+
+class Mailbox:
+    """An actor's inbox under the runtime, and the operation that runs its next item."""
+
+    __slots__ = (
+        "actor",
+        "alive",
+        "current",
+        "enabled",
+        "id",
+        "items",
+        "runtime",
+        "started",
+        "timers",
+    )
+
+    def __init__(self, runtime: Runtime, name: str) -> None:
+        self.runtime = runtime
+        self.id = name
+        self.items: deque[Envelope[Any]] = deque()
+        self.current: Envelope[Any] | None = None
+        self.actor: Any = None
+        self.started = False
+        self.enabled = False
+        self.alive = True
+        self.timers: TimerQueue | None = None
+
+    def __repr__(self) -> str:
+        return self.id
+
+    def put(self, envelope: Envelope[Any], /) -> None:
+        self.items.append(envelope)
+        if not self.enabled and self.alive and self.actor is not None:
+            self.enabled = True
+            self.runtime.enabled.append(self)
+
+    def get(self) -> Envelope[Any]:
+        envelope = self.items.popleft()
+        self.current = envelope
+        return envelope
+
+    def empty(self) -> bool:
+        return not self.items
+
+    def peek(self) -> tuple[str, str]:
+        """The kind and type of what this operation would run next (for replay checks)."""
+        if not self.started:
+            return "start", ""
+        message = self.items[0].message
+        return describe_message(message)[:2]
+
+
+class TimerEntry:
+    """A pending mock timer: fires `message` at `deadline` (virtual seconds), maybe repeating."""
+
+    __slots__ = ("deadline", "interval", "message", "queue", "seq")
+
+    def __init__(
+        self, queue: TimerQueue, deadline: float, seq: int, message: Any, interval: float | None
+    ) -> None:
+        self.queue = queue
+        self.deadline = deadline
+        self.seq = seq
+        self.message = message
+        self.interval = interval
+
+    def __lt__(self, other: TimerEntry) -> bool:
+        return (self.deadline, self.seq) < (other.deadline, other.seq)
+
+    def cancel(self) -> None:
+        self.queue.remove(self)
+
+
+class TimerQueue:
+    """The pending timers of one actor; enabled (may fire) while any is pending.
+
+    Only the earliest timer of an actor may fire, as with one real timer thread, but when
+    that happens relative to messages and other actors' timers is the strategy's choice.
+    """
+
+    __slots__ = ("enabled", "heap", "id", "mailbox")
+
+    def __init__(self, mailbox: Mailbox) -> None:
+        self.mailbox = mailbox
+        self.id = mailbox.id + "/timers"
+        self.heap: list[TimerEntry] = []
+        self.enabled = False
+
+    def __repr__(self) -> str:
+        return self.id
+
+    def add(self, entry: TimerEntry) -> None:
+        heapq.heappush(self.heap, entry)
+        if not self.enabled and self.mailbox.alive:
+            self.mailbox.runtime.enable(self)
+
+    def remove(self, entry: TimerEntry) -> None:
+        heap = self.heap
+        try:
+            heap.remove(entry)
+        except ValueError:
+            return
+        heapq.heapify(heap)
+        if not heap and self.enabled:
+            self.mailbox.runtime.disable(self)
+
+    def peek(self) -> tuple[str, str]:
+        return "timer", describe_message(self.heap[0].message)[1]
+
+
+class _TestBody:
+    """Stands in for the test function in the trace (its random choices)."""
+
+    id = "test"
+    enabled = False
+
+
+TEST_BODY: Any = _TestBody()
+
+
+class MonitorSlot:
+    """A registered monitor and its liveness bookkeeping."""
+
+    __slots__ = ("hot_since", "monitor", "recent")
+
+    def __init__(self, monitor: Monitor, step: int) -> None:
+        self.monitor = monitor
+        self.hot_since: int | None = step if monitor.is_hot else None
+        self.recent: deque[str] = deque(maxlen=8)
+
+
+class Runtime(Dispatcher):
+    """One iteration of a systematic test: the dispatcher every FSM actor runs under.
+
+    The test function receives it: `runtime.register_monitor(M)`, `runtime.random_bool()`,
+    `runtime.random_int(n)`, `runtime.monitor(M, event)`, `runtime.now`.
+    """
+
+    deterministic = True
+
+    def __init__(
+        self,
+        strategy: Strategy,
+        max_steps: int,
+        set_clock: Callable[[float], None] | None = None,
+        replaying: bool = False,
+    ) -> None:
+        super().__init__()
+        self.strategy = strategy
+        self.max_steps = max_steps
+        self.steps = 0
+        self.now = 0.0
+        self.enabled: list[Any] = []
+        self.trace: list[tuple[Any, Any, Any]] = []
+        self.mailboxes: list[Mailbox] = []
+        self.monitor_slots: dict[type[Monitor], MonitorSlot] = {}
+        self.bound_reached = False
+        self._replaying = replaying
+        self._set_clock = set_clock
+        self._current: Any = None
+        self._names: dict[str, int] = {}
+        self._timer_seq = 0
+
+    # ---- the test's API ------------------------------------------------------------------
+
+    def register_monitor(self, monitor_cls: type[M]) -> M:
+        """Check `monitor_cls` during this run; events reach it via `monitor(...)`."""
+        check_monitor_class(monitor_cls)
+        if monitor_cls in self.monitor_slots:
+            raise TestkitError(f"monitor {monitor_cls.__name__} is already registered")
+        monitor = create_monitor(monitor_cls)
+        self.monitor_slots[monitor_cls] = MonitorSlot(monitor, self.steps)
+        return monitor
+
+    def random_bool(self) -> bool:
+        """A controlled coin toss (a step in the trace)."""
+        return self._choose(2, True) == 1
+
+    def random_int(self, n: int) -> int:
+        """A controlled integer in [0, n) (a step in the trace)."""
+        return self._choose(n, False)
+
+    def monitor(self, monitor_cls: type[Monitor], event: Any) -> None:
+        """Deliver `event` to a registered monitor, synchronously; unregistered: ignored."""
+        slot = self.monitor_slots.get(monitor_cls)
+        if slot is None:
+            check_monitor_class(monitor_cls)
+            return
+        monitor = slot.monitor
+        slot.recent.append(f"step {self.steps}: {event!r} in state {monitor.state_name!r}")
+        try:
+            monitor.handle(event)
+        except Exception as exc:
+            kind = "safety" if isinstance(exc, AssertionError) else "exception"
+            bug = Bug(kind, _exception_text(exc), monitor_cls.__name__, monitor.state_name)
+            raise Abort(bug=bug) from exc
+        if monitor.is_cold:
+            slot.hot_since = None
+        elif slot.hot_since is None and monitor.is_hot:
+            slot.hot_since = self.steps
+
+    # ---- the Dispatcher seam ---------------------------------------------------------------
+
+    def create_inbox(self, actor_class: type) -> Mailbox:
+        base = actor_class.__name__
+        number = self._names.get(base, 0) + 1
+        self._names[base] = number
+        mailbox = Mailbox(self, f"{base}#{number}")
+        self.mailboxes.append(mailbox)
+        return mailbox
+
+    def create_future(self) -> pykka.Future[Any]:
+        return DeterministicFuture(self)
+
+    def start_actor_loop(self, actor: pykka.Actor) -> None:
+        mailbox = actor.actor_inbox
+        if not isinstance(mailbox, Mailbox) or mailbox.runtime is not self:
+            raise TestkitError(
+                f"{type(actor).__name__} was created outside this test run and cannot be "
+                "started inside it; create and start actors inside the test function"
+            )
+        mailbox.actor = actor
+        urn = f"urn:testkit:{mailbox.id}"
+        actor.actor_urn = urn
+        actor.actor_ref.actor_urn = urn
+        self.enable(mailbox)
+
+    def schedule(
+        self, target: pykka.ActorRef[Any], delay: float, message: Any, interval: float | None
+    ) -> TimerEntry:
+        mailbox = target.actor_inbox
+        if not isinstance(mailbox, Mailbox):
+            raise TestkitError(f"cannot set a timer for {target}: it is not under the tester")
+        timers = mailbox.timers
+        if timers is None:
+            timers = mailbox.timers = TimerQueue(mailbox)
+        self._timer_seq += 1
+        entry = TimerEntry(timers, self.now + delay, self._timer_seq, message, interval)
+        timers.add(entry)
+        return entry
+
+    def run_until(self, done: Callable[[], bool]) -> bool:
+        """Run steps until `done()`; False when nothing can run any more (quiescent)."""
+        if self._current is not None:
+            raise Abort(error=_blocking_error(self._current))
+        step = self.step
+        enabled = self.enabled
+        while not done():
+            if not enabled:
+                return False
+            if self.steps >= self.max_steps:
+                self.bound_reached = True
+                raise Abort(bound=True)
+            step()
+        return True
+
+    def run_to_end(self) -> None:
+        """Run until nothing is enabled (quiescent) or the step bound is reached."""
+        step = self.step
+        enabled = self.enabled
+        max_steps = self.max_steps
+        while enabled:
+            if self.steps >= max_steps:
+                self.bound_reached = True
+                return
+            step()
+
+    # ---- operations ------------------------------------------------------------------------
+
+    def enable(self, op: Any) -> None:
+        op.enabled = True
+        self.enabled.append(op)
+
+    def disable(self, op: Any) -> None:
+        op.enabled = False
+        self.enabled.remove(op)
+
+    def step(self) -> None:
+        """Let the strategy pick one enabled operation and run it."""
+        enabled = self.enabled
+        if len(enabled) == 1 and not self._replaying:
+            op = enabled[0]
+        else:
+            op = self.strategy.pick(enabled, self.steps)
+        self.steps += 1
+        if op.__class__ is not Mailbox:
+            self._fire_timer(op)
+            return
+        if not op.started:
+            self._start(op)
+            return
+        actor = op.actor
+        envelope = op.items.popleft()
+        op.current = envelope
+        message = envelope.message
+        self.trace.append((op, message, actor._sm_current))
+        self._current = op
+        try:
+            if message.__class__ in _PYKKA_INTERNAL:
+                response = actor._handle_receive(message)
+            else:
+                response = actor.on_receive(message)
+        except Exception as exc:
+            if envelope.reply_to is not None:
+                envelope.reply_to.set_exception(sys.exc_info())
+            self._failed(op, exc)
+        finally:
+            self._current = None
+        if envelope.reply_to is not None:
+            envelope.reply_to.set(response)
+        if actor.actor_stopped.is_set():
+            self._teardown(op)
+        elif not op.items:
+            op.enabled = False
+            enabled.remove(op)
+
+    def _start(self, mailbox: Mailbox) -> None:
+        """The actor's first step: its `on_start`."""
+        actor = mailbox.actor
+        mailbox.started = True
+        self.trace.append((mailbox, START, None))
+        self._current = mailbox
+        try:
+            actor.on_start()
+        except Exception as exc:
+            self._failed(mailbox, exc)
+        finally:
+            self._current = None
+        if actor.actor_stopped.is_set():
+            self._teardown(mailbox)
+        elif not mailbox.items:
+            self.disable(mailbox)
+
+    def _fire_timer(self, timers: TimerQueue) -> None:
+        heap = timers.heap
+        entry = heap[0]
+        self.trace.append((timers, entry.message, None))
+        if entry.deadline > self.now:
+            self.now = entry.deadline
+            if self._set_clock is not None:
+                self._set_clock(self.now)
+        if entry.interval is None:
+            heapq.heappop(heap)
+        else:
+            entry.deadline += entry.interval
+            heapq.heapreplace(heap, entry)
+        if not heap:
+            self.disable(timers)
+        mailbox = timers.mailbox
+        if mailbox.alive:
+            mailbox.put(Envelope(entry.message))
+
+    def _failed(self, mailbox: Mailbox, exc: Exception) -> None:
+        kind = "safety" if isinstance(exc, AssertionError) else "exception"
+        current = getattr(mailbox.actor, "_sm_current", None)
+        state = current.state_name if current is not None else None
+        raise Abort(bug=Bug(kind, _exception_text(exc), mailbox.id, state)) from exc
+
+    def _teardown(self, mailbox: Mailbox) -> None:
+        """The actor stopped: fail what is still queued, as Pykka does, and drop its timers."""
+        mailbox.alive = False
+        if mailbox.enabled:
+            self.disable(mailbox)
+        timers = mailbox.timers
+        if timers is not None:
+            timers.heap.clear()
+            if timers.enabled:
+                self.disable(timers)
+        while mailbox.items:
+            envelope = mailbox.items.popleft()
+            if envelope.reply_to is None:
+                continue
+            if isinstance(envelope.message, pykka_messages._ActorStop):
+                envelope.reply_to.set(None)
+            else:
+                dead = pykka.ActorDeadError(f"{mailbox.id} stopped before handling the message")
+                envelope.reply_to.set_exception((pykka.ActorDeadError, dead, None))
+
+    def _choose(self, n: int, as_bool: bool) -> int:
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise TestkitError(f"random_int(n) needs an integer n >= 1, got {n!r}")
+        value = self.strategy.pick_int(n, self.steps) if n > 1 or self._replaying else 0
+        owner = self._current if self._current is not None else TEST_BODY
+        self.trace.append((owner, Choice(n, value, as_bool), None))
+        self.steps += 1
+        return value
+
+    def dispose(self) -> None:
+        """End of the iteration: forget every actor still running (no handlers run)."""
+        for mailbox in self.mailboxes:
+            actor = mailbox.actor
+            mailbox.alive = False
+            mailbox.items.clear()
+            if actor is not None and not actor.actor_stopped.is_set():
+                actor.actor_stopped.set()
+                pykka.ActorRegistry.unregister(actor.actor_ref)
+        self.enabled.clear()
+
+
+class Choice:
+    """Trace payload of a random choice."""
+
+    __slots__ = ("as_bool", "n", "value")
+
+    def __init__(self, n: int, value: int, as_bool: bool) -> None:
+        self.n = n
+        self.value = value
+        self.as_bool = as_bool
+
+    def describe(self) -> str:
+        if self.as_bool:
+            return f"random_bool()={self.value == 1}"
+        return f"random_int({self.n})={self.value}"
+
+
+class DeterministicFuture(pykka.Future[Any]):
+    """A future whose `get()` runs the scheduler until it is set (never blocks a thread)."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        super().__init__()
+        self._runtime = runtime
+        self._done = False
+        self._value: Any = None
+        self._exc_info: Any = None
+        self._callbacks: list[Callable[[pykka.Future[Any]], None]] = []
+
+    def get(self, *, timeout: float | None = None) -> Any:
+        try:
+            return super().get(timeout=timeout)
+        except NotImplementedError:
+            pass
+        if not self._done:
+            runtime = self._runtime
+            if runtime._current is not None:
+                raise Abort(error=_blocking_error(runtime._current))
+            if not runtime.run_until(lambda: self._done):
+                if timeout is not None:
+                    raise pykka.Timeout(f"{timeout} seconds (no actor could run any more)")
+                raise Abort(
+                    bug=Bug(
+                        "deadlock",
+                        "the test waits for a reply (ask or future.get) that can never come: "
+                        "no actor has anything left to run",
+                        "test",
+                    )
+                )
+        if self._exc_info is not None:
+            _, value, traceback = self._exc_info
+            raise value.with_traceback(traceback)
+        return self._value
+
+    def set(self, value: Any | None = None) -> None:
+        if self._done:
+            raise TestkitError("a future was set twice")
+        self._done = True
+        self._value = value
+        self._run_callbacks()
+
+    def set_exception(self, exc_info: Any = None) -> None:
+        if exc_info is None:
+            exc_info = sys.exc_info()
+        if exc_info[1] is None:
+            exc_info = (exc_info[0], exc_info[0](), exc_info[2])
+        self._done = True
+        self._exc_info = exc_info
+        self._run_callbacks()
+
+    def add_done_callback(self, callback: Callable[[pykka.Future[Any]], None]) -> None:
+        if self._done:
+            callback(self)
+        else:
+            self._callbacks.append(callback)
+
+    def _run_callbacks(self) -> None:
+        callbacks, self._callbacks = self._callbacks, []
+        for callback in callbacks:
+            callback(self)
+
+
+def _blocking_error(current: Any) -> TestkitError:
+    return TestkitError(
+        f"{current.id} waited for a reply inside a handler (a blocking ask(), future.get() or "
+        "ref.stop()); under the deterministic tester nothing else can run while a handler "
+        "waits, and in production it risks a deadlock. Send with tell() and handle the reply "
+        "as a message, or use ask(..., block=False) / stop(block=False)"
+    )
+
+
+def _exception_text(exc: BaseException) -> str:
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def describe_message(message: Any) -> tuple[str, str, str]:
+    """(kind, what, detail) of a delivered message, as the trace shows it."""
+    from fsm._actor import _StateTimeoutFired, _TimerFired
+
+    if message is START:
+        return "start", "", ""
+    cls = message.__class__
+    if cls is _TimerFired:
+        return "deliver", f"timer:{message.name}", _short(message.message)
+    if cls is _StateTimeoutFired:
+        return "deliver", "StateTimeout", ""
+    if cls is pykka_messages._ActorStop:
+        return "stop", "", ""
+    if cls is pykka_messages.ProxyCall:
+        return "deliver", f"call:{'.'.join(message.attr_path)}", ""
+    return "deliver", cls.__qualname__, _short(message)
+
+
+def _short(value: Any, limit: int = 160) -> str:
+    try:
+        text = repr(value)
+    except Exception as exc:  # a broken __repr__ must not break the report
+        text = f"<repr failed: {exc!r}>"
+    text = text.replace("\n", "\\n")
+    return text if len(text) <= limit else text[: limit - 3] + "..."
