@@ -18,6 +18,7 @@ import pykka
 from pykka import messages as pykka_messages
 from pykka._envelope import Envelope
 
+from fsm import _dispatch
 from fsm._dispatch import Dispatcher
 from fsm._monitor import Monitor, check_monitor_class, create_monitor
 from testkit._errors import TestkitError
@@ -489,8 +490,12 @@ class Choice:
 class DeterministicFuture(pykka.Future[Any]):
     """A future whose `get()` runs the scheduler until it is set (never blocks a thread)."""
 
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime | None = None) -> None:
         super().__init__()
+        if runtime is None:  # pykka makes derived futures with `future.__class__()`
+            current = _dispatch.current()
+            assert isinstance(current, Runtime), "a deterministic future outside the tester"
+            runtime = current
         self._runtime = runtime
         self._done = False
         self._value: Any = None

@@ -1,0 +1,158 @@
+"""The systematic tester finds each seeded bug, passes each fixed variant, and replays."""
+
+from __future__ import annotations
+
+import pytest
+
+import testkit
+from testkit import explore, replay
+
+from . import buggy_systems as systems
+
+SEEDS = [1, 2, 3, 4, 5]
+
+# (buggy test, fixed test, kind, actor, strategy, iterations within which every seed finds it)
+CASES = [
+    (systems.lost_update, systems.lost_update_fixed, "safety", "test", "random", 50),
+    (systems.timer_race, systems.timer_race_fixed, "safety", "Oven#1", "random", 50),
+    (systems.dropped_request, systems.dropped_request_fixed, "liveness", "Outstanding", "pct", 50),
+    (systems.lost_on_restart, systems.lost_on_restart_fixed, "liveness", "JobsDone", "random", 50),
+]
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize(
+    ("buggy", "fixed", "kind", "actor", "strategy", "bound"),
+    CASES,
+    ids=[case[0].__name__ for case in CASES],
+)
+def test_seeded_bug_is_found_and_replays(
+    buggy, fixed, kind, actor, strategy, bound, seed  # type: ignore[no-untyped-def]
+) -> None:
+    report = explore(buggy, iterations=bound, max_steps=500, strategy=strategy, seed=seed)
+    bug = report.bug
+    assert bug is not None, f"{buggy.__name__} not found in {bound} iterations (seed {seed})"
+    assert (bug.kind, bug.actor) == (kind, actor), bug.headline()
+    again = replay(buggy, bug.trace)
+    assert again.bug is not None
+    assert again.bug.headline() == bug.headline()
+    assert [str(s) for s in again.bug.trace.steps] == [str(s) for s in bug.trace.steps]
+
+
+@pytest.mark.parametrize(
+    "fixed", [case[1] for case in CASES], ids=[case[1].__name__ for case in CASES]
+)
+def test_fixed_variant_passes_a_thousand_iterations(fixed) -> None:  # type: ignore[no-untyped-def]
+    report = explore(fixed, iterations=1000, max_steps=500, strategy="portfolio", seed=7)
+    assert report.bug is None, report.bug and report.bug.headline()
+    assert report.iterations == 1000
+    assert report.schedules > 1
+
+
+def test_liveness_under_a_perpetual_timer_needs_a_fair_strategy() -> None:
+    found = explore(systems.never_served, iterations=3, max_steps=400, strategy="random", seed=1)
+    assert found.bug is not None and found.bug.kind == "liveness"
+    assert "hot state 'waiting'" in found.bug.message
+    assert "max_steps=400" in found.bug.message
+    assert found.bound_reached >= 1
+    unfair = explore(systems.never_served, iterations=3, max_steps=400, strategy="pct", seed=1)
+    assert unfair.bug is None  # an unfair strategy may starve; it never claims liveness bugs
+    fixed = explore(
+        systems.never_served_fixed, iterations=50, max_steps=400, strategy="random", seed=1
+    )
+    assert fixed.bug is None
+    again = replay(systems.never_served, found.bug.trace)
+    assert again.bug is not None and again.bug.message == found.bug.message
+
+
+def test_deadlock_when_the_test_waits_for_a_reply_that_cannot_come() -> None:
+    report = explore(systems.deadlock, iterations=1, seed=1)
+    assert report.bug is not None
+    assert report.bug.kind == "deadlock"
+    assert "can never come" in report.bug.message
+
+
+def test_same_seed_same_schedules() -> None:
+    def traces(seed: int) -> list[str]:
+        report = explore(
+            systems.lost_on_restart_fixed,
+            iterations=20,
+            max_steps=300,
+            strategy="portfolio",
+            seed=seed,
+            stop_at_first_bug=False,
+        )
+        return [str(report.schedules), str(report.steps)]
+
+    assert traces(11) == traces(11)
+    first = explore(systems.lost_update, iterations=50, strategy="random", seed=11)
+    second = explore(systems.lost_update, iterations=50, strategy="random", seed=11)
+    assert first.bug is not None and second.bug is not None
+    assert first.bug.trace.to_text() == second.bug.trace.to_text()
+
+
+@pytest.mark.parametrize("strategy", testkit.STRATEGIES)
+def test_every_strategy_runs_by_name(strategy: str) -> None:
+    report = explore(systems.lost_update_fixed, iterations=20, strategy=strategy, seed=3)
+    assert report.bug is None
+    assert report.iterations >= 1
+
+
+def test_strategies_with_bounds_and_fair_variants_are_named() -> None:
+    for name in ["pct:5", "fair-pct", "fair-pct:2", "prioritization:4", "fair-prioritization"]:
+        report = explore(systems.timer_race, iterations=100, strategy=name, seed=1)
+        assert report.strategy == (name if ":" in name else report.strategy)
+        assert report.bug is not None, name
+
+
+def test_unknown_strategy_is_a_clear_error() -> None:
+    with pytest.raises(testkit.TestkitError, match="unknown strategy 'fastest'; choose one of"):
+        explore(systems.lost_update, strategy="fastest")
+    with pytest.raises(testkit.TestkitError, match="takes no bound"):
+        explore(systems.lost_update, strategy="random:3")
+
+
+def test_dfs_enumerates_every_interleaving_then_stops() -> None:
+    def two_independent_actors(runtime: testkit.Runtime) -> None:
+        systems.Silent.start().tell("a")
+        systems.Silent.start().tell("b")
+
+    report = explore(two_independent_actors, iterations=1000, strategy="dfs", seed=0)
+    # each actor: start, then its message; the interleavings of two sequences of two = 6
+    assert report.exhausted
+    assert report.iterations == 6
+    assert report.schedules == 6
+
+
+def test_dfs_also_enumerates_random_choices() -> None:
+    seen: set[int] = set()
+
+    def choose(runtime: testkit.Runtime) -> None:
+        seen.add(runtime.random_int(4) * 10 + int(runtime.random_bool()))
+
+    report = explore(choose, iterations=100, strategy="dfs", seed=0)
+    assert report.exhausted and report.iterations == 8
+    assert seen == {0, 1, 10, 11, 20, 21, 30, 31}
+
+
+def test_report_counts() -> None:
+    report = explore(systems.lost_update, iterations=200, strategy="random", seed=2,
+                     stop_at_first_bug=False)  # fmt: skip
+    assert report.iterations == 200
+    assert 0 < report.buggy_iterations < 200
+    assert report.buggy_percent == pytest.approx(100 * report.buggy_iterations / 200)
+    assert len(report.bugs) == report.buggy_iterations
+    assert report.steps > 200 and report.steps_per_second > 0
+    text = report.summary()
+    assert "200 iteration(s)" in text and "buggy" in text and "steps/s" in text
+
+
+def test_bad_arguments_are_clear_errors() -> None:
+    with pytest.raises(testkit.TestkitError, match="iterations=...\\) must be an integer >= 1"):
+        explore(systems.lost_update, iterations=0)
+    with pytest.raises(testkit.TestkitError, match="max_steps"):
+        explore(systems.lost_update, max_steps=-5)
+    with pytest.raises(testkit.TestkitError, match="test must be a function"):
+        explore("systems.lost_update")  # type: ignore[arg-type]
+    with pytest.raises(testkit.TestkitError, match="seed"):
+        explore(systems.lost_update, seed="one")  # type: ignore[arg-type]
