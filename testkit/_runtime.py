@@ -65,7 +65,7 @@ class Abort(BaseException):
     """
 
     def __init__(
-        self, bug: Bug | None = None, error: TestkitError | None = None, bound: bool = False
+        self, bug: Bug | None = None, error: Exception | None = None, bound: bool = False
     ) -> None:
         super().__init__(bug or error or "step bound reached")
         self.bug = bug
@@ -239,10 +239,13 @@ class Runtime(Dispatcher):
 
     def register_monitor(self, monitor_cls: type[M]) -> M:
         """Check `monitor_cls` during this run; events reach it via `monitor(...)`."""
-        check_monitor_class(monitor_cls)
-        if monitor_cls in self.monitor_slots:
-            raise TestkitError(f"monitor {monitor_cls.__name__} is already registered")
-        monitor = create_monitor(monitor_cls)
+        try:
+            check_monitor_class(monitor_cls)
+            if monitor_cls in self.monitor_slots:
+                raise TestkitError(f"monitor {monitor_cls.__name__} is already registered")
+            monitor = create_monitor(monitor_cls)
+        except Exception as exc:  # misuse: stop the exploration, it is not a bug found
+            raise Abort(error=exc) from None
         self.monitor_slots[monitor_cls] = MonitorSlot(monitor, self.steps)
         return monitor
 
@@ -327,6 +330,10 @@ class Runtime(Dispatcher):
                 raise Abort(bound=True)
             step()
         return True
+
+    def run(self) -> None:
+        """Run until no actor can run any more (quiescence); a bug raises at once."""
+        self.run_until(lambda: False)
 
     def run_to_end(self) -> None:
         """Run until nothing is enabled (quiescent) or the step bound is reached."""
@@ -452,7 +459,8 @@ class Runtime(Dispatcher):
 
     def _choose(self, n: int, as_bool: bool) -> int:
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-            raise TestkitError(f"random_int(n) needs an integer n >= 1, got {n!r}")
+            error = TestkitError(f"random_int(n) needs an integer n >= 1, got {n!r}")
+            raise Abort(error=error)
         value = self.strategy.pick_int(n, self.steps) if n > 1 or self._replaying else 0
         owner = self._current if self._current is not None else TEST_BODY
         self.trace.append((owner, Choice(n, value, as_bool), None))

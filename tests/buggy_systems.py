@@ -150,11 +150,25 @@ class Oven(FSM, pykka.ThreadingActor):
         return None
 
 
+class Cook(FSM, pykka.ThreadingActor):
+    """Changes their mind: cancels the bake as soon as they get going."""
+
+    def __init__(self, oven: pykka.ActorRef[Any]) -> None:
+        super().__init__()
+        self.oven = oven
+        self.start_with("deciding", None)
+        self.when("deciding", lambda event: self.stay())
+        self.initialize()
+
+    def on_start(self) -> None:
+        self.oven.tell("cancel")
+
+
 def _oven(runtime: Runtime, cancels_timer: bool) -> None:
     probe = TestProbe()
     oven = Oven.start(probe.ref, cancels_timer)
     oven.tell("bake")
-    oven.tell("cancel")
+    Cook.start(oven)
 
 
 def timer_race(runtime: Runtime) -> None:

@@ -27,7 +27,13 @@ CASES = [
     ids=[case[0].__name__ for case in CASES],
 )
 def test_seeded_bug_is_found_and_replays(
-    buggy, fixed, kind, actor, strategy, bound, seed  # type: ignore[no-untyped-def]
+    buggy,
+    fixed,
+    kind,
+    actor,
+    strategy,
+    bound,
+    seed,  # type: ignore[no-untyped-def]
 ) -> None:
     report = explore(buggy, iterations=bound, max_steps=500, strategy=strategy, seed=seed)
     bug = report.bug
@@ -148,7 +154,7 @@ def test_report_counts() -> None:
 
 
 def test_bad_arguments_are_clear_errors() -> None:
-    with pytest.raises(testkit.TestkitError, match="iterations=...\\) must be an integer >= 1"):
+    with pytest.raises(testkit.TestkitError, match=r"iterations=\.\.\.\) must be an integer >= 1"):
         explore(systems.lost_update, iterations=0)
     with pytest.raises(testkit.TestkitError, match="max_steps"):
         explore(systems.lost_update, max_steps=-5)
