@@ -91,6 +91,9 @@ def _parser() -> argparse.ArgumentParser:
     test.add_argument("--seed", type=int, default=None)
     test.add_argument("--trace-out", type=Path, default=None, help="where to write a bug's trace")
     test.add_argument("--liveness-threshold", type=int, default=None)
+    test.add_argument(
+        "--timer-delay", type=int, default=20, help="steps before a timer may fire: 0..N-1"
+    )
     test.add_argument("--all-bugs", action="store_true", help="keep going after the first bug")
     test.add_argument("--no-progress", action="store_true")
     test.add_argument("-v", "--verbose", action="store_true", help="show the actors' logs")
@@ -105,8 +108,9 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     """Run the command line; returns the exit code (0 no bug, 1 bug, 2 error)."""
     stream = out or sys.stdout
     args = _parser().parse_args(argv)
+    quiet = logging.CRITICAL if args.command == "test" else logging.ERROR
     logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.ERROR,
+        level=logging.INFO if args.verbose else quiet,
         format="%(name)s: %(message)s",
         stream=sys.stderr,
     )
@@ -136,6 +140,7 @@ def _test(args: argparse.Namespace, test: Callable[..., Any], stream: TextIO) ->
             seed=args.seed,
             stop_at_first_bug=not args.all_bugs,
             liveness_threshold=args.liveness_threshold,
+            timer_delay=args.timer_delay,
             progress=bar,
             name=args.target,
         )

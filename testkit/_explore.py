@@ -31,6 +31,9 @@ ProgressCallback = Callable[["Progress"], None]
 
 _replay_log = logging.getLogger("testkit.replay")
 
+DEFAULT_TIMER_DELAY = 20
+"""A timer becomes ready to fire 0..19 steps after it is set (see `TimerQueue`)."""
+
 
 @dataclass
 class Progress:
@@ -162,6 +165,7 @@ def explore(
     *,
     stop_at_first_bug: bool = True,
     liveness_threshold: int | None = None,
+    timer_delay: int = DEFAULT_TIMER_DELAY,
     progress: ProgressCallback | None = None,
     name: str | None = None,
 ) -> Report:
@@ -170,8 +174,13 @@ def explore(
     Returns a `Report`; `report.bug` is the first bug found (with its `Trace`) or None.
     `liveness_threshold` (default `max_steps // 2`): under a fair strategy, a monitor hot for
     at least that many steps when `max_steps` is reached is a liveness bug.
+    `timer_delay`: a timer becomes ready to fire up to this many steps after it is set.
     """
     _check_arguments(test, iterations, max_steps, seed, liveness_threshold)
+    if isinstance(timer_delay, bool) or not isinstance(timer_delay, int) or timer_delay < 0:
+        raise TestkitError(
+            f"explore(..., timer_delay=...) must be an integer >= 0, got {timer_delay!r}"
+        )
     chosen = make_strategy(strategy)
     if seed is None:
         seed = random.SystemRandom().randrange(2**31)
@@ -181,11 +190,14 @@ def explore(
     started = wall_clock()
     with Sandbox() as sandbox:
         for iteration in range(iterations):
-            rng = random.Random(seed * 1_000_003 + iteration)
+            rng = random.Random(iteration_seed(seed, iteration))
             if not chosen.begin(iteration, rng, max_steps):
                 report.exhausted = True
                 break
-            runtime, bug = _run_once(test, chosen, max_steps, threshold, sandbox)
+            delay = timer_delay if chosen.delays_timers else 0
+            runtime, bug = _run_once(
+                test, chosen, max_steps, threshold, sandbox, delay, delay_rng(seed, iteration)
+            )
             chosen.end(runtime.steps)
             report.iterations += 1
             report.steps += runtime.steps
@@ -213,15 +225,28 @@ def _schedule_key(trace: list[tuple[Any, Any, Any]]) -> Iterator[Any]:
             yield payload.value
 
 
+def iteration_seed(seed: int, iteration: int) -> int:
+    """The seed of one iteration's strategy choices."""
+    return seed * 1_000_003 + iteration
+
+
+def delay_rng(seed: int, iteration: int) -> random.Random:
+    """The generator of one iteration's timer delays, apart from the strategy's choices so
+    that a replay, which makes no choices of its own, draws the very same delays."""
+    return random.Random(iteration_seed(seed, iteration) ^ 0x5DEECE66D)
+
+
 def _run_once(
     test: TestFunction,
     strategy: Strategy,
     max_steps: int,
     threshold: int,
     sandbox: Sandbox,
+    timer_delay: int,
+    delays: random.Random,
     replaying: bool = False,
 ) -> tuple[Runtime, Bug | None]:
-    runtime = Runtime(strategy, max_steps, sandbox.set_clock, replaying)
+    runtime = Runtime(strategy, max_steps, sandbox.set_clock, replaying, timer_delay, delays)
     sandbox.set_clock(0.0)
     bug: Bug | None = None
     with _dispatch.installed(runtime):
@@ -298,6 +323,7 @@ def _finish_bug(
         max_steps=runtime.max_steps,
         fair=strategy.fair,
         liveness_threshold=threshold,
+        timer_delay=runtime.timer_delay,
         bug=bug.headline(),
     )
     bug.events = _recent_events(steps)
@@ -416,7 +442,14 @@ def replay(test: TestFunction, trace: Trace | str | Path, *, log_steps: bool = F
     with Sandbox() as sandbox:
         strategy.begin(0, random.Random(0), loaded.max_steps)
         runtime, bug = _run_once(
-            test, strategy, loaded.max_steps, loaded.liveness_threshold, sandbox, replaying=True
+            test,
+            strategy,
+            loaded.max_steps,
+            loaded.liveness_threshold,
+            sandbox,
+            loaded.timer_delay,
+            delay_rng(loaded.seed, loaded.iteration),
+            replaying=True,
         )
     report.iterations = report.schedules = 1
     report.steps = runtime.steps
@@ -442,7 +475,10 @@ def replay(test: TestFunction, trace: Trace | str | Path, *, log_steps: bool = F
 
 @contextlib.contextmanager
 def deterministic(
-    seed: int = 0, strategy: str | Strategy = "random", max_steps: int = 100_000
+    seed: int = 0,
+    strategy: str | Strategy = "random",
+    max_steps: int = 100_000,
+    timer_delay: int = DEFAULT_TIMER_DELAY,
 ) -> Iterator[Runtime]:
     """Run the block under the deterministic runtime (one schedule), e.g. in a pytest test.
 
@@ -450,9 +486,10 @@ def deterministic(
     A bug in an actor raises `BugFound` (an AssertionError) at the point the test waited.
     """
     chosen = make_strategy(strategy)
-    chosen.begin(0, random.Random(seed), max_steps)
+    chosen.begin(0, random.Random(iteration_seed(seed, 0)), max_steps)
+    delay = timer_delay if chosen.delays_timers else 0
     with Sandbox() as sandbox:
-        runtime = Runtime(chosen, max_steps, sandbox.set_clock)
+        runtime = Runtime(chosen, max_steps, sandbox.set_clock, False, delay, delay_rng(seed, 0))
         sandbox.set_clock(0.0)
         with _dispatch.installed(runtime):
             try:

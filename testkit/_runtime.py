@@ -9,6 +9,7 @@ is appended to the trace. Nothing sleeps: firing a timer moves the virtual clock
 from __future__ import annotations
 
 import heapq
+import random
 import sys
 from collections import deque
 from collections.abc import Callable
@@ -127,16 +128,23 @@ class Mailbox:
 class TimerEntry:
     """A pending mock timer: fires `message` at `deadline` (virtual seconds), maybe repeating."""
 
-    __slots__ = ("deadline", "interval", "message", "queue", "seq")
+    __slots__ = ("deadline", "interval", "message", "queue", "ready", "seq")
 
     def __init__(
-        self, queue: TimerQueue, deadline: float, seq: int, message: Any, interval: float | None
+        self,
+        queue: TimerQueue,
+        deadline: float,
+        seq: int,
+        message: Any,
+        interval: float | None,
+        ready: int,
     ) -> None:
         self.queue = queue
         self.deadline = deadline
         self.seq = seq
         self.message = message
         self.interval = interval
+        self.ready = ready  # the first step at which it may fire
 
     def __lt__(self, other: TimerEntry) -> bool:
         return (self.deadline, self.seq) < (other.deadline, other.seq)
@@ -146,10 +154,13 @@ class TimerEntry:
 
 
 class TimerQueue:
-    """The pending timers of one actor; enabled (may fire) while any is pending.
+    """The pending timers of one actor; enabled (may fire) when the earliest one is ready.
 
-    Only the earliest timer of an actor may fire, as with one real timer thread, but when
-    that happens relative to messages and other actors' timers is the strategy's choice.
+    Only the earliest timer of an actor may fire, as with one real timer thread. A timer is
+    ready a random number of steps (below the runtime's `timer_delay`) after it was set, or
+    at once when nothing else can run; after that, when it fires relative to messages and
+    other actors' timers is the strategy's choice. The delay keeps periodic timers from
+    flooding the schedule, as real ticks are rare next to message deliveries.
     """
 
     __slots__ = ("enabled", "heap", "id", "mailbox")
@@ -165,8 +176,7 @@ class TimerQueue:
 
     def add(self, entry: TimerEntry) -> None:
         heapq.heappush(self.heap, entry)
-        if not self.enabled and self.mailbox.alive:
-            self.mailbox.runtime.enable(self)
+        self.mailbox.runtime.refresh(self)
 
     def remove(self, entry: TimerEntry) -> None:
         heap = self.heap
@@ -175,8 +185,7 @@ class TimerQueue:
         except ValueError:
             return
         heapq.heapify(heap)
-        if not heap and self.enabled:
-            self.mailbox.runtime.disable(self)
+        self.mailbox.runtime.refresh(self)
 
     def peek(self) -> tuple[str, str]:
         return "timer", describe_message(self.heap[0].message)[1]
@@ -218,8 +227,13 @@ class Runtime(Dispatcher):
         max_steps: int,
         set_clock: Callable[[float], None] | None = None,
         replaying: bool = False,
+        timer_delay: int = 0,
+        delay_rng: random.Random | None = None,
     ) -> None:
         super().__init__()
+        self.timer_delay = timer_delay
+        self._delay_rand = (delay_rng or random.Random(0)).random
+        self.sleeping: list[tuple[int, int, TimerQueue]] = []
         self.strategy = strategy
         self.max_steps = max_steps
         self.steps = 0
@@ -312,9 +326,40 @@ class Runtime(Dispatcher):
         if timers is None:
             timers = mailbox.timers = TimerQueue(mailbox)
         self._timer_seq += 1
-        entry = TimerEntry(timers, self.now + delay, self._timer_seq, message, interval)
+        entry = TimerEntry(
+            timers, self.now + delay, self._timer_seq, message, interval, self._ready_step()
+        )
         timers.add(entry)
         return entry
+
+    def _ready_step(self) -> int:
+        delay = self.timer_delay
+        return self.steps + (int(self._delay_rand() * delay) if delay else 0)
+
+    def refresh(self, timers: TimerQueue) -> None:
+        """Enable `timers` if its earliest timer is ready, else let it sleep until it is."""
+        heap = timers.heap
+        if heap and timers.mailbox.alive:
+            head = heap[0]
+            if head.ready <= self.steps:
+                if not timers.enabled:
+                    self.enable(timers)
+                return
+            heapq.heappush(self.sleeping, (head.ready, head.seq, timers))
+        if timers.enabled:
+            self.disable(timers)
+
+    def _wake(self) -> None:
+        """Enable the timers whose delay is over; if nothing at all can run, the next one."""
+        sleeping = self.sleeping
+        steps = self.steps
+        while sleeping and sleeping[0][0] <= steps:
+            self.refresh(heapq.heappop(sleeping)[2])
+        while not self.enabled and sleeping:
+            timers = heapq.heappop(sleeping)[2]
+            if timers.heap:
+                timers.heap[0].ready = min(timers.heap[0].ready, steps)
+            self.refresh(timers)
 
     def run_until(self, done: Callable[[], bool]) -> bool:
         """Run steps until `done()`; False when nothing can run any more (quiescent)."""
@@ -322,8 +367,9 @@ class Runtime(Dispatcher):
             raise Abort(error=_blocking_error(self._current))
         step = self.step
         enabled = self.enabled
+        sleeping = self.sleeping
         while not done():
-            if not enabled:
+            if not enabled and not sleeping:
                 return False
             if self.steps >= self.max_steps:
                 self.bound_reached = True
@@ -339,8 +385,9 @@ class Runtime(Dispatcher):
         """Run until nothing is enabled (quiescent) or the step bound is reached."""
         step = self.step
         enabled = self.enabled
+        sleeping = self.sleeping
         max_steps = self.max_steps
-        while enabled:
+        while enabled or sleeping:
             if self.steps >= max_steps:
                 self.bound_reached = True
                 return
@@ -359,6 +406,10 @@ class Runtime(Dispatcher):
     def step(self) -> None:
         """Let the strategy pick one enabled operation and run it."""
         enabled = self.enabled
+        if self.sleeping and (not enabled or self.sleeping[0][0] <= self.steps):
+            self._wake()
+            if not enabled:
+                return
         if len(enabled) == 1 and not self._replaying:
             op = enabled[0]
         else:
@@ -424,9 +475,9 @@ class Runtime(Dispatcher):
             heapq.heappop(heap)
         else:
             entry.deadline += entry.interval
+            entry.ready = self._ready_step()
             heapq.heapreplace(heap, entry)
-        if not heap:
-            self.disable(timers)
+        self.refresh(timers)
         mailbox = timers.mailbox
         if mailbox.alive:
             mailbox.put(Envelope(entry.message))

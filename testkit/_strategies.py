@@ -23,6 +23,8 @@ class Strategy:
 
     name = "random"
     fair = True
+    delays_timers = True
+    """Whether timers become ready after a random delay (DFS fires them as soon as set)."""
 
     def __init__(self) -> None:
         self.rng = random.Random(0)
@@ -208,6 +210,7 @@ class DFSStrategy(Strategy):
 
     name = "dfs"
     fair = False
+    delays_timers = False
 
     def __init__(self) -> None:
         super().__init__()

@@ -86,6 +86,7 @@ class Trace:
     max_steps: int = 0
     fair: bool = False
     liveness_threshold: int = 0
+    timer_delay: int = 0
     bug: str = ""
     versions: str = field(default_factory=versions)
 
@@ -103,6 +104,7 @@ class Trace:
             f"# max_steps: {self.max_steps}",
             f"# fair: {str(self.fair).lower()}",
             f"# liveness_threshold: {self.liveness_threshold}",
+            f"# timer_delay: {self.timer_delay}",
             f"# versions: {self.versions}",
             f"# bug: {bug}",
         ]
@@ -156,6 +158,7 @@ class Trace:
                 max_steps=int(meta.get("max_steps", "0")),
                 fair=meta.get("fair", "false") == "true",
                 liveness_threshold=int(meta.get("liveness_threshold", "0")),
+                timer_delay=int(meta.get("timer_delay", "0")),
                 bug=meta.get("bug", ""),
                 versions=meta.get("versions", ""),
             )

@@ -234,7 +234,7 @@ def test_deterministic_block_raises_bug_found_for_a_bug_in_an_actor() -> None:
     outcomes = []
     for seed in range(10):
         try:
-            with deterministic(seed=seed) as runtime:
+            with deterministic(seed=seed, timer_delay=2) as runtime:
                 systems.timer_race(runtime)
                 runtime.run()
             outcomes.append("passed")
