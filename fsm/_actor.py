@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pykka
 
@@ -13,10 +13,12 @@ from fsm import _dispatch
 from fsm._dispatch import Cancellable, Dispatcher, TrackingInbox
 from fsm._durations import Duration, to_seconds
 from fsm._errors import FSMError
-from fsm._machine import StateMachine
+from fsm._machine import _UNCHANGED, StateMachine
 from fsm._messages import (
     CurrentState,
     Failure,
+    Normal,
+    Reason,
     Shutdown,
     StateTimeout,
     SubscribeTransitionCallBack,
@@ -56,7 +58,13 @@ _CONTROL = frozenset(
 )
 
 
-class FSM(StateMachine):
+if TYPE_CHECKING:  # type checkers see the pykka.Actor this mixin is always combined with
+    _ActorBase = pykka.Actor
+else:
+    _ActorBase = object
+
+
+class FSM(StateMachine, _ActorBase):
     """Akka's classic FSM for Pykka: use as `class X(FSM, pykka.ThreadingActor)`.
 
     Declare states in `__init__` with `start_with`, `when`, ... and end with `initialize()`.
@@ -64,7 +72,7 @@ class FSM(StateMachine):
     """
 
     actor_ref: pykka.ActorRef[Any]
-    actor_inbox: TrackingInbox
+    actor_inbox: Any  # a TrackingInbox; Any keeps it compatible with pykka.Actor's own type
     actor_stopped: Any
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -89,7 +97,14 @@ class FSM(StateMachine):
         return _dispatch.current().create_future()
 
     def _start_actor_loop(self) -> None:
-        self._fsm_dispatcher.start_actor_loop(self)  # type: ignore[arg-type]
+        self._fsm_dispatcher.start_actor_loop(self)
+
+    def stop(self, reason: Reason = Normal, data: Any = _UNCHANGED) -> State:  # type: ignore[override]
+        """Stop the machine with `reason`, optionally with new data for the termination.
+
+        This replaces `pykka.Actor.stop()`: an FSM stops itself by returning `self.stop()`.
+        """
+        return super().stop(reason, data)
 
     # ---- receiving ---------------------------------------------------------------------
 

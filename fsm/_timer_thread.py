@@ -11,6 +11,9 @@ from collections.abc import Callable
 
 _log = logging.getLogger("fsm.timers")
 
+IDLE_EXIT = 1.0
+"""Seconds without any pending timer after which the thread ends (it restarts on demand)."""
+
 
 class TimerHandle:
     """A scheduled callback; `cancel()` makes sure it never runs (again)."""
@@ -27,7 +30,7 @@ class TimerHandle:
 
 
 class TimerThread:
-    """A heap of deadlines served by a single daemon thread, started on first use."""
+    """A heap of deadlines served by a single daemon thread, started when needed."""
 
     def __init__(self) -> None:
         self._heap: list[tuple[float, int, TimerHandle]] = []
@@ -54,8 +57,9 @@ class TimerThread:
                 while not self._heap or self._heap[0][2].cancelled:
                     if self._heap:
                         heapq.heappop(self._heap)
-                    else:
-                        self._cond.wait()
+                    elif not self._cond.wait(IDLE_EXIT) and not self._heap:
+                        self._thread = None  # idle: leave no thread behind
+                        return
                 deadline, _, handle = self._heap[0]
                 now = time.monotonic()
                 if deadline > now:

@@ -8,7 +8,6 @@ events, up to 9/8 of what a whole coffee took in the first round. Halting goes t
 
 from __future__ import annotations
 
-import contextlib
 import enum
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +17,7 @@ import pykka
 from failover_examples.coffee_machine.events import CoffeeCompleted, Halted, MakeCoffee, Terminate
 from failover_examples.coffee_machine.machine import CoffeeMachine
 from failover_examples.coffee_machine.sensors import MockSensors, SensorOdometer
+from failover_examples.messaging import tell
 from fsm import FSM, Event, State
 
 HALT_CHECK = 0.1
@@ -113,8 +113,7 @@ class FailoverDriver(FSM, pykka.ThreadingActor):
         self.cancel_timer("halt")
         self.log.info("forcing termination of CoffeeMachine.")
         assert self.machine is not None
-        with contextlib.suppress(pykka.ActorDeadError):
-            self.machine.tell(Terminate())
+        tell(self.machine, Terminate())
         return self.goto(DriverState.STOP)
 
     def stopping(self, event: Event) -> State | None:

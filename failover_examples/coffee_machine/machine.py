@@ -12,7 +12,6 @@ a negative reading left behind by the previous instance goes unnoticed.
 
 from __future__ import annotations
 
-import contextlib
 import enum
 from typing import Any
 
@@ -46,6 +45,7 @@ from failover_examples.coffee_machine.events import (
     WaterTemperature,
 )
 from failover_examples.coffee_machine.liveness import Busy, Idle, LivenessMonitor
+from failover_examples.messaging import tell
 from fsm import FSM, Event, State, StopEvent
 
 
@@ -316,8 +316,7 @@ class CoffeeMachine(FSM, pykka.ThreadingActor):
         self._tell_client(Halted())
 
     def _tell_client(self, message: object) -> None:
-        with contextlib.suppress(pykka.ActorDeadError):
-            self.client.tell(message)
+        tell(self.client, message)
 
 
 class FixedCoffeeMachine(CoffeeMachine):

@@ -8,7 +8,6 @@ assertions here are the machine's contract with its hardware.
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,6 +36,7 @@ from failover_examples.coffee_machine.events import (
     WaterLevel,
     WaterTemperature,
 )
+from failover_examples.messaging import tell
 from fsm import FSM, Event, State
 
 HEATER_TICK = 0.1
@@ -222,6 +222,4 @@ class MockSensors(FSM, pykka.ThreadingActor):
 
     def _tell_client(self, message: object) -> None:
         """Readings go to the registered machine; one that has halted just misses them."""
-        if self.client is not None:
-            with contextlib.suppress(pykka.ActorDeadError):
-                self.client.tell(message)
+        tell(self.client, message)
