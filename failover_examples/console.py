@@ -1,0 +1,68 @@
+"""Running an example for real: console logging like Coyote's, and a clean way to stop.
+
+Both examples run on Pykka threads and real timers until Enter, Ctrl-C, `--duration`
+seconds, or their driver stops by itself; then every actor is stopped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import pykka
+
+
+class ActorNameFormatter(logging.Formatter):
+    """`<CoffeeMachine> message`: the logger's last name component, then the message."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return f"<{record.name.rsplit('.', 1)[-1]}> {record.getMessage()}"
+
+
+def _wait_for_enter(pressed: threading.Event) -> None:
+    try:
+        if sys.stdin.readline():
+            pressed.set()
+    except (OSError, ValueError):  # no usable stdin: --duration or Ctrl-C will end it
+        pass
+
+
+def run_example(
+    description: str,
+    start: Callable[[argparse.Namespace], pykka.ActorRef[Any]],
+    argv: Sequence[str] | None = None,
+) -> int:
+    """Parse `--duration`/`--fixed`, start the driver with `start(args)`, wait, stop."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--duration", type=float, default=None, help="stop after SECONDS")
+    parser.add_argument("--fixed", action="store_true", help="run the fixed variant")
+    args = parser.parse_args(argv)
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(ActorNameFormatter())
+    logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
+
+    driver = start(args)
+    pressed = threading.Event()
+    threading.Thread(target=_wait_for_enter, args=(pressed,), daemon=True).start()
+    deadline = None if args.duration is None else time.monotonic() + args.duration
+    try:
+        while not pressed.is_set() and driver.is_alive():
+            if deadline is not None and time.monotonic() >= deadline:
+                break
+            pressed.wait(0.2)
+    except KeyboardInterrupt:
+        print("\ninterrupted")
+    else:
+        if pressed.is_set():
+            print("User cancelled the test by pressing ENTER")
+        elif not driver.is_alive():
+            print("The failover driver finished.")
+    finally:
+        driver.stop()  # first, so that it starts nothing new while the rest stops
+        pykka.ActorRegistry.stop_all()
+    return 0
