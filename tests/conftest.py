@@ -9,6 +9,8 @@ import pytest
 
 from testkit import TestProbe
 
+pytest_plugins = ["pytester", "testkit.pytest_plugin"]
+
 
 @pytest.fixture(autouse=True)
 def _stop_all_actors() -> Iterator[None]:

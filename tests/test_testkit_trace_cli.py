@@ -184,9 +184,6 @@ def test_python_dash_m_testkit_runs_as_a_program(tmp_path: Path) -> None:
     assert "testkit.replay: 0 start" in result.stderr  # step by step
 
 
-pytest_plugins = ["pytester"]
-
-
 def test_pytest_fixture_fails_the_test_with_bug_trace_and_replay(
     pytester: pytest.Pytester,
 ) -> None:
@@ -203,7 +200,7 @@ def test_pytest_fixture_fails_the_test_with_bug_trace_and_replay(
             assert report.bug is None
         """
     )
-    result = pytester.runpytest()  # the plugin comes through its pytest11 entry point
+    result = pytester.runpytest("-p", "testkit.pytest_plugin")
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(
         [

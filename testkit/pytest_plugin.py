@@ -1,9 +1,12 @@
 """pytest integration: the `explore` fixture fails the test on a bug, with trace and replay.
 
+Enable it in your `conftest.py` with `pytest_plugins = ["testkit.pytest_plugin"]`, then:
+
     def test_coffee_machine(explore):
         report = explore(execute_fixed, iterations=200, max_steps=2000, seed=1)
 
-Registered through the `pytest11` entry point, so installing the package is enough.
+(It is not auto-registered: pytest would then rewrite the asserts of every module of this
+distribution, changing the messages of the very assertions the tester reports.)
 """
 
 from __future__ import annotations
