@@ -21,6 +21,7 @@ from testkit._runtime import (
     Runtime,
     TimerQueue,
     describe_message,
+    state_text,
 )
 from testkit._sandbox import Sandbox, wall_clock
 from testkit._strategies import PortfolioStrategy, Strategy, make_strategy
@@ -350,8 +351,8 @@ def build_steps(trace: Sequence[tuple[Any, Any, Any]]) -> list[Step]:
         if op.__class__ is TimerQueue:
             kind, actor = "timer", op.mailbox.id
         elif state is not None and kind == "deliver":
-            name = state.state_name
-            detail = f"{detail} @{name!r}" if detail else f"@{name!r}"
+            name = state_text(state.state_name)
+            detail = f"{detail} @{name}" if detail else f"@{name}"
         steps.append(Step(index, kind, actor, what, detail))
     return steps
 

@@ -8,6 +8,7 @@ is appended to the trace. Nothing sleeps: firing a timer moves the virtual clock
 
 from __future__ import annotations
 
+import enum
 import heapq
 import random
 import sys
@@ -55,7 +56,9 @@ class Bug:
         return f"Bug({self.kind!r}, {self.message!r}, actor={self.actor!r})"
 
     def headline(self) -> str:
-        where = self.actor + (f" in state {self.state!r}" if self.state is not None else "")
+        where = self.actor + (
+            f" in state {state_text(self.state)}" if self.state is not None else ""
+        )
         return f"{self.kind} bug in {where} at step {self.step}: {self.message}"
 
 
@@ -612,6 +615,13 @@ class DeterministicFuture(pykka.Future[Any]):
         callbacks, self._callbacks = self._callbacks, []
         for callback in callbacks:
             callback(self)
+
+
+def state_text(state: Any) -> str:
+    """A state name for reports: `MachineState.READY` for an enum member, else its repr."""
+    if isinstance(state, enum.Enum):
+        return f"{type(state).__name__}.{state.name}"
+    return repr(state)
 
 
 def _blocking_error(current: Any) -> TestkitError:

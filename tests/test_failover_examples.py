@@ -48,7 +48,7 @@ def test_drinks_robot_liveness_bug_is_found_and_replays(seed: int) -> None:
     assert "hot state 'Busy'" in bug.message
     # the new Navigator registered while the Robot was on its way with a stale pending flag
     robot_events = bug.events["Robot#1"]
-    assert "RegisterNavigator" in robot_events[-1] and "MovingOnRoute" in robot_events[-1]
+    assert "RegisterNavigator" in robot_events[-1] and "MOVING_ON_ROUTE" in robot_events[-1]
     again = replay(drinks_robot.execute, bug.trace)
     assert again.bug is not None and again.bug.headline() == bug.headline()
 

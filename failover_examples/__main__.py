@@ -1,0 +1,53 @@
+"""`python -m failover_examples`: the tester finds the coffee machine's failover bug, then
+replays it. The same as
+
+    python -m testkit test failover_examples.coffee_machine:execute -i 100 --max-steps 2000
+
+followed by the printed replay command, except that finding the bug is success here (exit 0)
+and missing it is the failure (exit 1).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import shlex
+
+import testkit
+from failover_examples import coffee_machine
+
+TARGET = "failover_examples.coffee_machine:execute"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("-i", "--iterations", type=int, default=100)
+    parser.add_argument("--max-steps", type=int, default=2000)
+    parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument("--trace-out", default="testkit-traces/coffee_machine.trace")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.CRITICAL)  # the actors' logs would drown the report
+
+    print(f"testing {TARGET}: {args.iterations} iterations of up to {args.max_steps} steps")
+    report = testkit.explore(
+        coffee_machine.execute,
+        iterations=args.iterations,
+        max_steps=args.max_steps,
+        seed=args.seed,
+        name=TARGET,
+    )
+    print(report.summary())
+    if report.bug is None:
+        print("the tester did not find the bug this time; try more iterations")
+        return 1
+    path = report.bug.trace.save(args.trace_out)
+    print(f"\ntrace written to {path}")
+    print(f"replay it with: python -m testkit replay {TARGET} {shlex.quote(str(path))}")
+    again = testkit.replay(coffee_machine.execute, path)
+    assert again.bug is not None
+    print(f"replayed: {again.bug.headline()}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
