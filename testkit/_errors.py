@@ -24,3 +24,9 @@ class ReplayDivergence(TestkitError):
         self.step = step
         self.expected = expected
         self.got = got
+
+
+class QuiescentWait(AssertionError):
+    """A test waited (for a probe message) while no actor could run: a deadlock."""
+
+    __test__ = False

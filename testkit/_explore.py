@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from fsm import _dispatch
-from testkit._errors import ReplayDivergence, TestkitError
+from testkit._errors import QuiescentWait, ReplayDivergence, TestkitError
 from testkit._runtime import (
     TEST_BODY,
     Abort,
@@ -254,6 +254,8 @@ def _run_once(
         try:
             try:
                 test(runtime)
+            except QuiescentWait as exc:
+                bug = Bug("deadlock", str(exc), "test")
             except AssertionError as exc:
                 bug = Bug("safety", _text(exc), "test")
             except Exception as exc:

@@ -13,6 +13,7 @@ import pykka
 from pykka._envelope import Envelope
 
 from fsm import _dispatch
+from testkit._errors import QuiescentWait
 
 DEFAULT_TIMEOUT = 3.0
 DEFAULT_NO_MSG_TIMEOUT = 0.1
@@ -89,8 +90,15 @@ class TestProbe:
                 if _dispatch.current().deterministic
                 else (f"for {timeout:g}s")
             )
-            raise AssertionError(f"{self!r}: waited {waited} {what}, but no message came")
+            raise self._nothing_came(f"{self!r}: waited {waited} {what}, but no message came")
         return envelope.message
+
+    @staticmethod
+    def _nothing_came(text: str) -> AssertionError:
+        """Under the tester, waiting at quiescence means the test can never go on: deadlock."""
+        if _dispatch.current().deterministic:
+            return QuiescentWait(f"{text} (deadlock: no actor can run any more)")
+        return AssertionError(text)
 
     def receive_one(self, timeout: float | None = None) -> Any | None:
         """The next message, or None if none came within the timeout."""
@@ -154,7 +162,7 @@ class TestProbe:
         for _ in range(n):
             envelope = self._poll(max(0.0, deadline - time.monotonic()))
             if envelope is None:
-                raise AssertionError(
+                raise self._nothing_came(
                     f"{self!r}: expected {n} messages, got only {len(received)}: {received!r}"
                 )
             received.append(envelope.message)
@@ -169,7 +177,7 @@ class TestProbe:
         while True:
             envelope = self._poll(max(0.0, deadline - time.monotonic()))
             if envelope is None:
-                raise AssertionError(
+                raise self._nothing_came(
                     f"{self!r}: fish_for_message found no matching message; skipped {skipped!r}"
                 )
             if predicate(envelope.message):

@@ -78,6 +78,18 @@ def test_deadlock_when_the_test_waits_for_a_reply_that_cannot_come() -> None:
     assert "can never come" in report.bug.message
 
 
+def test_a_probe_waiting_at_quiescence_is_a_deadlock() -> None:
+    def waits_forever(runtime: testkit.Runtime) -> None:
+        probe = testkit.TestProbe()
+        systems.Silent.start().tell(("please answer", probe.ref))
+        probe.expect_msg("an answer")
+
+    bug = explore(waits_forever, iterations=1, seed=1).bug
+    assert bug is not None and (bug.kind, bug.actor) == ("deadlock", "test")
+    assert "waited until the system was quiescent for 'an answer'" in bug.message
+    assert "deadlock: no actor can run any more" in bug.message
+
+
 def test_same_seed_same_schedules() -> None:
     def traces(seed: int) -> list[str]:
         report = explore(
