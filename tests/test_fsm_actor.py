@@ -14,6 +14,7 @@ from fsm import (
     FSM,
     Event,
     Failure,
+    FSMError,
     LogEntry,
     LoggingFSM,
     Normal,
@@ -410,3 +411,75 @@ def test_logging_fsm_with_zero_depth_keeps_no_log() -> None:
     fsm = Quiet.start()
     fsm.tell("a")
     assert fsm.ask("log", timeout=3) == []
+
+
+def test_log_termination(probe: TestProbe, caplog: pytest.LogCaptureFixture) -> None:
+    """Akka's "log termination": a failed FSM logs why it terminated, naming the state."""
+
+    class GoesNowhere(FSM, pykka.ThreadingActor):
+        def __init__(self) -> None:
+            super().__init__()
+            self.start_with(1, None)
+            self.when(1, lambda event: self.goto(2) if event.message == "go" else None)
+            self.on_termination(probe.ref.tell)
+            self.initialize()
+
+    with caplog.at_level(logging.ERROR):
+        GoesNowhere.start().tell("go")
+        stop = probe.expect_msg_type(StopEvent)
+    assert isinstance(stop.reason, Failure) and isinstance(stop.reason.cause, FSMError)
+    assert "goto(2), but 2 has no when(2, handler)" in str(stop.reason.cause)
+    assert any(
+        record.levelno == logging.ERROR and "terminating in state 1" in record.getMessage()
+        for record in caplog.records
+    )
+
+
+def test_run_on_termination_with_updated_state_upon_stop_reason_and_data(
+    probe: TestProbe,
+) -> None:
+    class Updater(FSM, pykka.ThreadingActor):
+        def __init__(self) -> None:
+            super().__init__()
+            self.start_with(1, None)
+            self.when(1, self.one)
+            self.on_termination(self.terminated)
+            self.initialize()
+
+        def one(self, event: Event) -> State | None:
+            return self.stop(Normal, "pigdog") if event.message == 2 else None
+
+        def terminated(self, stop: StopEvent) -> None:
+            if stop == StopEvent(Normal, 1, "pigdog"):
+                probe.ref.tell("green")
+
+    Updater.start().tell(2)
+    probe.expect_msg("green")
+
+
+def test_not_leak_memory_in_next_state(probe: TestProbe) -> None:
+    """next_state_data is the new data during on_transition and unavailable afterwards."""
+
+    class Switch(FSM, pykka.ThreadingActor):
+        def __init__(self) -> None:
+            super().__init__()
+            self.start_with(0, None)
+            self.when(0, self.zero)
+            self.when(1, self.one)
+            self.on_transition(lambda prev, nxt: self.next_state_data.tell((prev, nxt)))
+            self.initialize()
+
+        def zero(self, event: Event) -> State | None:
+            return self.goto(1).using(probe.ref) if event.message == "switch" else None
+
+        def one(self, event: Event) -> State | None:
+            try:
+                answer = f"failed: {self.next_state_data}"
+            except FSMError:
+                answer = "ok"
+            return self.stay().replying(answer)
+
+    fsm_ref = Switch.start()
+    fsm_ref.tell("switch")
+    probe.expect_msg((0, 1))
+    assert fsm_ref.ask("test", timeout=3) == "ok"
