@@ -209,3 +209,20 @@ def test_pytest_fixture_fails_the_test_with_bug_trace_and_replay(
             "*replay: python -m testkit replay tests.buggy_systems:lost_update *",
         ]
     )
+
+
+def test_progress_bar_shows_iterations_rate_and_bugs() -> None:
+    from testkit import Progress
+    from testkit._cli import ProgressBar
+
+    stream = io.StringIO()
+    bar = ProgressBar(stream, enabled=True)
+    bar(Progress(iteration=50, iterations=200, bugs=0, elapsed=0.5))
+    bar(Progress(iteration=200, iterations=200, bugs=1, elapsed=2.0))
+    bar.close()
+    text = stream.getvalue()
+    assert "50/200 iterations" in text and "100 it/s" in text and "bugs: 0" in text
+    assert "200/200 iterations" in text and "bugs: 1" in text and text.endswith("\n")
+    quiet = io.StringIO()
+    ProgressBar(quiet, enabled=False)(Progress(1, 2, 0, 0.1))
+    assert quiet.getvalue() == ""
