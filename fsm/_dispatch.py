@@ -132,8 +132,9 @@ class _ThreadInbox(queue.Queue[Any]):
 
     current: Envelope[Any] | None = None
 
-    def get(self, block: bool = True, timeout: float | None = None) -> Any:
-        envelope = super().get(block, timeout)
+    def _get(self) -> Any:
+        # Queue.get calls _get under its lock; overriding it (not get) costs no extra call.
+        envelope = self.queue.popleft()
         self.current = envelope
         return envelope
 

@@ -20,6 +20,11 @@ TransitionHandler = Callable[[Any, Any], None]
 TerminationHandler = Callable[[StopEvent], None]
 
 
+_new_event = Event.__new__
+_set_message = Event.__dict__["message"].__set__  # the slot descriptors
+_set_data = Event.__dict__["data"].__set__
+
+
 class _Unchanged:
     __slots__ = ()
 
@@ -192,7 +197,9 @@ class StateMachine:
             current = self._sm_current_state()
         if self._sm_tracing:
             self._sm_on_event(message)
-        event = Event(message, current.state_data)
+        event = _new_event(Event)  # Event(message, data) without the frozen __init__'s cost
+        _set_message(event, message)
+        _set_data(event, current.state_data)
         for handler in self._sm_handlers[current.state_name]:
             result = handler(event)
             if result is not None:
