@@ -137,7 +137,12 @@ def test_name(test: Callable[..., Any]) -> str:
 
 
 def _check_arguments(
-    test: Any, iterations: int, max_steps: int, seed: int | None, threshold: int | None
+    test: Any,
+    iterations: int,
+    max_steps: int,
+    seed: int | None,
+    threshold: int | None,
+    timer_delay: int,
 ) -> None:
     if not callable(test):
         raise TestkitError(
@@ -154,6 +159,10 @@ def _check_arguments(
         raise TestkitError(
             "explore(..., liveness_threshold=...) must be an integer >= 0 or None, "
             f"got {threshold!r}"
+        )
+    if isinstance(timer_delay, bool) or not isinstance(timer_delay, int) or timer_delay < 0:
+        raise TestkitError(
+            f"explore(..., timer_delay=...) must be an integer >= 0, got {timer_delay!r}"
         )
 
 
@@ -177,11 +186,7 @@ def explore(
     at least that many steps when `max_steps` is reached is a liveness bug.
     `timer_delay`: a timer becomes ready to fire up to this many steps after it is set.
     """
-    _check_arguments(test, iterations, max_steps, seed, liveness_threshold)
-    if isinstance(timer_delay, bool) or not isinstance(timer_delay, int) or timer_delay < 0:
-        raise TestkitError(
-            f"explore(..., timer_delay=...) must be an integer >= 0, got {timer_delay!r}"
-        )
+    _check_arguments(test, iterations, max_steps, seed, liveness_threshold, timer_delay)
     chosen = make_strategy(strategy)
     if seed is None:
         seed = random.SystemRandom().randrange(2**31)

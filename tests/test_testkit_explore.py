@@ -174,3 +174,7 @@ def test_bad_arguments_are_clear_errors() -> None:
         explore("systems.lost_update")  # type: ignore[arg-type]
     with pytest.raises(testkit.TestkitError, match="seed"):
         explore(systems.lost_update, seed="one")  # type: ignore[arg-type]
+    with pytest.raises(testkit.TestkitError, match="timer_delay"):
+        explore(systems.lost_update, timer_delay=-1)
+    with pytest.raises(testkit.TestkitError, match="liveness_threshold"):
+        explore(systems.lost_update, liveness_threshold=-1)
