@@ -509,9 +509,14 @@ def deterministic(
                     abort.bug.step = runtime.steps
                     abort.bug.events = _recent_events(build_steps(runtime.trace))
                     raise BugFound(abort.bug) from None
-                raise BugFound(
-                    Bug("bound", f"max_steps={max_steps} reached before the test finished", "test")
-                ) from None
+                bound = Bug(
+                    "bound",
+                    f"max_steps={max_steps} reached while the test waited; the system never "
+                    "became quiescent (a timer that re-arms forever?)",
+                    "test",
+                )
+                bound.step = runtime.steps
+                raise BugFound(bound) from None
             finally:
                 runtime.dispose()
 

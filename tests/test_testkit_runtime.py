@@ -344,3 +344,22 @@ def test_bad_random_int_is_a_clear_error() -> None:
 
     with pytest.raises(testkit.TestkitError, match=r"random_int\(n\) needs an integer n >= 1"):
         explore(test, iterations=1, seed=1)
+
+
+def test_deterministic_block_reports_a_run_that_never_ends() -> None:
+    with (
+        pytest.raises(testkit.BugFound, match="max_steps=500 reached while the test waited"),
+        deterministic(seed=1, max_steps=500) as runtime,
+    ):
+        systems.Heartbeat.start(True)  # ticks forever
+        runtime.run()
+
+
+def test_test_fsm_ref_under_the_deterministic_runtime() -> None:
+    with deterministic(seed=1) as runtime:
+        ref = testkit.TestFSMRef(systems.Timeouts, TestProbe().ref)
+        assert (ref.state_name, ref.is_state_timer_active()) == ("waiting", True)
+        ref.set_state("done")
+        assert ref.state_name == "done" and not ref.is_state_timer_active()
+        runtime.run()
+        assert runtime.now == 0.0  # the cancelled hour-long timeout never fired
