@@ -257,22 +257,23 @@ def _run_once(
     bug: Bug | None = None
     with _dispatch.installed(runtime):
         try:
-            try:
-                test(runtime)
-            except QuiescentWait as exc:
-                bug = Bug("deadlock", str(exc), "test")
-            except AssertionError as exc:
-                bug = Bug("safety", _text(exc), "test")
-            except Exception as exc:
-                bug = Bug("exception", _text(exc), "test")
-            if bug is None:
-                runtime.run_to_end()
+            outcome = runtime.run_test(test)
         except Abort as abort:
-            if abort.error is not None:
-                raise abort.error from None
-            bug = abort.bug
+            outcome = abort
         finally:
             runtime.dispose()
+    if isinstance(outcome, Abort):
+        if outcome.error is not None:
+            raise outcome.error from None
+        bug = outcome.bug
+    elif isinstance(outcome, QuiescentWait):
+        bug = Bug("deadlock", str(outcome), "test")
+    elif isinstance(outcome, AssertionError):
+        bug = Bug("safety", _text(outcome), "test")
+    elif isinstance(outcome, Exception):
+        bug = Bug("exception", _text(outcome), "test")
+    elif outcome is not None:  # KeyboardInterrupt, SystemExit: not ours to swallow
+        raise outcome
     if bug is None:
         bug = _check_liveness(runtime, strategy, threshold)
     if bug is not None:

@@ -25,6 +25,7 @@ from fsm._dispatch import Dispatcher
 from fsm._monitor import Monitor, check_monitor_class, create_monitor
 from testkit._errors import TestkitError
 from testkit._strategies import Strategy
+from testkit._test_body import FINISHED, RUNNABLE, WAITING, TestBody
 
 M = TypeVar("M", bound=Monitor)
 
@@ -37,6 +38,7 @@ _PYKKA_INTERNAL = frozenset(
     }
 )
 START: Any = object()  # trace payload: the actor's on_start ran
+CONTINUE: Any = object()  # trace payload: the test function went on
 
 
 class Bug:
@@ -108,9 +110,12 @@ class Mailbox:
 
     def put(self, envelope: Envelope[Any], /) -> None:
         self.items.append(envelope)
+        runtime = self.runtime
         if not self.enabled and self.alive and self.actor is not None:
             self.enabled = True
-            self.runtime.enabled.append(self)
+            runtime.enabled.append(self)
+        if runtime.in_body:  # sent by the test function: the strategy decides when it goes on
+            runtime.body.pause()
 
     def get(self) -> Envelope[Any]:
         envelope = self.items.popleft()
@@ -249,6 +254,8 @@ class Runtime(Dispatcher):
         self._replaying = replaying
         self._set_clock = set_clock
         self._current: Any = None
+        self.body = TestBody(self)
+        self.in_body = False  # the test function's thread runs (the scheduler waits)
         self._names: dict[str, int] = {}
         self._timer_seq = 0
 
@@ -318,6 +325,8 @@ class Runtime(Dispatcher):
         actor.actor_urn = urn
         actor.actor_ref.actor_urn = urn
         self.enable(mailbox)
+        if self.in_body:
+            self.body.pause()
 
     def schedule(
         self, target: pykka.ActorRef[Any], delay: float, message: Any, interval: float | None
@@ -368,6 +377,8 @@ class Runtime(Dispatcher):
         """Run steps until `done()`; False when nothing can run any more (quiescent)."""
         if self._current is not None:
             raise Abort(error=_blocking_error(self._current))
+        if self.in_body:
+            return self.body.wait(done)
         step = self.step
         enabled = self.enabled
         sleeping = self.sleeping
@@ -383,6 +394,34 @@ class Runtime(Dispatcher):
     def run(self) -> None:
         """Run until no actor can run any more (quiescence); a bug raises at once."""
         self.run_until(lambda: False)
+
+    def run_test(self, test: Callable[[Runtime], Any]) -> BaseException | None:
+        """Run `test` as an operation among the actors until the system is quiescent or the
+        step bound is reached; returns what the test function raised, if anything."""
+        body = self.body
+        enabled = self.enabled
+        sleeping = self.sleeping
+        try:
+            body.start(test)
+            while True:
+                if body.state is FINISHED and body.outcome is not None:
+                    return body.outcome
+                if body.state is WAITING and body.done():
+                    body.wake_value = True
+                    body.state = RUNNABLE
+                    self.enable(body)
+                if not enabled and not sleeping:
+                    if body.state is not WAITING:
+                        return None  # quiescent, and the test function is done
+                    body.wake_value = False  # what it waits for will never happen
+                    body.resume()
+                    continue
+                if self.steps >= self.max_steps:
+                    self.bound_reached = True
+                    return None
+                self.step()
+        finally:
+            body.cancel()
 
     def run_to_end(self) -> None:
         """Run until nothing is enabled (quiescent) or the step bound is reached."""
@@ -419,7 +458,12 @@ class Runtime(Dispatcher):
             op = self.strategy.pick(enabled, self.steps)
         self.steps += 1
         if op.__class__ is not Mailbox:
-            self._fire_timer(op)
+            if op.__class__ is TestBody:
+                self.trace.append((op, CONTINUE, None))
+                self.disable(op)
+                op.resume()
+            else:
+                self._fire_timer(op)
             return
         if not op.started:
             self._start(op)
@@ -644,6 +688,8 @@ def describe_message(message: Any) -> tuple[str, str, str]:
 
     if message is START:
         return "start", "", ""
+    if message is CONTINUE:
+        return "continue", "", ""
     cls = message.__class__
     if cls is _TimerFired:
         return "deliver", f"timer:{message.name}", _short(message.message)

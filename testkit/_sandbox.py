@@ -58,17 +58,26 @@ class Sandbox:
         self._factory: Any = None
         self._saved_sleep: Any = None
         self._saved_loop: Any = None
+        self._saved_depth = 5
         self._saved_gc = gc.get_threshold()
 
     def __enter__(self) -> Sandbox:
         try:
             import freezegun
+            import freezegun.api
         except ImportError:  # pragma: no cover - freezegun comes with the `test` extra
             raise TestkitError(
                 "the deterministic tester needs freezegun for its virtual clock: "
                 "pip install freezegun (or pip install 'pykka-fsm[test]')"
             ) from None
-        self._freezer = freezegun.freeze_time(EPOCH, ignore=["testkit._sandbox"])
+        self._freezer = freezegun.freeze_time(
+            EPOCH, ignore=["testkit._sandbox", "fsm._timer_thread"]
+        )
+        # freezegun gives real time to calls made within N frames of an ignored module, and
+        # `threading` is one: the test function runs on its own thread, two frames below
+        # threading's. Looking at 2 frames still spots the callers that want real time.
+        self._saved_depth = freezegun.api.call_stack_inspection_limit
+        freezegun.api.call_stack_inspection_limit = 2
         self._factory = self._freezer.start()
         self._saved_sleep = time.sleep
         self._saved_loop = pykka.ThreadingActor.__dict__["_start_actor_loop"]
@@ -94,3 +103,6 @@ class Sandbox:
         gc.set_threshold(*self._saved_gc)
         pykka.ThreadingActor._start_actor_loop = self._saved_loop  # type: ignore[method-assign]
         self._freezer.stop()
+        import freezegun.api
+
+        freezegun.api.call_stack_inspection_limit = self._saved_depth

@@ -1,7 +1,8 @@
 """`Trace`: every decision of one test iteration, as text a person can read, diff and replay.
 
 One line per step: `<step> <kind> <actor> [<what> [<detail>]]`, where kind is `start`,
-`deliver`, `stop`, `timer` (a timer fired: its message is now queued) or `random`. Header
+`deliver`, `stop`, `timer` (a timer fired: its message is now queued), `continue` (the test
+function went on after a send) or `random`. Header
 lines start with `#` and name the test, strategy, seed, bounds, versions and the bug.
 """
 
@@ -16,7 +17,7 @@ from pathlib import Path
 from testkit._errors import TestkitError
 
 FORMAT = "testkit-trace 1"
-SCHEDULE_KINDS = frozenset({"start", "deliver", "stop", "timer"})
+SCHEDULE_KINDS = frozenset({"start", "deliver", "stop", "timer", "continue"})
 _RANDOM = re.compile(r"^(random_int\((\d+)\)|random_bool\(\))=(\S+)$")
 
 

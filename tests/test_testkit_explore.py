@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 import testkit
@@ -136,10 +138,20 @@ def test_dfs_enumerates_every_interleaving_then_stops() -> None:
         systems.Silent.start().tell("b")
 
     report = explore(two_independent_actors, iterations=1000, strategy="dfs", seed=0)
-    # each actor: start, then its message; the interleavings of two sequences of two = 6
+    # The test function goes on (c1..c4) after each start or send; actor A starts (As) and
+    # gets "a" (Aa) after c1; B starts after c2 and gets "b" after c3. Every order that
+    # respects that is one schedule:
+    before = [("c1", "c2"), ("c2", "c3"), ("c3", "c4"), ("As", "Aa"), ("c1", "Aa"),
+              ("c2", "Bs"), ("Bs", "Bb"), ("c3", "Bb")]  # fmt: skip
+    events = ["c1", "c2", "c3", "c4", "As", "Aa", "Bs", "Bb"]
+    orders = sum(
+        all(order.index(a) < order.index(b) for a, b in before)
+        for order in itertools.permutations(events)
+    )
+    assert orders == 135
     assert report.exhausted
-    assert report.iterations == 6
-    assert report.schedules == 6
+    assert report.iterations == orders
+    assert report.schedules == orders
 
 
 def test_dfs_also_enumerates_random_choices() -> None:

@@ -45,7 +45,8 @@ def test_trace_text_has_a_header_and_one_decision_per_line(tmp_path: Path) -> No
     for key in expected:
         assert key in header
     steps = [line for line in lines if not line.startswith("#")]
-    assert steps[0].startswith("0 start ")
+    assert steps[0] == "0 continue test"  # the test function went on after its first start
+    assert any(" start Register#1" in line for line in steps)
     assert len(steps) == len(bug.trace)
     assert all(line.split()[0] == str(i) for i, line in enumerate(steps))
 
@@ -63,13 +64,17 @@ def test_saved_trace_loads_and_replays_the_same_bug(tmp_path: Path) -> None:
 def test_an_edited_trace_diverges_with_the_step_number(tmp_path: Path) -> None:
     bug = found().bug
     assert bug is not None
+    first_start = next(step for step in bug.trace.steps if step.kind == "start")
     text = bug.trace.to_text()
-    edited = text.replace("0 start Incrementer#1", "0 start Incrementer#7", 1).replace(
-        "0 start Register#1", "0 start Incrementer#7", 1
-    )
+    edited = text.replace(f"\n{first_start}\n", f"\n{first_start.index} start Ghost#1\n", 1)
+    assert edited != text
     path = tmp_path / "edited.trace"
     path.write_text(edited)
-    with pytest.raises(ReplayDivergence, match=r"divergence at step 0: expected 0 start Incre"):
+    with pytest.raises(
+        ReplayDivergence,
+        match=rf"divergence at step {first_start.index}: expected "
+        rf"{first_start.index} start Ghost#1, got .*Ghost#1 cannot run",
+    ):
         replay(systems.lost_update, path)
 
 
@@ -181,7 +186,8 @@ def test_python_dash_m_testkit_runs_as_a_program(tmp_path: Path) -> None:
     )  # fmt: skip
     assert result.returncode == 1
     assert "reproduced the bug" in result.stdout
-    assert "testkit.replay: 0 start" in result.stderr  # step by step
+    assert "testkit.replay: 0 continue test" in result.stderr  # step by step
+    assert "start Oven#1" in result.stderr
 
 
 def test_pytest_fixture_fails_the_test_with_bug_trace_and_replay(

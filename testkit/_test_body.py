@@ -1,0 +1,133 @@
+"""The test function as one more operation of the schedule.
+
+`explore` runs the test function on a thread of its own that strictly alternates with the
+scheduler: it pauses after every message it sends and every actor it starts, and the
+strategy decides when it goes on. So a message the test sends late can arrive after messages
+the actors sent meanwhile, as it could in production. When the test waits (an `ask`, a probe
+expectation), it pauses until what it waits for has happened or nothing can run any more.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from testkit._runtime import Runtime
+
+RUNNING, RUNNABLE, WAITING, FINISHED = "running", "runnable", "waiting", "finished"
+
+
+class Cancelled(BaseException):
+    """Unwinds the test function when its iteration ends before it does."""
+
+
+class TestBody:
+    """The test function's operation; only one of it and the scheduler runs at a time."""
+
+    __test__ = False
+    __slots__ = (
+        "_to_body",
+        "_to_scheduler",
+        "cancelled",
+        "done",
+        "enabled",
+        "id",
+        "outcome",
+        "runtime",
+        "state",
+        "thread",
+        "wake_value",
+    )
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.id = "test"
+        self.enabled = False
+        self.state = RUNNING
+        self.done: Callable[[], bool] = _never
+        self.wake_value = False
+        self.cancelled = False
+        self.outcome: BaseException | None = None
+        self.thread: threading.Thread | None = None
+        self._to_body = threading.Semaphore(0)
+        self._to_scheduler = threading.Semaphore(0)
+
+    def __repr__(self) -> str:
+        return "test"
+
+    def peek(self) -> tuple[str, str]:
+        return "continue", ""
+
+    # ---- the scheduler's side ---------------------------------------------------------
+
+    def start(self, test: Callable[[Any], Any]) -> None:
+        """Run `test(runtime)` until its first pause (or its end)."""
+        self.thread = threading.Thread(
+            target=self._main, args=(test,), name="testkit-test-body", daemon=True
+        )
+        self.runtime.in_body = True
+        self.thread.start()
+        self._to_scheduler.acquire()
+        self.runtime.in_body = False
+
+    def resume(self) -> None:
+        """Let the test function run until it pauses again (or ends)."""
+        self.state = RUNNING
+        self.runtime.in_body = True
+        self._to_body.release()
+        self._to_scheduler.acquire()
+        self.runtime.in_body = False
+
+    def cancel(self) -> None:
+        """End the test function's thread (the iteration is over)."""
+        if self.thread is None:
+            return
+        if self.state != FINISHED:
+            self.cancelled = True
+            self.resume()
+        self.thread.join()
+
+    # ---- the test function's side ---------------------------------------------------------
+
+    def _main(self, test: Callable[[Any], Any]) -> None:
+        try:
+            test(self.runtime)
+        except Cancelled:
+            pass
+        except BaseException as exc:  # handed to the scheduler, which reports it
+            self.outcome = exc
+        finally:
+            self.state = FINISHED
+            self._to_scheduler.release()
+
+    def pause(self) -> None:
+        """After a send or a start: the strategy decides when the test goes on."""
+        if self.cancelled:
+            raise Cancelled
+        self.state = RUNNABLE
+        if not self.enabled:
+            self.runtime.enable(self)
+        self._hand_over()
+
+    def wait(self, done: Callable[[], bool]) -> bool:
+        """Pause until `done()`; False if the system became quiescent first."""
+        if done():
+            return True
+        if self.cancelled:
+            raise Cancelled
+        self.state = WAITING
+        self.done = done
+        self._hand_over()
+        return self.wake_value
+
+    def _hand_over(self) -> None:
+        self._to_scheduler.release()
+        self._to_body.acquire()
+        if self.cancelled:
+            raise Cancelled
+
+
+def _never() -> bool:
+    return False
