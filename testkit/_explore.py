@@ -252,7 +252,9 @@ def _run_once(
     delays: random.Random,
     replaying: bool = False,
 ) -> tuple[Runtime, Bug | None]:
-    runtime = Runtime(strategy, max_steps, sandbox.set_clock, replaying, timer_delay, delays)
+    runtime = Runtime(
+        strategy, max_steps, sandbox.set_clock, replaying, timer_delay, delays, sandbox.worker
+    )
     sandbox.set_clock(0.0)
     bug: Bug | None = None
     with _dispatch.installed(runtime):

@@ -25,7 +25,7 @@ from fsm._dispatch import Dispatcher
 from fsm._monitor import Monitor, check_monitor_class, create_monitor
 from testkit._errors import TestkitError
 from testkit._strategies import Strategy
-from testkit._test_body import FINISHED, RUNNABLE, WAITING, TestBody
+from testkit._test_body import FINISHED, RUNNABLE, WAITING, BodyWorker, TestBody
 
 M = TypeVar("M", bound=Monitor)
 
@@ -237,6 +237,7 @@ class Runtime(Dispatcher):
         replaying: bool = False,
         timer_delay: int = 0,
         delay_rng: random.Random | None = None,
+        worker: BodyWorker | None = None,
     ) -> None:
         super().__init__()
         self.timer_delay = timer_delay
@@ -254,7 +255,7 @@ class Runtime(Dispatcher):
         self._replaying = replaying
         self._set_clock = set_clock
         self._current: Any = None
-        self.body = TestBody(self)
+        self.body = TestBody(self, worker)
         self.in_body = False  # the test function's thread runs (the scheduler waits)
         self._names: dict[str, int] = {}
         self._timer_seq = 0

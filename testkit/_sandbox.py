@@ -17,6 +17,7 @@ import pykka
 
 from testkit._errors import TestkitError
 from testkit._runtime import Abort
+from testkit._test_body import BodyWorker
 
 EPOCH = datetime.datetime(2026, 1, 1, 0, 0, 0)
 """Virtual time zero of every iteration (naive, UTC)."""
@@ -59,6 +60,7 @@ class Sandbox:
         self._saved_sleep: Any = None
         self._saved_loop: Any = None
         self._saved_depth = 5
+        self.worker: BodyWorker | None = None
         self._saved_gc = gc.get_threshold()
 
     def __enter__(self) -> Sandbox:
@@ -87,6 +89,7 @@ class Sandbox:
         self._saved_gc = gc.get_threshold()
         gc.set_threshold(max(self._saved_gc[0], 20_000), *self._saved_gc[1:])
         pykka.ThreadingActor._start_actor_loop = _no_thread  # type: ignore[method-assign,assignment]
+        self.worker = BodyWorker()
         return self
 
     def set_clock(self, seconds: float) -> None:
@@ -99,6 +102,9 @@ class Sandbox:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        if self.worker is not None:
+            self.worker.close()
+            self.worker = None
         time.sleep = self._saved_sleep
         gc.set_threshold(*self._saved_gc)
         pykka.ThreadingActor._start_actor_loop = self._saved_loop  # type: ignore[method-assign]

@@ -9,6 +9,7 @@ expectation), it pauses until what it waits for has happened or nothing can run 
 
 from __future__ import annotations
 
+import queue
 import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -21,6 +22,36 @@ RUNNING, RUNNABLE, WAITING, FINISHED = "running", "runnable", "waiting", "finish
 
 class Cancelled(BaseException):
     """Unwinds the test function when its iteration ends before it does."""
+
+
+def _signal() -> threading.Lock:
+    """A binary semaphore from a bare lock (any thread may release it), held at first."""
+    lock = threading.Lock()
+    lock.acquire()
+    return lock
+
+
+class BodyWorker:
+    """The one thread that runs test functions, reused across the iterations of a run."""
+
+    def __init__(self) -> None:
+        self._jobs: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._loop, name="testkit-test-body", daemon=True)
+        self._thread.start()
+
+    def submit(self, job: Callable[[], None]) -> None:
+        self._jobs.put(job)
+
+    def close(self) -> None:
+        self._jobs.put(None)
+        self._thread.join()
+
+    def _loop(self) -> None:
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                return
+            job()
 
 
 class TestBody:
@@ -36,13 +67,15 @@ class TestBody:
         "id",
         "outcome",
         "runtime",
+        "started",
         "state",
-        "thread",
         "wake_value",
+        "worker",
     )
 
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime, worker: BodyWorker | None) -> None:
         self.runtime = runtime
+        self.worker = worker
         self.id = "test"
         self.enabled = False
         self.state = RUNNING
@@ -50,9 +83,9 @@ class TestBody:
         self.wake_value = False
         self.cancelled = False
         self.outcome: BaseException | None = None
-        self.thread: threading.Thread | None = None
-        self._to_body = threading.Semaphore(0)
-        self._to_scheduler = threading.Semaphore(0)
+        self.started = False
+        self._to_body = _signal()
+        self._to_scheduler = _signal()
 
     def __repr__(self) -> str:
         return "test"
@@ -64,11 +97,11 @@ class TestBody:
 
     def start(self, test: Callable[[Any], Any]) -> None:
         """Run `test(runtime)` until its first pause (or its end)."""
-        self.thread = threading.Thread(
-            target=self._main, args=(test,), name="testkit-test-body", daemon=True
-        )
+        if self.worker is None:
+            raise RuntimeError("a test body needs a worker thread")  # pragma: no cover
+        self.started = True
         self.runtime.in_body = True
-        self.thread.start()
+        self.worker.submit(lambda: self._main(test))
         self._to_scheduler.acquire()
         self.runtime.in_body = False
 
@@ -81,13 +114,10 @@ class TestBody:
         self.runtime.in_body = False
 
     def cancel(self) -> None:
-        """End the test function's thread (the iteration is over)."""
-        if self.thread is None:
-            return
-        if self.state != FINISHED:
+        """Unwind the test function if it has not ended (the iteration is over)."""
+        if self.started and self.state != FINISHED:
             self.cancelled = True
             self.resume()
-        self.thread.join()
 
     # ---- the test function's side ---------------------------------------------------------
 
