@@ -13,7 +13,9 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from testkit._errors import ReplayDivergence, TestkitError
-from testkit._explore import Progress, describe_bug, explore, replay
+from testkit._explore import explore
+from testkit._replay import replay
+from testkit._report import Progress, describe_bug
 from testkit._strategies import NAMES
 from testkit._trace import Trace
 

@@ -3,137 +3,26 @@
 from __future__ import annotations
 
 import contextlib
-import logging
 import random
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from fsm import _dispatch
-from testkit._errors import QuiescentWait, ReplayDivergence, TestkitError
-from testkit._runtime import (
-    TEST_BODY,
-    Abort,
-    Bug,
-    Choice,
-    Mailbox,
-    Runtime,
-    TimerQueue,
-    describe_message,
-    state_text,
-)
+from testkit._bug import Abort, Bug, state_text
+from testkit._errors import QuiescentWait, TestkitError
+from testkit._operations import TimerQueue
+from testkit._payloads import Choice, describe_message
+from testkit._report import BugFound, Progress, Report, test_name
+from testkit._runtime import Runtime
 from testkit._sandbox import Sandbox, wall_clock
 from testkit._strategies import PortfolioStrategy, Strategy, make_strategy
 from testkit._trace import Step, Trace
 
 TestFunction = Callable[[Runtime], Any]
-ProgressCallback = Callable[["Progress"], None]
-
-_replay_log = logging.getLogger("testkit.replay")
+ProgressCallback = Callable[[Progress], None]
 
 DEFAULT_TIMER_DELAY = 20
 """A timer becomes ready to fire 0..19 steps after it is set (see `TimerQueue`)."""
-
-
-@dataclass
-class Progress:
-    """Where a running `explore` is, for progress bars."""
-
-    iteration: int
-    iterations: int
-    bugs: int
-    elapsed: float
-
-
-@dataclass
-class Report:
-    """What `explore` did and found."""
-
-    test: str
-    strategy: str
-    seed: int
-    max_steps: int
-    iterations: int = 0
-    buggy_iterations: int = 0
-    schedules: int = 0
-    steps: int = 0
-    bound_reached: int = 0
-    elapsed: float = 0.0
-    exhausted: bool = False
-    bugs: list[Bug] = field(default_factory=list)
-
-    @property
-    def bug(self) -> Bug | None:
-        """The first bug found, or None."""
-        return self.bugs[0] if self.bugs else None
-
-    @property
-    def buggy_percent(self) -> float:
-        return 100.0 * self.buggy_iterations / self.iterations if self.iterations else 0.0
-
-    @property
-    def steps_per_second(self) -> float:
-        return self.steps / self.elapsed if self.elapsed > 0 else 0.0
-
-    @property
-    def iterations_per_second(self) -> float:
-        return self.iterations / self.elapsed if self.elapsed > 0 else 0.0
-
-    def summary(self) -> str:
-        """A few lines in the spirit of Coyote's test report."""
-        lines = [
-            f"testkit: {self.test} with strategy {self.strategy}, seed {self.seed}",
-            f"  explored {self.iterations} iteration(s), {self.schedules} distinct schedule(s)"
-            + (" (search space exhausted)" if self.exhausted else ""),
-            f"  found {self.buggy_iterations} buggy iteration(s) ({self.buggy_percent:.2f}%)",
-            f"  {self.steps} steps in {self.elapsed:.2f}s ({self.steps_per_second:,.0f} steps/s, "
-            f"{self.iterations_per_second:,.1f} iterations/s); "
-            f"{self.bound_reached} iteration(s) reached max_steps={self.max_steps}",
-        ]
-        if self.bug is not None:
-            lines.append(describe_bug(self.bug))
-        return "\n".join(lines)
-
-    def __str__(self) -> str:
-        return self.summary()
-
-
-class BugFound(AssertionError):
-    """Raised by `deterministic()` when the program under test has a bug."""
-
-    def __init__(self, bug: Bug) -> None:
-        super().__init__(describe_bug(bug))
-        self.bug = bug
-
-
-def describe_bug(bug: Bug) -> str:
-    """The bug, where it happened, and what each actor did just before."""
-    lines = [f"BUG: {bug.headline()}"]
-    trace = bug.trace
-    if isinstance(trace, Trace):
-        lines.append(
-            f"  iteration {trace.iteration}, strategy {trace.strategy}, seed {trace.seed}, "
-            f"{len(trace)} steps"
-        )
-    if bug.events:
-        lines.append("last events of each actor (oldest first):")
-        for actor, events in bug.events.items():
-            lines.append(f"  {actor}:")
-            lines.extend(f"    {event}" for event in events)
-    if bug.logs:
-        lines.append("LoggingFSM logs:")
-        for actor, entries in bug.logs.items():
-            lines.append(f"  {actor}:")
-            lines.extend(f"    {entry}" for entry in entries)
-    return "\n".join(lines)
-
-
-def test_name(test: Callable[..., Any]) -> str:
-    """`module:function` of a test, as the command line takes it."""
-    module = getattr(test, "__module__", None) or "?"
-    name = getattr(test, "__qualname__", None) or getattr(test, "__name__", None) or repr(test)
-    return f"{module}:{name}"
 
 
 def _check_arguments(
@@ -201,7 +90,7 @@ def explore(
                 report.exhausted = True
                 break
             delay = timer_delay if chosen.delays_timers else 0
-            runtime, bug = _run_once(
+            runtime, bug = run_once(
                 test, chosen, max_steps, threshold, sandbox, delay, delay_rng(seed, iteration)
             )
             chosen.end(runtime.steps)
@@ -211,7 +100,7 @@ def explore(
             schedules.add(hash(tuple(_schedule_key(runtime.trace))))
             if bug is not None:
                 report.buggy_iterations += 1
-                _finish_bug(bug, runtime, chosen, report, seed, iteration, threshold)
+                finish_bug(bug, runtime, chosen, report, seed, iteration, threshold)
                 report.bugs.append(bug)
             if progress is not None:
                 progress(
@@ -242,7 +131,7 @@ def delay_rng(seed: int, iteration: int) -> random.Random:
     return random.Random(iteration_seed(seed, iteration) ^ 0x5DEECE66D)
 
 
-def _run_once(
+def run_once(
     test: TestFunction,
     strategy: Strategy,
     max_steps: int,
@@ -314,7 +203,7 @@ def _check_liveness(runtime: Runtime, strategy: Strategy, threshold: int) -> Bug
     return None
 
 
-def _finish_bug(
+def finish_bug(
     bug: Bug,
     runtime: Runtime,
     strategy: Strategy,
@@ -376,114 +265,6 @@ def _recent_events(steps: list[Step], per_actor: int = 6) -> dict[str, list[str]
     return {actor: list(reversed(events)) for actor, events in recent.items()}
 
 
-class ReplayStrategy(Strategy):
-    """Forces every decision recorded in a trace, and reports the first divergence."""
-
-    def __init__(self, trace: Trace, log_steps: bool) -> None:
-        super().__init__()
-        self.steps = trace.steps
-        self.fair = trace.fair
-        self.name = f"replay of {trace.strategy}"
-        self.log_steps = log_steps
-
-    def _expected(self, step: int, got: str) -> Step:
-        if step >= len(self.steps):
-            raise Abort(
-                error=ReplayDivergence(
-                    step, f"the end of the trace ({len(self.steps)} steps, then the bug)", got
-                )
-            )
-        expected = self.steps[step]
-        if self.log_steps:
-            _replay_log.info("%s", expected)
-        return expected
-
-    def pick(self, enabled: Sequence[Any], step: int) -> Any:
-        names = ", ".join(_op_label(op) for op in enabled)
-        expected = self._expected(step, f"a scheduling choice among [{names}]")
-        if expected.kind == "random":
-            raise Abort(
-                error=ReplayDivergence(step, str(expected), f"a scheduling choice among [{names}]")
-            )
-        wanted = f"timer {expected.actor}" if expected.kind == "timer" else expected.actor
-        for op in enabled:
-            if _op_label(op) == wanted:
-                kind, what = op.peek()
-                if kind != expected.kind or what != expected.what:
-                    shown = " ".join(p for p in (kind, op_actor(op), what) if p)
-                    raise Abort(error=ReplayDivergence(step, str(expected), shown))
-                return op
-        raise Abort(
-            error=ReplayDivergence(
-                step, str(expected), f"{expected.actor} cannot run; enabled: [{names}]"
-            )
-        )
-
-    def pick_int(self, n: int, step: int) -> int:
-        expected = self._expected(step, f"a random choice in [0, {n})")
-        if expected.kind != "random" or expected.bound != n:
-            raise Abort(error=ReplayDivergence(step, str(expected), f"a random choice in [0, {n})"))
-        return expected.value
-
-
-def op_actor(op: Any) -> str:
-    return str(op.mailbox.id if op.__class__ is TimerQueue else op.id)
-
-
-def _op_label(op: Any) -> str:
-    if op.__class__ is TimerQueue:
-        return f"timer {op.mailbox.id}"
-    return str(op.id)
-
-
-def replay(test: TestFunction, trace: Trace | str | Path, *, log_steps: bool = False) -> Report:
-    """Re-run exactly the decisions of `trace` and return the `Report` of the reproduced bug.
-
-    Raises `ReplayDivergence` if the program makes a different decision than recorded, and
-    `TestkitError` if the trace replays to its end without the bug happening.
-    """
-    if not callable(test):
-        raise TestkitError(f"replay(test, trace): test must be a function, got {test!r}")
-    loaded = trace if isinstance(trace, Trace) else Trace.load(trace)
-    if not loaded.max_steps:
-        raise TestkitError("the trace has no max_steps header; was it written by testkit?")
-    strategy = ReplayStrategy(loaded, log_steps)
-    report = Report(loaded.test or test_name(test), strategy.name, loaded.seed, loaded.max_steps)
-    started = wall_clock()
-    with Sandbox() as sandbox:
-        strategy.begin(0, random.Random(0), loaded.max_steps)
-        runtime, bug = _run_once(
-            test,
-            strategy,
-            loaded.max_steps,
-            loaded.liveness_threshold,
-            sandbox,
-            loaded.timer_delay,
-            delay_rng(loaded.seed, loaded.iteration),
-            replaying=True,
-        )
-    report.iterations = report.schedules = 1
-    report.steps = runtime.steps
-    report.bound_reached = int(runtime.bound_reached)
-    report.elapsed = wall_clock() - started
-    if bug is None:
-        raise TestkitError(
-            f"the trace was replayed to its end ({runtime.steps} steps) but no bug happened; "
-            f"expected: {loaded.bug or 'a bug'}"
-        )
-    if runtime.steps < len(loaded.steps):
-        raise ReplayDivergence(
-            runtime.steps, f"{len(loaded.steps)} steps before the bug", f"the bug: {bug.headline()}"
-        )
-    report.buggy_iterations = 1
-    _finish_bug(
-        bug, runtime, strategy, report, loaded.seed, loaded.iteration, loaded.liveness_threshold
-    )
-    bug.trace.strategy = loaded.strategy
-    report.bugs.append(bug)
-    return report
-
-
 @contextlib.contextmanager
 def deterministic(
     seed: int = 0,
@@ -524,4 +305,4 @@ def deterministic(
                 runtime.dispose()
 
 
-__all__ = ["TEST_BODY", "BugFound", "Mailbox", "Report", "deterministic", "explore", "replay"]
+__all__ = ["deterministic", "explore", "finish_bug", "run_once"]

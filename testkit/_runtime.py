@@ -8,7 +8,6 @@ is appended to the trace. Nothing sleeps: firing a timer moves the virtual clock
 
 from __future__ import annotations
 
-import enum
 import heapq
 import random
 import sys
@@ -20,10 +19,13 @@ import pykka
 from pykka import messages as pykka_messages
 from pykka._envelope import Envelope
 
-from fsm import _dispatch
 from fsm._dispatch import Dispatcher
 from fsm._monitor import Monitor, check_monitor_class, create_monitor
+from testkit._bug import Abort, Bug, exception_text
 from testkit._errors import TestkitError
+from testkit._future import DeterministicFuture, blocking_error
+from testkit._operations import Mailbox, TimerEntry, TimerQueue
+from testkit._payloads import CONTINUE, START, Choice
 from testkit._strategies import Strategy
 from testkit._test_body import FINISHED, RUNNABLE, WAITING, BodyWorker, TestBody
 
@@ -37,176 +39,6 @@ _PYKKA_INTERNAL = frozenset(
         pykka_messages.ProxySetAttr,
     }
 )
-START: Any = object()  # trace payload: the actor's on_start ran
-CONTINUE: Any = object()  # trace payload: the test function went on
-
-
-class Bug:
-    """A bug found in one iteration: what went wrong, where, and (later) its trace."""
-
-    def __init__(self, kind: str, message: str, actor: str, state: Any = None) -> None:
-        self.kind = kind
-        self.message = message
-        self.actor = actor
-        self.state = state
-        self.step = 0
-        self.trace: Any = None  # a testkit.Trace once the explorer has built it
-        self.events: dict[str, list[str]] = {}
-        self.logs: dict[str, list[str]] = {}
-
-    def __repr__(self) -> str:
-        return f"Bug({self.kind!r}, {self.message!r}, actor={self.actor!r})"
-
-    def headline(self) -> str:
-        where = self.actor + (
-            f" in state {state_text(self.state)}" if self.state is not None else ""
-        )
-        return f"{self.kind} bug in {where} at step {self.step}: {self.message}"
-
-
-class Abort(BaseException):
-    """Unwinds the program under test: a bug, the step bound, or misuse of the tester.
-
-    A BaseException so that `except Exception` in user code cannot swallow it.
-    """
-
-    def __init__(
-        self, bug: Bug | None = None, error: Exception | None = None, bound: bool = False
-    ) -> None:
-        super().__init__(bug or error or "step bound reached")
-        self.bug = bug
-        self.error = error
-        self.bound = bound
-
-
-class Mailbox:
-    """An actor's inbox under the runtime, and the operation that runs its next item."""
-
-    __slots__ = (
-        "actor",
-        "alive",
-        "current",
-        "enabled",
-        "id",
-        "items",
-        "runtime",
-        "started",
-        "timers",
-    )
-
-    def __init__(self, runtime: Runtime, name: str) -> None:
-        self.runtime = runtime
-        self.id = name
-        self.items: deque[Envelope[Any]] = deque()
-        self.current: Envelope[Any] | None = None
-        self.actor: Any = None
-        self.started = False
-        self.enabled = False
-        self.alive = True
-        self.timers: TimerQueue | None = None
-
-    def __repr__(self) -> str:
-        return self.id
-
-    def put(self, envelope: Envelope[Any], /) -> None:
-        self.items.append(envelope)
-        runtime = self.runtime
-        if not self.enabled and self.alive and self.actor is not None:
-            self.enabled = True
-            runtime.enabled.append(self)
-        if runtime.in_body:  # sent by the test function: the strategy decides when it goes on
-            runtime.body.pause()
-
-    def get(self) -> Envelope[Any]:
-        envelope = self.items.popleft()
-        self.current = envelope
-        return envelope
-
-    def empty(self) -> bool:
-        return not self.items
-
-    def peek(self) -> tuple[str, str]:
-        """The kind and type of what this operation would run next (for replay checks)."""
-        if not self.started:
-            return "start", ""
-        message = self.items[0].message
-        return describe_message(message)[:2]
-
-
-class TimerEntry:
-    """A pending mock timer: fires `message` at `deadline` (virtual seconds), maybe repeating."""
-
-    __slots__ = ("deadline", "interval", "message", "queue", "ready", "seq")
-
-    def __init__(
-        self,
-        queue: TimerQueue,
-        deadline: float,
-        seq: int,
-        message: Any,
-        interval: float | None,
-        ready: int,
-    ) -> None:
-        self.queue = queue
-        self.deadline = deadline
-        self.seq = seq
-        self.message = message
-        self.interval = interval
-        self.ready = ready  # the first step at which it may fire
-
-    def __lt__(self, other: TimerEntry) -> bool:
-        return (self.deadline, self.seq) < (other.deadline, other.seq)
-
-    def cancel(self) -> None:
-        self.queue.remove(self)
-
-
-class TimerQueue:
-    """The pending timers of one actor; enabled (may fire) when the earliest one is ready.
-
-    Only the earliest timer of an actor may fire, as with one real timer thread. A timer is
-    ready a random number of steps (below the runtime's `timer_delay`) after it was set, or
-    at once when nothing else can run; after that, when it fires relative to messages and
-    other actors' timers is the strategy's choice. The delay keeps periodic timers from
-    flooding the schedule, as real ticks are rare next to message deliveries.
-    """
-
-    __slots__ = ("enabled", "heap", "id", "mailbox")
-
-    def __init__(self, mailbox: Mailbox) -> None:
-        self.mailbox = mailbox
-        self.id = mailbox.id + "/timers"
-        self.heap: list[TimerEntry] = []
-        self.enabled = False
-
-    def __repr__(self) -> str:
-        return self.id
-
-    def add(self, entry: TimerEntry) -> None:
-        heapq.heappush(self.heap, entry)
-        self.mailbox.runtime.refresh(self)
-
-    def remove(self, entry: TimerEntry) -> None:
-        heap = self.heap
-        try:
-            heap.remove(entry)
-        except ValueError:
-            return
-        heapq.heapify(heap)
-        self.mailbox.runtime.refresh(self)
-
-    def peek(self) -> tuple[str, str]:
-        return "timer", describe_message(self.heap[0].message)[1]
-
-
-class _TestBody:
-    """Stands in for the test function in the trace (its random choices)."""
-
-    id = "test"
-    enabled = False
-
-
-TEST_BODY: Any = _TestBody()
 
 
 class MonitorSlot:
@@ -294,7 +126,7 @@ class Runtime(Dispatcher):
             monitor.handle(event)
         except Exception as exc:
             kind = "safety" if isinstance(exc, AssertionError) else "exception"
-            bug = Bug(kind, _exception_text(exc), monitor_cls.__name__, monitor.state_name)
+            bug = Bug(kind, exception_text(exc), monitor_cls.__name__, monitor.state_name)
             raise Abort(bug=bug) from exc
         if monitor.is_cold:
             slot.hot_since = None
@@ -377,7 +209,7 @@ class Runtime(Dispatcher):
     def run_until(self, done: Callable[[], bool]) -> bool:
         """Run steps until `done()`; False when nothing can run any more (quiescent)."""
         if self._current is not None:
-            raise Abort(error=_blocking_error(self._current))
+            raise Abort(error=blocking_error(self._current))
         if self.in_body:
             return self.body.wait(done)
         step = self.step
@@ -423,18 +255,6 @@ class Runtime(Dispatcher):
                 self.step()
         finally:
             body.cancel()
-
-    def run_to_end(self) -> None:
-        """Run until nothing is enabled (quiescent) or the step bound is reached."""
-        step = self.step
-        enabled = self.enabled
-        sleeping = self.sleeping
-        max_steps = self.max_steps
-        while enabled or sleeping:
-            if self.steps >= max_steps:
-                self.bound_reached = True
-                return
-            step()
 
     # ---- operations ------------------------------------------------------------------------
 
@@ -534,7 +354,7 @@ class Runtime(Dispatcher):
         kind = "safety" if isinstance(exc, AssertionError) else "exception"
         current = getattr(mailbox.actor, "_sm_current", None)
         state = current.state_name if current is not None else None
-        raise Abort(bug=Bug(kind, _exception_text(exc), mailbox.id, state)) from exc
+        raise Abort(bug=Bug(kind, exception_text(exc), mailbox.id, state)) from exc
 
     def _teardown(self, mailbox: Mailbox) -> None:
         """The actor stopped: fail what is still queued, as Pykka does, and drop its timers."""
@@ -561,7 +381,7 @@ class Runtime(Dispatcher):
             error = TestkitError(f"random_int(n) needs an integer n >= 1, got {n!r}")
             raise Abort(error=error)
         value = self.strategy.pick_int(n, self.steps) if n > 1 or self._replaying else 0
-        owner = self._current if self._current is not None else TEST_BODY
+        owner = self._current if self._current is not None else self.body
         self.trace.append((owner, Choice(n, value, as_bool), None))
         self.steps += 1
         return value
@@ -576,137 +396,3 @@ class Runtime(Dispatcher):
                 actor.actor_stopped.set()
                 pykka.ActorRegistry.unregister(actor.actor_ref)
         self.enabled.clear()
-
-
-class Choice:
-    """Trace payload of a random choice."""
-
-    __slots__ = ("as_bool", "n", "value")
-
-    def __init__(self, n: int, value: int, as_bool: bool) -> None:
-        self.n = n
-        self.value = value
-        self.as_bool = as_bool
-
-    def describe(self) -> str:
-        if self.as_bool:
-            return f"random_bool()={self.value == 1}"
-        return f"random_int({self.n})={self.value}"
-
-
-class DeterministicFuture(pykka.Future[Any]):
-    """A future whose `get()` runs the scheduler until it is set (never blocks a thread)."""
-
-    def __init__(self, runtime: Runtime | None = None) -> None:
-        super().__init__()
-        if runtime is None:  # pykka makes derived futures with `future.__class__()`
-            current = _dispatch.current()
-            assert isinstance(current, Runtime), "a deterministic future outside the tester"
-            runtime = current
-        self._runtime = runtime
-        self._done = False
-        self._value: Any = None
-        self._exc_info: Any = None
-        self._callbacks: list[Callable[[pykka.Future[Any]], None]] = []
-
-    def get(self, *, timeout: float | None = None) -> Any:
-        try:
-            return super().get(timeout=timeout)
-        except NotImplementedError:
-            pass
-        if not self._done:
-            runtime = self._runtime
-            if runtime._current is not None:
-                raise Abort(error=_blocking_error(runtime._current))
-            if not runtime.run_until(lambda: self._done):
-                if timeout is not None:
-                    raise pykka.Timeout(f"{timeout} seconds (no actor could run any more)")
-                raise Abort(
-                    bug=Bug(
-                        "deadlock",
-                        "the test waits for a reply (ask or future.get) that can never come: "
-                        "no actor has anything left to run",
-                        "test",
-                    )
-                )
-        if self._exc_info is not None:
-            _, value, traceback = self._exc_info
-            raise value.with_traceback(traceback)
-        return self._value
-
-    def set(self, value: Any | None = None) -> None:
-        if self._done:
-            raise TestkitError("a future was set twice")
-        self._done = True
-        self._value = value
-        self._run_callbacks()
-
-    def set_exception(self, exc_info: Any = None) -> None:
-        if exc_info is None:
-            exc_info = sys.exc_info()
-        if exc_info[1] is None:
-            exc_info = (exc_info[0], exc_info[0](), exc_info[2])
-        self._done = True
-        self._exc_info = exc_info
-        self._run_callbacks()
-
-    def add_done_callback(self, callback: Callable[[pykka.Future[Any]], None]) -> None:
-        if self._done:
-            callback(self)
-        else:
-            self._callbacks.append(callback)
-
-    def _run_callbacks(self) -> None:
-        callbacks, self._callbacks = self._callbacks, []
-        for callback in callbacks:
-            callback(self)
-
-
-def state_text(state: Any) -> str:
-    """A state name for reports: `MachineState.READY` for an enum member, else its repr."""
-    if isinstance(state, enum.Enum):
-        return f"{type(state).__name__}.{state.name}"
-    return repr(state)
-
-
-def _blocking_error(current: Any) -> TestkitError:
-    return TestkitError(
-        f"{current.id} waited for a reply inside a handler (a blocking ask(), future.get() or "
-        "ref.stop()); under the deterministic tester nothing else can run while a handler "
-        "waits, and in production it risks a deadlock. Send with tell() and handle the reply "
-        "as a message, or use ask(..., block=False) / stop(block=False)"
-    )
-
-
-def _exception_text(exc: BaseException) -> str:
-    text = str(exc)
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-
-
-def describe_message(message: Any) -> tuple[str, str, str]:
-    """(kind, what, detail) of a delivered message, as the trace shows it."""
-    from fsm._actor import _StateTimeoutFired, _TimerFired
-
-    if message is START:
-        return "start", "", ""
-    if message is CONTINUE:
-        return "continue", "", ""
-    cls = message.__class__
-    if cls is _TimerFired:
-        return "deliver", f"timer:{message.name}", _short(message.message)
-    if cls is _StateTimeoutFired:
-        return "deliver", "StateTimeout", ""
-    if cls is pykka_messages._ActorStop:
-        return "stop", "", ""
-    if cls is pykka_messages.ProxyCall:
-        return "deliver", f"call:{'.'.join(message.attr_path)}", ""
-    return "deliver", cls.__qualname__, _short(message)
-
-
-def _short(value: Any, limit: int = 160) -> str:
-    try:
-        text = repr(value)
-    except Exception as exc:  # a broken __repr__ must not break the report
-        text = f"<repr failed: {exc!r}>"
-    text = text.replace("\n", "\\n")
-    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -15,8 +15,8 @@ from typing import Any, SupportsIndex
 
 import pykka
 
+from testkit._bug import Abort
 from testkit._errors import TestkitError
-from testkit._runtime import Abort
 from testkit._test_body import BodyWorker
 
 EPOCH = datetime.datetime(2026, 1, 1, 0, 0, 0)

@@ -18,7 +18,8 @@ from typing import Any
 
 import pytest
 
-from testkit._explore import Report, describe_bug, explore, test_name
+from testkit._explore import explore
+from testkit._report import Report, describe_bug, test_name
 
 
 def _trace_path(root: Path, nodeid: str) -> Path:

@@ -1,0 +1,56 @@
+"""What the tester reports: `Bug`, and `Abort`, which unwinds the program under test."""
+
+from __future__ import annotations
+
+import enum
+from typing import Any
+
+
+class Bug:
+    """A bug found in one iteration: what went wrong, where, and (later) its trace."""
+
+    def __init__(self, kind: str, message: str, actor: str, state: Any = None) -> None:
+        self.kind = kind
+        self.message = message
+        self.actor = actor
+        self.state = state
+        self.step = 0
+        self.trace: Any = None  # a testkit.Trace once the explorer has built it
+        self.events: dict[str, list[str]] = {}
+        self.logs: dict[str, list[str]] = {}
+
+    def __repr__(self) -> str:
+        return f"Bug({self.kind!r}, {self.message!r}, actor={self.actor!r})"
+
+    def headline(self) -> str:
+        where = self.actor + (
+            f" in state {state_text(self.state)}" if self.state is not None else ""
+        )
+        return f"{self.kind} bug in {where} at step {self.step}: {self.message}"
+
+
+class Abort(BaseException):
+    """Unwinds the program under test: a bug, the step bound, or misuse of the tester.
+
+    A BaseException so that `except Exception` in user code cannot swallow it.
+    """
+
+    def __init__(
+        self, bug: Bug | None = None, error: Exception | None = None, bound: bool = False
+    ) -> None:
+        super().__init__(bug or error or "step bound reached")
+        self.bug = bug
+        self.error = error
+        self.bound = bound
+
+
+def state_text(state: Any) -> str:
+    """A state name for reports: `MachineState.READY` for an enum member, else its repr."""
+    if isinstance(state, enum.Enum):
+        return f"{type(state).__name__}.{state.name}"
+    return repr(state)
+
+
+def exception_text(exc: BaseException) -> str:
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

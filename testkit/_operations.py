@@ -1,0 +1,134 @@
+"""The schedulable operations of the runtime: an actor's mailbox and its mock timers."""
+
+from __future__ import annotations
+
+import heapq
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+from pykka._envelope import Envelope
+
+from testkit._payloads import describe_message
+
+if TYPE_CHECKING:
+    from testkit._runtime import Runtime
+
+
+class Mailbox:
+    """An actor's inbox under the runtime, and the operation that runs its next item."""
+
+    __slots__ = (
+        "actor",
+        "alive",
+        "current",
+        "enabled",
+        "id",
+        "items",
+        "runtime",
+        "started",
+        "timers",
+    )
+
+    def __init__(self, runtime: Runtime, name: str) -> None:
+        self.runtime = runtime
+        self.id = name
+        self.items: deque[Envelope[Any]] = deque()
+        self.current: Envelope[Any] | None = None
+        self.actor: Any = None
+        self.started = False
+        self.enabled = False
+        self.alive = True
+        self.timers: TimerQueue | None = None
+
+    def __repr__(self) -> str:
+        return self.id
+
+    def put(self, envelope: Envelope[Any], /) -> None:
+        self.items.append(envelope)
+        runtime = self.runtime
+        if not self.enabled and self.alive and self.actor is not None:
+            self.enabled = True
+            runtime.enabled.append(self)
+        if runtime.in_body:  # sent by the test function: the strategy decides when it goes on
+            runtime.body.pause()
+
+    def get(self) -> Envelope[Any]:
+        envelope = self.items.popleft()
+        self.current = envelope
+        return envelope
+
+    def empty(self) -> bool:
+        return not self.items
+
+    def peek(self) -> tuple[str, str]:
+        """The kind and type of what this operation would run next (for replay checks)."""
+        if not self.started:
+            return "start", ""
+        message = self.items[0].message
+        return describe_message(message)[:2]
+
+
+class TimerEntry:
+    """A pending mock timer: fires `message` at `deadline` (virtual seconds), maybe repeating."""
+
+    __slots__ = ("deadline", "interval", "message", "queue", "ready", "seq")
+
+    def __init__(
+        self,
+        queue: TimerQueue,
+        deadline: float,
+        seq: int,
+        message: Any,
+        interval: float | None,
+        ready: int,
+    ) -> None:
+        self.queue = queue
+        self.deadline = deadline
+        self.seq = seq
+        self.message = message
+        self.interval = interval
+        self.ready = ready  # the first step at which it may fire
+
+    def __lt__(self, other: TimerEntry) -> bool:
+        return (self.deadline, self.seq) < (other.deadline, other.seq)
+
+    def cancel(self) -> None:
+        self.queue.remove(self)
+
+
+class TimerQueue:
+    """The pending timers of one actor; enabled (may fire) when the earliest one is ready.
+
+    Only the earliest timer of an actor may fire, as with one real timer thread. A timer is
+    ready a random number of steps (below the runtime's `timer_delay`) after it was set, or
+    at once when nothing else can run; after that, when it fires relative to messages and
+    other actors' timers is the strategy's choice. The delay keeps periodic timers from
+    flooding the schedule, as real ticks are rare next to message deliveries.
+    """
+
+    __slots__ = ("enabled", "heap", "id", "mailbox")
+
+    def __init__(self, mailbox: Mailbox) -> None:
+        self.mailbox = mailbox
+        self.id = mailbox.id + "/timers"
+        self.heap: list[TimerEntry] = []
+        self.enabled = False
+
+    def __repr__(self) -> str:
+        return self.id
+
+    def add(self, entry: TimerEntry) -> None:
+        heapq.heappush(self.heap, entry)
+        self.mailbox.runtime.refresh(self)
+
+    def remove(self, entry: TimerEntry) -> None:
+        heap = self.heap
+        try:
+            heap.remove(entry)
+        except ValueError:
+            return
+        heapq.heapify(heap)
+        self.mailbox.runtime.refresh(self)
+
+    def peek(self) -> tuple[str, str]:
+        return "timer", describe_message(self.heap[0].message)[1]
