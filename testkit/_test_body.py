@@ -14,10 +14,15 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from testkit._errors import TestkitError
+
 if TYPE_CHECKING:
     from testkit._runtime import Runtime
 
 RUNNING, RUNNABLE, WAITING, FINISHED = "running", "runnable", "waiting", "finished"
+
+BUSY_LIMIT = 60.0
+"""Seconds a test function may run without pausing before it is reported as busy-looping."""
 
 
 class Cancelled(BaseException):
@@ -36,15 +41,27 @@ class BodyWorker:
 
     def __init__(self) -> None:
         self._jobs: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._loop, name="testkit-test-body", daemon=True)
-        self._thread.start()
+        self._thread: threading.Thread | None = self._new_thread()
+
+    def _new_thread(self) -> threading.Thread:
+        thread = threading.Thread(target=self._loop, name="testkit-test-body", daemon=True)
+        thread.start()
+        return thread
 
     def submit(self, job: Callable[[], None]) -> None:
+        if self._thread is None:
+            self._jobs = queue.SimpleQueue()
+            self._thread = self._new_thread()
         self._jobs.put(job)
 
     def close(self) -> None:
-        self._jobs.put(None)
-        self._thread.join()
+        if self._thread is not None:
+            self._jobs.put(None)
+            self._thread.join()
+
+    def abandon(self) -> None:
+        """Give up on a thread stuck in a test function; later runs get a new one."""
+        self._thread = None
 
     def _loop(self) -> None:
         while True:
@@ -102,15 +119,25 @@ class TestBody:
         self.started = True
         self.runtime.in_body = True
         self.worker.submit(lambda: self._main(test))
-        self._to_scheduler.acquire()
-        self.runtime.in_body = False
+        self._wait_for_body()
 
     def resume(self) -> None:
         """Let the test function run until it pauses again (or ends)."""
         self.state = RUNNING
         self.runtime.in_body = True
         self._to_body.release()
-        self._to_scheduler.acquire()
+        self._wait_for_body()
+
+    def _wait_for_body(self) -> None:
+        if not self._to_scheduler.acquire(timeout=BUSY_LIMIT):
+            self.state = FINISHED  # abandoned: its thread is stuck in user code
+            if self.worker is not None:
+                self.worker.abandon()
+            raise TestkitError(
+                f"the test function ran for {BUSY_LIMIT:g} s without sending a message, "
+                "starting an actor or waiting: a busy loop never lets the actors run. Wait "
+                "with ask(), a TestProbe expectation or runtime.run() instead"
+            )
         self.runtime.in_body = False
 
     def cancel(self) -> None:

@@ -363,3 +363,18 @@ def test_test_fsm_ref_under_the_deterministic_runtime() -> None:
         assert ref.state_name == "done" and not ref.is_state_timer_active()
         runtime.run()
         assert runtime.now == 0.0  # the cancelled hour-long timeout never fired
+
+
+def test_a_busy_looping_test_function_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    from testkit import _test_body
+
+    monkeypatch.setattr(_test_body, "BUSY_LIMIT", 0.2)
+
+    def spins(runtime: testkit.Runtime) -> None:
+        for _ in range(20_000_000):  # waits for nothing, lets nothing run (ends after ~1 s)
+            pass
+
+    with pytest.raises(testkit.TestkitError, match="busy loop never lets the actors run"):
+        explore(spins, iterations=1, seed=1)
+    report = explore(systems.lost_update_fixed, iterations=3, seed=1)  # a fresh worker
+    assert report.bug is None and report.iterations == 3
