@@ -2,8 +2,9 @@
 
 It is an `fsm` dispatcher. While it is installed, `Cls.start()` gives the actor a mailbox
 that the scheduler owns instead of a thread; at each step the strategy picks one enabled
-operation (an actor's next start/message, or the earliest timer of an actor) and the step
-is appended to the trace. Nothing sleeps: firing a timer moves the virtual clock forward.
+operation (an actor's next start/message, an actor's earliest timer, or the test function
+going on) and the step is appended to the trace. Nothing sleeps: firing a timer moves the
+virtual clock forward.
 """
 
 from __future__ import annotations
@@ -56,7 +57,8 @@ class Runtime(Dispatcher):
     """One iteration of a systematic test: the dispatcher every FSM actor runs under.
 
     The test function receives it: `runtime.register_monitor(M)`, `runtime.random_bool()`,
-    `runtime.random_int(n)`, `runtime.monitor(M, event)`, `runtime.now`.
+    `runtime.random_int(n)`, `runtime.monitor(M, event)`, `runtime.run()`, `runtime.now`
+    (virtual seconds) and `runtime.steps`.
     """
 
     deterministic = True
