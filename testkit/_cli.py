@@ -48,29 +48,36 @@ def load_test(target: str) -> Callable[..., Any]:
 
 
 class ProgressBar:
-    """One self-rewriting line on a terminal: iterations done, iterations/s, bugs found."""
+    """Iterations done, iterations/s and bugs found: one self-rewriting line on a terminal,
+    or (`lines=True`, for logs) a plain line every few seconds."""
 
-    def __init__(self, stream: TextIO, enabled: bool) -> None:
+    def __init__(self, stream: TextIO, enabled: bool, lines: bool = False) -> None:
         self.stream = stream
         self.enabled = enabled
+        self.lines = lines
         self._last = -1.0
 
     def __call__(self, progress: Progress) -> None:
         done = progress.iteration == progress.iterations or progress.bugs
-        if not self.enabled or (progress.elapsed - self._last < 0.2 and not done):
+        every = 5.0 if self.lines else 0.2
+        if not self.enabled or (progress.elapsed - self._last < every and not done):
             return
         self._last = progress.elapsed
-        width = 30
-        filled = int(width * progress.iteration / progress.iterations)
         rate = progress.iteration / progress.elapsed if progress.elapsed > 0 else 0.0
-        self.stream.write(
-            f"\r[{'#' * filled}{'.' * (width - filled)}] {progress.iteration}/"
-            f"{progress.iterations} iterations  {rate:,.0f} it/s  bugs: {progress.bugs}"
+        counts = (
+            f"{progress.iteration}/{progress.iterations} iterations  {rate:,.0f} it/s  "
+            f"bugs: {progress.bugs}"
         )
+        if self.lines:
+            self.stream.write(f"progress: {counts}\n")
+        else:
+            width = 30
+            filled = int(width * progress.iteration / progress.iterations)
+            self.stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {counts}")
         self.stream.flush()
 
     def close(self) -> None:
-        if self.enabled and self._last >= 0:
+        if self.enabled and not self.lines and self._last >= 0:
             self.stream.write("\n")
             self.stream.flush()
 
@@ -127,7 +134,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
 
 
 def _test(args: argparse.Namespace, test: Callable[..., Any], stream: TextIO) -> int:
-    bar = ProgressBar(sys.stderr, enabled=not args.no_progress and sys.stderr.isatty())
+    bar = ProgressBar(sys.stderr, enabled=not args.no_progress, lines=not sys.stderr.isatty())
     stream.write(
         f"testkit: testing {args.target}: {args.iterations} iteration(s) of up to "
         f"{args.max_steps} steps, strategy {args.strategy}\n"

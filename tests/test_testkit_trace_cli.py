@@ -232,3 +232,12 @@ def test_progress_bar_shows_iterations_rate_and_bugs() -> None:
     quiet = io.StringIO()
     ProgressBar(quiet, enabled=False)(Progress(1, 2, 0, 0.1))
     assert quiet.getvalue() == ""
+    log = io.StringIO()  # not a terminal: a plain line every 5 s, and at the end
+    lines = ProgressBar(log, enabled=True, lines=True)
+    for second in range(12):
+        lines(Progress(second + 1, 12, 0, float(second)))
+    assert log.getvalue().splitlines() == [
+        "progress: 5/12 iterations  1 it/s  bugs: 0",
+        "progress: 10/12 iterations  1 it/s  bugs: 0",
+        "progress: 12/12 iterations  1 it/s  bugs: 0",
+    ]
