@@ -114,7 +114,7 @@ class FSM(StateMachine, _ActorBase):
         The common case is `_fsm_handle` inlined, with `stay()` applied in place: this is the
         path every message takes, and it is measured by bench/fsm_throughput.py.
         """
-        if type(message) in _CONTROL or not self._sm_initialized or self._sm_terminated:
+        if not self._sm_live or type(message) in _CONTROL:
             return self._fsm_control(message)
         self._fsm_timeout_generation += 1  # any message cancels the state timeout
         if self._fsm_timeout is not None:
@@ -129,9 +129,10 @@ class FSM(StateMachine, _ActorBase):
                 self._sm_current = nxt
                 timeout = nxt.timeout
                 if timeout is DEFAULT_TIMEOUT:
-                    timeout = self._sm_timeouts.get(nxt.state_name)
+                    timeout = self._sm_timeouts.get(name)
                 if timeout is not None:
                     self._sm_arm_timeout(timeout)  # type: ignore[arg-type]
+                return self._fsm_reply(nxt) if nxt.replies else None
         except Exception as exc:
             self._fsm_fail(exc)
             raise

@@ -64,6 +64,7 @@ class StateMachine:
         self._sm_on_termination: TerminationHandler | None = None
         self._sm_initialized = False
         self._sm_terminated = False
+        self._sm_live = False  # initialized and not terminated: events go to the handlers
         self._sm_tracing = False
 
     # ---- the DSL -----------------------------------------------------------------------
@@ -122,6 +123,7 @@ class StateMachine:
                 f"when({first.state_name!r}, handler); declared states: {self._sm_known()}"
             )
         self._sm_initialized = True
+        self._sm_live = True
         self._sm_enter(first, first, transition=False)
 
     def goto(self, state: Any) -> State:
@@ -258,6 +260,7 @@ class StateMachine:
         if self._sm_terminated:
             return
         self._sm_terminated = True
+        self._sm_live = False
         self._sm_cancel_timers()
         self._sm_current = final
         reason = final.stop_reason
