@@ -95,8 +95,8 @@ def compare(name: str, measure: Any, messages: int, rounds: int, target: str) ->
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--messages", type=int, default=50_000)
-    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--messages", type=int, default=200_000)
+    parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     compare("end to end", end_to_end, args.messages, args.rounds, "; target >= 0.70")
     compare("drain only", drain_only, args.messages, args.rounds, "")
