@@ -82,8 +82,8 @@ def explore(
     threshold = max_steps // 2 if liveness_threshold is None else liveness_threshold
     report = Report(name or test_name(test), chosen.name, seed, max_steps)
     schedules: set[int] = set()
-    started = wall_clock()
     with Sandbox() as sandbox:
+        started = wall_clock()  # the run, not freezegun's one-off start
         for iteration in range(iterations):
             rng = random.Random(iteration_seed(seed, iteration))
             if not chosen.begin(iteration, rng, max_steps):

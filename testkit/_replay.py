@@ -93,8 +93,8 @@ def replay(test: TestFunction, trace: Trace | str | Path, *, log_steps: bool = F
         raise TestkitError("the trace has no max_steps header; was it written by testkit?")
     strategy = ReplayStrategy(loaded, log_steps)
     report = Report(loaded.test or test_name(test), strategy.name, loaded.seed, loaded.max_steps)
-    started = wall_clock()
     with Sandbox() as sandbox:
+        started = wall_clock()  # the run, not freezegun's one-off start
         strategy.begin(0, random.Random(0), loaded.max_steps)
         runtime, bug = run_once(
             test,
