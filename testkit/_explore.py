@@ -15,7 +15,7 @@ from testkit._payloads import Choice, describe_message
 from testkit._report import BugFound, Progress, Report, test_name
 from testkit._runtime import Runtime
 from testkit._sandbox import Sandbox, wall_clock
-from testkit._strategies import PortfolioStrategy, Strategy, make_strategy
+from testkit._strategies import Strategy, make_strategy
 from testkit._trace import Step, Trace
 
 TestFunction = Callable[[Runtime], Any]
@@ -213,7 +213,7 @@ def finish_bug(
     threshold: int,
 ) -> None:
     steps = build_steps(runtime.trace)
-    active = strategy.current.name if isinstance(strategy, PortfolioStrategy) else strategy.name
+    active = strategy.active_name
     bug.trace = Trace(
         steps,
         test=report.test,

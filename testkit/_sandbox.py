@@ -60,6 +60,7 @@ class Sandbox:
         self._saved_sleep: Any = None
         self._saved_loop: Any = None
         self._saved_depth = 5
+        self._freezegun_api: Any = None
         self.worker: BodyWorker | None = None
         self._saved_gc = gc.get_threshold()
 
@@ -78,6 +79,7 @@ class Sandbox:
         # freezegun gives real time to calls made within N frames of an ignored module, and
         # `threading` is one: the test function runs on its own thread, two frames below
         # threading's. Looking at 2 frames still spots the callers that want real time.
+        self._freezegun_api = freezegun.api
         self._saved_depth = freezegun.api.call_stack_inspection_limit
         freezegun.api.call_stack_inspection_limit = 2
         self._factory = self._freezer.start()
@@ -109,6 +111,4 @@ class Sandbox:
         gc.set_threshold(*self._saved_gc)
         pykka.ThreadingActor._start_actor_loop = self._saved_loop  # type: ignore[method-assign]
         self._freezer.stop()
-        import freezegun.api
-
-        freezegun.api.call_stack_inspection_limit = self._saved_depth
+        self._freezegun_api.call_stack_inspection_limit = self._saved_depth

@@ -47,6 +47,11 @@ class Strategy:
     def end(self, steps: int) -> None:
         """The iteration finished after `steps` steps."""
 
+    @property
+    def active_name(self) -> str:
+        """The strategy that made this iteration's choices (a portfolio member's name)."""
+        return self.name
+
 
 class RandomStrategy(Strategy):
     """Every choice uniformly at random; fair."""

@@ -55,10 +55,6 @@ class Step:
             raise TestkitError(f"step {self.index} is not a random choice: {self}")
         return int(match.group(2)) if match.group(2) else 2
 
-    @property
-    def is_bool(self) -> bool:
-        return self.what.startswith("random_bool")
-
 
 def versions() -> str:
     """Python, pykka and this package's versions, for the trace header."""
