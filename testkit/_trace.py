@@ -18,6 +18,10 @@ from testkit._errors import TestkitError
 
 FORMAT = "testkit-trace 1"
 SCHEDULE_KINDS = frozenset({"start", "deliver", "stop", "timer", "continue"})
+_SAFE = re.compile(r"[^A-Za-z0-9_.]+")
+TRACE_DIR = Path("testkit-traces")
+"""Where the command line and the pytest plugin write traces (relative to the working
+directory, or to pytest's rootdir)."""
 _RANDOM = re.compile(r"^(random_int\((\d+)\)|random_bool\(\))=(\S+)$")
 
 
@@ -106,6 +110,16 @@ class Trace:
             f"# bug: {bug}",
         ]
         return "\n".join(header + [str(s) for s in self.steps]) + "\n"
+
+    def file_name(self) -> str:
+        """A name unique to this bug: `<test>-<strategy>-seed<seed>-it<iteration>.trace`.
+
+        Two bugs of one run differ in iteration, two runs in seed or strategy, so traces
+        written under these names never overwrite each other.
+        """
+        parts = (self.test or "trace", self.strategy or "replay")
+        stem = "-".join(_SAFE.sub("_", part).strip("_") for part in parts)
+        return f"{stem}-seed{self.seed}-it{self.iteration}.trace"
 
     def save(self, path: str | Path) -> Path:
         """Write the trace as text; returns the path."""
