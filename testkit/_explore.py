@@ -67,6 +67,7 @@ def explore(
     timer_delay: int = DEFAULT_TIMER_DELAY,
     progress: ProgressCallback | None = None,
     name: str | None = None,
+    time_budget: float | None = None,
 ) -> Report:
     """Run `test(runtime)` for up to `iterations` schedules chosen by `strategy`.
 
@@ -74,8 +75,19 @@ def explore(
     `liveness_threshold` (default `max_steps // 2`): under a fair strategy, a monitor hot for
     at least that many steps when `max_steps` is reached is a liveness bug.
     `timer_delay`: a timer becomes ready to fire up to this many steps after it is set.
+    `time_budget`: stop starting new iterations after this many seconds (the report says
+    how many ran); set it in CI to bound a run whatever the machine's speed.
     """
     _check_arguments(test, iterations, max_steps, seed, liveness_threshold, timer_delay)
+    if time_budget is not None and (
+        isinstance(time_budget, bool)
+        or not isinstance(time_budget, (int, float))
+        or not time_budget > 0
+    ):
+        raise TestkitError(
+            f"explore(..., time_budget=...) must be a number of seconds > 0 or None, "
+            f"got {time_budget!r}"
+        )
     chosen = make_strategy(strategy)
     if seed is None:
         seed = random.SystemRandom().randrange(2**31)
@@ -85,6 +97,9 @@ def explore(
     with Sandbox() as sandbox:
         started = wall_clock()  # the run, not freezegun's one-off start
         for iteration in range(iterations):
+            if time_budget is not None and wall_clock() - started >= time_budget:
+                report.timed_out = True
+                break
             rng = random.Random(iteration_seed(seed, iteration))
             if not chosen.begin(iteration, rng, max_steps):
                 report.exhausted = True

@@ -35,6 +35,8 @@ class Report:
     bound_reached: int = 0
     elapsed: float = 0.0
     exhausted: bool = False
+    timed_out: bool = False
+    """True when `explore(time_budget=...)` ran out before all iterations ran."""
     bugs: list[Bug] = field(default_factory=list)
 
     @property
@@ -59,7 +61,8 @@ class Report:
         lines = [
             f"testkit: {self.test} with strategy {self.strategy}, seed {self.seed}",
             f"  explored {self.iterations} iteration(s), {self.schedules} distinct schedule(s)"
-            + (" (search space exhausted)" if self.exhausted else ""),
+            + (" (search space exhausted)" if self.exhausted else "")
+            + (" (time budget used up)" if self.timed_out else ""),
             f"  found {self.buggy_iterations} buggy iteration(s) ({self.buggy_percent:.2f}%)",
             f"  {self.steps} steps in {self.elapsed:.2f}s ({self.steps_per_second:,.0f} steps/s, "
             f"{self.iterations_per_second:,.1f} iterations/s); "

@@ -198,3 +198,19 @@ def test_bad_arguments_are_clear_errors() -> None:
         explore(systems.lost_update, timer_delay=-1)
     with pytest.raises(testkit.TestkitError, match="liveness_threshold"):
         explore(systems.lost_update, liveness_threshold=-1)
+
+
+def test_time_budget_stops_starting_iterations() -> None:
+    report = testkit.explore(
+        systems.lost_update_fixed, iterations=10**6, max_steps=500, seed=1, time_budget=0.3
+    )
+    assert report.timed_out
+    assert 0 < report.iterations < 10**6
+    assert report.elapsed < 5
+    assert "time budget used up" in report.summary()
+
+
+@pytest.mark.parametrize("budget", [0, -1, "1", True])
+def test_time_budget_must_be_positive_seconds(budget: object) -> None:
+    with pytest.raises(testkit.TestkitError, match="time_budget"):
+        testkit.explore(systems.lost_update_fixed, time_budget=budget)  # type: ignore[arg-type]
