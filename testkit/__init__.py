@@ -8,12 +8,13 @@ from its `Trace`, and `deterministic()` runs a block of a test under one schedul
 from __future__ import annotations
 
 from testkit._bug import Bug
-from testkit._errors import ReplayDivergence, TestkitError
+from testkit._errors import Interrupted, ReplayDivergence, TestkitError
 from testkit._explore import deterministic, explore
 from testkit._fsm_ref import TestFSMRef
 from testkit._probe import TestProbe
+from testkit._progress import Progress
 from testkit._replay import replay
-from testkit._report import BugFound, Progress, Report
+from testkit._report import BugFound, Report
 from testkit._runtime import Runtime
 from testkit._strategies import NAMES as STRATEGIES
 from testkit._trace import Step, Trace
@@ -22,6 +23,7 @@ __all__ = [
     "STRATEGIES",
     "Bug",
     "BugFound",
+    "Interrupted",
     "Progress",
     "ReplayDivergence",
     "Report",

@@ -18,6 +18,17 @@ class Bug:
         self.trace: Any = None  # a testkit.Trace once the explorer has built it
         self.events: dict[str, list[str]] = {}
         self.logs: dict[str, list[str]] = {}
+        self.count = 1
+        """How many iterations hit this bug (see `explore(stop_at_first_bug=False)`)."""
+
+    @property
+    def signature(self) -> tuple[str, str, str]:
+        """What makes two bugs the same: kind, actor class (`Robot`, not `Robot#2`), message."""
+        return (self.kind, self.actor.split("#", 1)[0], self.message)
+
+    def signature_text(self) -> str:
+        kind, actor, message = self.signature
+        return f"{kind} bug in {actor}: {message}"
 
     def __repr__(self) -> str:
         return f"Bug({self.kind!r}, {self.message!r}, actor={self.actor!r})"

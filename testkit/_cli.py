@@ -5,21 +5,22 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
-import re
 import shlex
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from testkit._errors import ReplayDivergence, TestkitError
-from testkit._explore import explore
+from testkit._errors import Interrupted, ReplayDivergence, TestkitError
+from testkit._explore import check_test, explore
+from testkit._progress import ProgressBar
 from testkit._replay import replay
-from testkit._report import Progress, describe_bug
-from testkit._strategies import NAMES
-from testkit._trace import Trace
+from testkit._report import Report, describe_bug
+from testkit._strategies import NAMES, make_strategy
+from testkit._trace import TRACE_DIR, Trace
+from testkit._watchdog import DEFAULT_WATCHDOG
 
-EXIT_OK, EXIT_BUG, EXIT_ERROR = 0, 1, 2
+EXIT_OK, EXIT_BUG, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 def load_test(target: str) -> Callable[..., Any]:
@@ -47,82 +48,138 @@ def load_test(target: str) -> Callable[..., Any]:
     return test  # type: ignore[no-any-return]
 
 
-class ProgressBar:
-    """Iterations done, iterations/s and bugs found: one self-rewriting line on a terminal,
-    or (`lines=True`, for logs) a plain line every few seconds."""
-
-    def __init__(self, stream: TextIO, enabled: bool, lines: bool = False) -> None:
-        self.stream = stream
-        self.enabled = enabled
-        self.lines = lines
-        self._last = -1.0
-
-    def __call__(self, progress: Progress) -> None:
-        done = progress.iteration == progress.iterations or progress.bugs
-        every = 5.0 if self.lines else 0.2
-        if not self.enabled or (progress.elapsed - self._last < every and not done):
-            return
-        self._last = progress.elapsed
-        rate = progress.iteration / progress.elapsed if progress.elapsed > 0 else 0.0
-        counts = (
-            f"{progress.iteration}/{progress.iterations} iterations  {rate:,.0f} it/s  "
-            f"bugs: {progress.bugs}"
-        )
-        if self.lines:
-            self.stream.write(f"progress: {counts}\n")
-        else:
-            width = 30
-            filled = int(width * progress.iteration / progress.iterations)
-            self.stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {counts}")
-        self.stream.flush()
-
-    def close(self) -> None:
-        if self.enabled and not self.lines and self._last >= 0:
-            self.stream.write("\n")
-            self.stream.flush()
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+    return value
 
 
-def default_trace_path(target: str) -> Path:
-    return Path("testkit-traces") / (re.sub(r"[^A-Za-z0-9_.-]+", "_", target) + ".trace")
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds > 0, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected seconds > 0, got {text!r}")
+    return value
+
+
+EXIT_CODES = """exit codes: 0 no bug found, 1 bug found (or reproduced), 2 bad input or misuse of
+the tester (the message says what to change), 130 interrupted (Ctrl-C; the partial report
+is printed)"""
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m testkit",
         description="Systematic testing of FSM actors: explore schedules, replay bugs.",
+        epilog=EXIT_CODES,
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    test = commands.add_parser("test", help="explore schedules of a test function")
-    test.add_argument("target", metavar="MODULE:FUNCTION")
-    test.add_argument("-i", "--iterations", type=int, default=100)
-    test.add_argument("--max-steps", "-ms", type=int, default=10_000)
-    test.add_argument("-s", "--strategy", default="portfolio", help=f"one of {', '.join(NAMES)}")
-    test.add_argument("--seed", type=int, default=None)
-    test.add_argument("--trace-out", type=Path, default=None, help="where to write a bug's trace")
-    test.add_argument("--liveness-threshold", type=int, default=None)
+    formatter = argparse.ArgumentDefaultsHelpFormatter
+    test = commands.add_parser(
+        "test",
+        help="explore schedules of a test function",
+        description="Run MODULE:FUNCTION (a function taking the runtime) under many schedules; "
+        "on a bug, print it, write its trace and the command that replays it.",
+        epilog=EXIT_CODES,
+        formatter_class=formatter,
+    )
+    test.add_argument(
+        "target",
+        metavar="MODULE:FUNCTION",
+        help="the test, e.g. failover_examples.coffee_machine:execute",
+    )
+    test.add_argument(
+        "-i", "--iterations", type=_positive_int, default=100, help="schedules to explore"
+    )
+    test.add_argument(
+        "--max-steps",
+        "-ms",
+        type=_positive_int,
+        default=10_000,
+        help="steps per iteration before it is cut off (liveness is judged there under a fair "
+        "strategy)",
+    )
+    test.add_argument(
+        "-s", "--strategy", default="portfolio", help=f"one of {', '.join(NAMES)}; e.g. pct:5"
+    )
+    test.add_argument(
+        "--seed", type=int, default=None, help="seed (default: a random one, printed)"
+    )
+    test.add_argument(
+        "--trace-out",
+        type=Path,
+        default=None,
+        help=f"file or directory for the bug's trace (default: {TRACE_DIR}/, a unique name per "
+        "bug)",
+    )
+    test.add_argument(
+        "--liveness-threshold",
+        type=int,
+        default=None,
+        help="steps a monitor may stay hot at max_steps (default: max_steps // 2)",
+    )
     test.add_argument(
         "--timer-delay", type=int, default=20, help="steps before a timer may fire: 0..N-1"
     )
-    test.add_argument("--all-bugs", action="store_true", help="keep going after the first bug")
-    test.add_argument("--no-progress", action="store_true")
+    test.add_argument(
+        "--timeout",
+        type=_seconds,
+        default=None,
+        metavar="SECONDS",
+        help="stop starting iterations after this many seconds",
+    )
+    test.add_argument(
+        "--watchdog",
+        type=_seconds,
+        default=DEFAULT_WATCHDOG,
+        metavar="SECONDS",
+        help="stop a handler or the test function that runs this long without a step",
+    )
+    test.add_argument(
+        "--all-bugs",
+        action="store_true",
+        help="keep going after the first bug; group bugs by kind, actor class and message, "
+        "one trace per distinct bug",
+    )
+    test.add_argument("--no-progress", action="store_true", help="no progress bar or lines")
     test.add_argument("-v", "--verbose", action="store_true", help="show the actors' logs")
-    rep = commands.add_parser("replay", help="replay a trace written by `test`")
-    rep.add_argument("target", metavar="MODULE:FUNCTION")
-    rep.add_argument("trace", type=Path)
+    rep = commands.add_parser(
+        "replay",
+        help="replay a trace written by `test`",
+        description="Re-run the decisions of TRACE against MODULE:FUNCTION and reproduce its bug.",
+        epilog=EXIT_CODES,
+        formatter_class=formatter,
+    )
+    rep.add_argument("target", metavar="MODULE:FUNCTION", help="the test the trace was made for")
+    rep.add_argument("trace", type=Path, help="a trace file")
     rep.add_argument("-v", "--verbose", action="store_true", help="print each step as it runs")
+    rep.add_argument(
+        "--watchdog",
+        type=_seconds,
+        default=DEFAULT_WATCHDOG,
+        metavar="SECONDS",
+        help="stop a handler or the test function that runs this long without a step",
+    )
     return parser
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
-    """Run the command line; returns the exit code (0 no bug, 1 bug, 2 error)."""
+    """Run the command line; returns the exit code (see `EXIT_CODES`)."""
     stream = out or sys.stdout
     args = _parser().parse_args(argv)
     quiet = logging.CRITICAL if args.command == "test" else logging.ERROR
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else quiet,
-        format="%(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
+    root = logging.getLogger()
+    saved_level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.INFO if args.verbose else quiet)
     try:
         test = load_test(args.target)
         if args.command == "test":
@@ -131,9 +188,17 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     except TestkitError as exc:
         stream.write(f"error: {exc}\n")
         return EXIT_ERROR
+    except KeyboardInterrupt:
+        stream.write("interrupted\n")
+        return EXIT_INTERRUPTED
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(saved_level)
 
 
 def _test(args: argparse.Namespace, test: Callable[..., Any], stream: TextIO) -> int:
+    make_strategy(args.strategy)  # bad input is an error before anything is printed
+    check_test(test)
     bar = ProgressBar(sys.stderr, enabled=not args.no_progress, lines=not sys.stderr.isatty())
     stream.write(
         f"testkit: testing {args.target}: {args.iterations} iteration(s) of up to "
@@ -152,18 +217,34 @@ def _test(args: argparse.Namespace, test: Callable[..., Any], stream: TextIO) ->
             timer_delay=args.timer_delay,
             progress=bar,
             name=args.target,
+            time_budget=args.timeout,
+            watchdog=args.watchdog,
         )
-    finally:
+    except Interrupted as interrupted:
         bar.close()
+        _print_report(interrupted.report, args, stream)
+        stream.write("interrupted\n")
+        return EXIT_INTERRUPTED
+    bar.close()
+    return _print_report(report, args, stream)
+
+
+def _print_report(report: Report, args: argparse.Namespace, stream: TextIO) -> int:
     stream.write(report.summary() + "\n")
     if report.bug is None:
         stream.write("no bug found\n")
         return EXIT_OK
-    path = report.bug.trace.save(args.trace_out or default_trace_path(args.target))
-    stream.write(f"trace written to {path}\n")
-    stream.write(
-        f"replay it with: python -m testkit replay {args.target} {shlex.quote(str(path))}\n"
-    )
+    for bug in report.bugs:
+        target = args.trace_out
+        if target is None or len(report.bugs) > 1:  # a directory: one trace per distinct bug
+            target = (target or TRACE_DIR) / bug.trace.file_name()
+        path = bug.trace.save(target)
+        if len(report.bugs) > 1:
+            stream.write(f"{bug.count} x {bug.signature_text()}\n")
+        stream.write(f"trace written to {path}\n")
+        stream.write(
+            f"replay it with: python -m testkit replay {args.target} {shlex.quote(str(path))}\n"
+        )
     return EXIT_BUG
 
 
@@ -171,7 +252,7 @@ def _replay(args: argparse.Namespace, test: Callable[..., Any], stream: TextIO) 
     trace = Trace.load(args.trace)
     stream.write(f"testkit: replaying {args.trace} ({len(trace)} steps) against {args.target}\n")
     try:
-        report = replay(test, trace, log_steps=args.verbose)
+        report = replay(test, trace, log_steps=args.verbose, watchdog=args.watchdog)
     except ReplayDivergence as exc:
         stream.write(f"could not reproduce the bug: {exc}\n")
         return EXIT_ERROR

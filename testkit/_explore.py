@@ -3,26 +3,58 @@
 from __future__ import annotations
 
 import contextlib
+import inspect
 import random
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from fsm import _dispatch
 from testkit._bug import Abort, Bug, state_text
-from testkit._errors import QuiescentWait, TestkitError
+from testkit._errors import Interrupted, QuiescentWait, TestkitError
 from testkit._operations import TimerQueue
 from testkit._payloads import Choice, describe_message
-from testkit._report import BugFound, Progress, Report, test_name
+from testkit._progress import Progress, ProgressCallback, progress_callback
+from testkit._report import BugFound, Report, test_name
 from testkit._runtime import Runtime
 from testkit._sandbox import Sandbox, wall_clock
-from testkit._strategies import Strategy, make_strategy
+from testkit._strategies import DFSStrategy, Strategy, make_strategy
 from testkit._trace import Step, Trace
+from testkit._watchdog import DEFAULT_WATCHDOG, Hung, check_watchdog
 
 TestFunction = Callable[[Runtime], Any]
-ProgressCallback = Callable[[Progress], None]
 
 DEFAULT_TIMER_DELAY = 20
 """A timer becomes ready to fire 0..19 steps after it is set (see `TimerQueue`)."""
+
+
+def check_test(test: Any, where: str = "explore") -> None:
+    """A test is a plain function of one argument, the runtime; anything else is misuse."""
+    if not callable(test):
+        raise TestkitError(
+            f"{where}(test, ...): test must be a function taking the runtime, got {test!r}"
+        )
+    name = getattr(test, "__qualname__", None) or repr(test)
+    if inspect.iscoroutinefunction(test) or inspect.isasyncgenfunction(test):
+        raise TestkitError(
+            f"{name} is an async function; the tester runs plain functions (def, not "
+            "async def): its actors need no event loop, and waiting is ask() or a TestProbe"
+        )
+    if inspect.isgeneratorfunction(test):
+        raise TestkitError(
+            f"{name} is a generator function (it contains yield), so calling it would run "
+            "nothing; write the test as a plain function of the runtime"
+        )
+    try:
+        signature = inspect.signature(test)
+    except (TypeError, ValueError):  # a builtin or C callable: nothing to check
+        return
+    try:
+        signature.bind(object())
+    except TypeError:
+        raise TestkitError(
+            f"{name}{signature} cannot be called with the runtime as its one argument; a "
+            f"test function looks like: def {getattr(test, '__name__', 'test')}(runtime): ..."
+        ) from None
 
 
 def _check_arguments(
@@ -32,10 +64,13 @@ def _check_arguments(
     seed: int | None,
     threshold: int | None,
     timer_delay: int,
+    progress: Any = None,
 ) -> None:
-    if not callable(test):
+    check_test(test)
+    if progress is not None and not isinstance(progress, bool) and not callable(progress):
         raise TestkitError(
-            f"explore(test, ...): test must be a function taking the runtime, got {test!r}"
+            "explore(..., progress=...) must be True (a progress bar on stderr), False "
+            f"(none), None (a line every 10 s on long runs) or a callable, got {progress!r}"
         )
     for name, value in (("iterations", iterations), ("max_steps", max_steps)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -65,9 +100,10 @@ def explore(
     stop_at_first_bug: bool = True,
     liveness_threshold: int | None = None,
     timer_delay: int = DEFAULT_TIMER_DELAY,
-    progress: ProgressCallback | None = None,
+    progress: ProgressCallback | bool | None = None,
     name: str | None = None,
     time_budget: float | None = None,
+    watchdog: float | None = DEFAULT_WATCHDOG,
 ) -> Report:
     """Run `test(runtime)` for up to `iterations` schedules chosen by `strategy`.
 
@@ -77,8 +113,20 @@ def explore(
     `timer_delay`: a timer becomes ready to fire up to this many steps after it is set.
     `time_budget`: stop starting new iterations after this many seconds (the report says
     how many ran); set it in CI to bound a run whatever the machine's speed.
+    `progress`: True for a progress bar on stderr, False for none, a callable to receive
+    `Progress`; the default prints a line every 10 s once a run has lasted that long.
+    `watchdog`: seconds a handler or the test function may run without the schedule moving
+    before it is stopped and reported as a `TestkitError` (None: never). Raise it only for
+    handlers that legitimately compute that long.
+    With `stop_at_first_bug=False`, `report.bugs` holds one bug per distinct signature (kind,
+    actor class, message), each with its trace and `count` of iterations.
+    Ctrl-C raises `testkit.Interrupted`, whose `.report` covers the iterations that ran.
+
+        report = testkit.explore(execute, iterations=1000, max_steps=2000, seed=1)
+        assert report.bug is None, report
     """
-    _check_arguments(test, iterations, max_steps, seed, liveness_threshold, timer_delay)
+    _check_arguments(test, iterations, max_steps, seed, liveness_threshold, timer_delay, progress)
+    limit = check_watchdog(watchdog, "explore")
     if time_budget is not None and (
         isinstance(time_budget, bool)
         or not isinstance(time_budget, (int, float))
@@ -93,39 +141,78 @@ def explore(
         seed = random.SystemRandom().randrange(2**31)
     threshold = max_steps // 2 if liveness_threshold is None else liveness_threshold
     report = Report(name or test_name(test), chosen.name, seed, max_steps)
+    notify = progress_callback(progress)
     schedules: set[int] = set()
-    with Sandbox() as sandbox:
-        started = wall_clock()  # the run, not freezegun's one-off start
-        for iteration in range(iterations):
-            if time_budget is not None and wall_clock() - started >= time_budget:
-                report.timed_out = True
-                break
-            rng = random.Random(iteration_seed(seed, iteration))
-            if not chosen.begin(iteration, rng, max_steps):
-                report.exhausted = True
-                break
-            delay = timer_delay if chosen.delays_timers else 0
-            runtime, bug = run_once(
-                test, chosen, max_steps, threshold, sandbox, delay, delay_rng(seed, iteration)
-            )
-            chosen.end(runtime.steps)
-            report.iterations += 1
-            report.steps += runtime.steps
-            report.bound_reached += runtime.bound_reached
-            schedules.add(hash(tuple(_schedule_key(runtime.trace))))
-            if bug is not None:
-                report.buggy_iterations += 1
-                finish_bug(bug, runtime, chosen, report, seed, iteration, threshold)
-                report.bugs.append(bug)
-            if progress is not None:
-                progress(
+    unregistered: set[str] = set()
+    started = wall_clock()
+    try:
+        with Sandbox(limit) as sandbox:
+            started = wall_clock()  # the run, not freezegun's one-off start
+            for iteration in range(iterations):
+                if time_budget is not None and wall_clock() - started >= time_budget:
+                    report.timed_out = True
+                    break
+                rng = random.Random(iteration_seed(seed, iteration))
+                if not chosen.begin(iteration, rng, max_steps):
+                    report.exhausted = True
+                    break
+                delay = timer_delay if chosen.delays_timers else 0
+                runtime, bug = run_once(
+                    test, chosen, max_steps, threshold, sandbox, delay, delay_rng(seed, iteration)
+                )
+                chosen.end(runtime.steps)
+                report.iterations += 1
+                report.steps += runtime.steps
+                report.bound_reached += runtime.bound_reached
+                unregistered |= runtime.unregistered
+                schedules.add(hash(tuple(_schedule_key(runtime.trace))))
+                if bug is not None:
+                    report.buggy_iterations += 1
+                    if report.add_bug(bug):  # a new kind of bug: keep it with its trace
+                        finish_bug(bug, runtime, chosen, report, seed, iteration, threshold)
+                notify(
                     Progress(iteration + 1, iterations, len(report.bugs), wall_clock() - started)
                 )
-            if bug is not None and stop_at_first_bug:
-                break
+                if bug is not None and stop_at_first_bug:
+                    break
+    except KeyboardInterrupt:
+        report.interrupted = True
+        _finish_report(report, schedules, unregistered, chosen, started)
+        raise Interrupted(report) from None
+    finally:
+        close = getattr(notify, "close", None)
+        if close is not None:
+            close()
+    _finish_report(report, schedules, unregistered, chosen, started)
+    return report
+
+
+def _finish_report(
+    report: Report,
+    schedules: set[int],
+    unregistered: set[str],
+    strategy: Strategy,
+    started: float,
+) -> None:
     report.schedules = len(schedules)
     report.elapsed = wall_clock() - started
-    return report
+    if report.iterations and report.bound_reached == report.iterations and report.bug is None:
+        why = (
+            "dfs cannot exhaust a system that never becomes quiescent; "
+            if isinstance(strategy, DFSStrategy)
+            else ""
+        )
+        report.warnings.append(
+            f"every iteration reached max_steps={report.max_steps} before the system became "
+            "quiescent, so no run was tested to its end: a timer that re-arms forever or a "
+            f"message loop keeps it busy, or max_steps is too low; {why}raise max_steps, or "
+            "stop the periodic work when the test is done"
+        )
+    for monitor in sorted(unregistered):
+        report.warnings.append(
+            f"events were sent to monitor {monitor}, which the test never registered, so it "
+            f"checked nothing: call runtime.register_monitor({monitor}) in the test function"
+        )
 
 
 def _schedule_key(trace: list[tuple[Any, Any, Any]]) -> Iterator[Any]:
@@ -160,14 +247,24 @@ def run_once(
         strategy, max_steps, sandbox.set_clock, replaying, timer_delay, delays, sandbox.worker
     )
     sandbox.set_clock(0.0)
+    watchdog = sandbox.watchdog
+    watchdog.runtime = runtime
     bug: Bug | None = None
+    outcome: BaseException | None
     with _dispatch.installed(runtime):
         try:
             outcome = runtime.run_test(test)
         except Abort as abort:
             outcome = abort
+        except (Hung, KeyboardInterrupt) as exc:
+            if watchdog.message is None:
+                raise  # a real Ctrl-C
+            outcome = exc
         finally:
             runtime.dispose()
+            watchdog.runtime = None
+    if watchdog.message is not None:
+        raise TestkitError(watchdog.message)
     if isinstance(outcome, Abort):
         if outcome.error is not None:
             raise outcome.error from None
@@ -234,7 +331,7 @@ def finish_bug(
         test=report.test,
         strategy=active,
         seed=seed,
-        iteration=iteration,
+        iteration=iteration + 1,
         max_steps=runtime.max_steps,
         fair=strategy.fair,
         liveness_threshold=threshold,
@@ -286,37 +383,65 @@ def deterministic(
     strategy: str | Strategy = "random",
     max_steps: int = 100_000,
     timer_delay: int = DEFAULT_TIMER_DELAY,
+    watchdog: float | None = DEFAULT_WATCHDOG,
 ) -> Iterator[Runtime]:
     """Run the block under the deterministic runtime (one schedule), e.g. in a pytest test.
 
     Actors started inside run under the scheduler; `ask()` and `TestProbe` expectations run it.
-    A bug in an actor raises `BugFound` (an AssertionError) at the point the test waited.
+    A bug in an actor raises `BugFound` (an AssertionError) at the point the test waited; its
+    message names the seed and strategy (the same ones give the same schedule again) and
+    `exc.bug.trace` holds every decision.
+
+        with testkit.deterministic(seed=1):
+            probe = TestProbe()
+            Timeouts.start(probe.ref)
+            probe.expect_msg("an hour passed")
     """
     chosen = make_strategy(strategy)
+    limit = check_watchdog(watchdog, "deterministic")
     chosen.begin(0, random.Random(iteration_seed(seed, 0)), max_steps)
     delay = timer_delay if chosen.delays_timers else 0
-    with Sandbox() as sandbox:
+    with Sandbox(limit) as sandbox:
         runtime = Runtime(chosen, max_steps, sandbox.set_clock, False, delay, delay_rng(seed, 0))
         sandbox.set_clock(0.0)
+        sandbox.watchdog.runtime = runtime
         with _dispatch.installed(runtime):
             try:
                 yield runtime
+            except (Hung, KeyboardInterrupt):
+                if sandbox.watchdog.message is None:
+                    raise
+                raise TestkitError(sandbox.watchdog.message) from None
             except Abort as abort:
                 if abort.error is not None:
                     raise abort.error from None
-                if abort.bug is not None:
-                    abort.bug.step = runtime.steps
-                    abort.bug.events = _recent_events(build_steps(runtime.trace))
-                    raise BugFound(abort.bug) from None
-                bound = Bug(
+                bug = abort.bug or Bug(
                     "bound",
                     f"max_steps={max_steps} reached while the test waited; the system never "
                     "became quiescent (a timer that re-arms forever?)",
                     "test",
                 )
-                bound.step = runtime.steps
-                raise BugFound(bound) from None
+                bug.step = runtime.steps
+                steps = build_steps(runtime.trace)
+                bug.events = _recent_events(steps)
+                bug.trace = Trace(
+                    steps,
+                    test="deterministic() block",
+                    strategy=chosen.active_name,
+                    seed=seed,
+                    iteration=1,
+                    max_steps=max_steps,
+                    fair=chosen.fair,
+                    timer_delay=delay,
+                    bug=bug.headline(),
+                )
+                raise BugFound(
+                    bug,
+                    f"reproduce it: deterministic(seed={seed}, strategy={chosen.name!r}) makes "
+                    "the same decisions again; BugFound.bug.trace lists them",
+                ) from None
             finally:
+                sandbox.watchdog.runtime = None
                 runtime.dispose()
 
 

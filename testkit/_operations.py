@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import heapq
 from collections import deque
+from threading import get_ident as _get_ident
 from typing import TYPE_CHECKING, Any
 
 from pykka._envelope import Envelope
 
 from testkit._payloads import describe_message
+from testkit._test_body import CONTROLLED_THREADS
 
 if TYPE_CHECKING:
     from testkit._runtime import Runtime
@@ -44,8 +46,10 @@ class Mailbox:
         return self.id
 
     def put(self, envelope: Envelope[Any], /) -> None:
-        self.items.append(envelope)
         runtime = self.runtime
+        if _get_ident() not in CONTROLLED_THREADS:
+            runtime.foreign_thread(self, envelope)
+        self.items.append(envelope)
         if not self.enabled and self.alive and self.actor is not None:
             self.enabled = True
             runtime.enabled.append(self)

@@ -10,12 +10,13 @@ from typing import Any
 
 from testkit._bug import Abort
 from testkit._errors import ReplayDivergence, TestkitError
-from testkit._explore import TestFunction, delay_rng, finish_bug, run_once
+from testkit._explore import TestFunction, check_test, delay_rng, finish_bug, run_once
 from testkit._operations import TimerQueue
 from testkit._report import Report, test_name
 from testkit._sandbox import Sandbox, wall_clock
 from testkit._strategies import Strategy
 from testkit._trace import Step, Trace
+from testkit._watchdog import DEFAULT_WATCHDOG, check_watchdog
 
 _replay_log = logging.getLogger("testkit.replay")
 
@@ -80,20 +81,26 @@ def _op_label(op: Any) -> str:
     return str(op.id)
 
 
-def replay(test: TestFunction, trace: Trace | str | Path, *, log_steps: bool = False) -> Report:
+def replay(
+    test: TestFunction,
+    trace: Trace | str | Path,
+    *,
+    log_steps: bool = False,
+    watchdog: float | None = DEFAULT_WATCHDOG,
+) -> Report:
     """Re-run exactly the decisions of `trace` and return the `Report` of the reproduced bug.
 
     Raises `ReplayDivergence` if the program makes a different decision than recorded, and
     `TestkitError` if the trace replays to its end without the bug happening.
     """
-    if not callable(test):
-        raise TestkitError(f"replay(test, trace): test must be a function, got {test!r}")
+    check_test(test, "replay")
+    limit = check_watchdog(watchdog, "replay")
     loaded = trace if isinstance(trace, Trace) else Trace.load(trace)
     if not loaded.max_steps:
         raise TestkitError("the trace has no max_steps header; was it written by testkit?")
     strategy = ReplayStrategy(loaded, log_steps)
     report = Report(loaded.test or test_name(test), strategy.name, loaded.seed, loaded.max_steps)
-    with Sandbox() as sandbox:
+    with Sandbox(limit) as sandbox:
         started = wall_clock()  # the run, not freezegun's one-off start
         strategy.begin(0, random.Random(0), loaded.max_steps)
         runtime, bug = run_once(
@@ -103,7 +110,7 @@ def replay(test: TestFunction, trace: Trace | str | Path, *, log_steps: bool = F
             loaded.liveness_threshold,
             sandbox,
             loaded.timer_delay,
-            delay_rng(loaded.seed, loaded.iteration),
+            delay_rng(loaded.seed, loaded.iteration - 1),
             replaying=True,
         )
     report.iterations = report.schedules = 1

@@ -9,15 +9,9 @@ from typing import Any
 from testkit._bug import Bug
 from testkit._trace import Trace
 
-
-@dataclass
-class Progress:
-    """Where a running `explore` is, for progress bars."""
-
-    iteration: int
-    iterations: int
-    bugs: int
-    elapsed: float
+MAX_DISTINCT_BUGS = 100
+"""`explore(stop_at_first_bug=False)` keeps the trace of at most this many distinct bugs;
+later new ones are only counted (`Report.untracked_bugs`), so memory stays bounded."""
 
 
 @dataclass
@@ -37,12 +31,33 @@ class Report:
     exhausted: bool = False
     timed_out: bool = False
     """True when `explore(time_budget=...)` ran out before all iterations ran."""
+    interrupted: bool = False
+    """True when Ctrl-C stopped the run (see `testkit.Interrupted`)."""
     bugs: list[Bug] = field(default_factory=list)
+    """One bug per distinct signature, in the order found; `bug.count` counts iterations."""
+    untracked_bugs: int = 0
+    """Buggy iterations of signatures beyond `MAX_DISTINCT_BUGS` (counted, not kept)."""
+    warnings: list[str] = field(default_factory=list)
+    """Why a green run may mean less than it seems (every run cut short, a monitor unused)."""
 
     @property
     def bug(self) -> Bug | None:
         """The first bug found, or None."""
         return self.bugs[0] if self.bugs else None
+
+    def add_bug(self, bug: Bug) -> bool:
+        """Count `bug`; True if it is a new signature to keep (then the caller fills in its
+        trace), False if it adds to a bug already kept or past `MAX_DISTINCT_BUGS`."""
+        signature = bug.signature
+        for kept in self.bugs:
+            if kept.signature == signature:
+                kept.count += 1
+                return False
+        if len(self.bugs) >= MAX_DISTINCT_BUGS:
+            self.untracked_bugs += 1
+            return False
+        self.bugs.append(bug)
+        return True
 
     @property
     def buggy_percent(self) -> float:
@@ -68,6 +83,14 @@ class Report:
             f"{self.iterations_per_second:,.1f} iterations/s); "
             f"{self.bound_reached} iteration(s) reached max_steps={self.max_steps}",
         ]
+        if self.interrupted:
+            lines.append("  interrupted (Ctrl-C): these figures cover the iterations that ran")
+        if len(self.bugs) > 1 or self.untracked_bugs:
+            lines.append(f"  {len(self.bugs)} distinct bug(s):")
+            lines.extend(f"    {bug.count} x {bug.signature_text()}" for bug in self.bugs)
+            if self.untracked_bugs:
+                lines.append(f"    {self.untracked_bugs} x other bugs (not kept)")
+        lines.extend(f"warning: {warning}" for warning in self.warnings)
         if self.bug is not None:
             lines.append(describe_bug(self.bug))
         return "\n".join(lines)
@@ -79,8 +102,8 @@ class Report:
 class BugFound(AssertionError):
     """Raised by `deterministic()` when the program under test has a bug."""
 
-    def __init__(self, bug: Bug) -> None:
-        super().__init__(describe_bug(bug))
+    def __init__(self, bug: Bug, hint: str = "") -> None:
+        super().__init__(describe_bug(bug) + (f"\n{hint}" if hint else ""))
         self.bug = bug
 
 

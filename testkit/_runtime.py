@@ -12,6 +12,7 @@ from __future__ import annotations
 import heapq
 import random
 import sys
+import threading
 from collections import deque
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -26,7 +27,7 @@ from testkit._bug import Abort, Bug, exception_text
 from testkit._errors import TestkitError
 from testkit._future import DeterministicFuture, blocking_error
 from testkit._operations import Mailbox, TimerEntry, TimerQueue
-from testkit._payloads import CONTINUE, START, Choice
+from testkit._payloads import CONTINUE, START, Choice, describe_message
 from testkit._strategies import Strategy
 from testkit._test_body import FINISHED, RUNNABLE, WAITING, BodyWorker, TestBody
 
@@ -93,6 +94,10 @@ class Runtime(Dispatcher):
         self.in_body = False  # the test function's thread runs (the scheduler waits)
         self._names: dict[str, int] = {}
         self._timer_seq = 0
+        self.misuse: TestkitError | None = None
+        """Set by a thread the tester does not control; ends the run at the next step."""
+        self.unregistered: set[str] = set()
+        """Monitors that were sent events but never registered in this iteration."""
 
     # ---- the test's API ------------------------------------------------------------------
 
@@ -121,6 +126,7 @@ class Runtime(Dispatcher):
         slot = self.monitor_slots.get(monitor_cls)
         if slot is None:
             check_monitor_class(monitor_cls)
+            self.unregistered.add(monitor_cls.__name__)
             return
         monitor = slot.monitor
         slot.recent.append(f"step {self.steps}: {event!r} in state {monitor.state_name!r}")
@@ -208,6 +214,20 @@ class Runtime(Dispatcher):
                 timers.heap[0].ready = min(timers.heap[0].ready, steps)
             self.refresh(timers)
 
+    def foreign_thread(self, mailbox: Mailbox, envelope: Any) -> None:
+        """A thread the tester does not run sent a message: an error there and for the run."""
+        thread = threading.current_thread().name
+        what = describe_message(envelope.message)
+        error = TestkitError(
+            f"thread {thread!r}, which the tester does not control, sent {what[2] or what[1]} "
+            f"to {mailbox.id}: under the deterministic tester only actors and the test "
+            "function may send, or the schedule could not be replayed. Replace the thread with "
+            "an actor, an FSM timer, or a message from the test function"
+        )
+        if self.misuse is None:
+            self.misuse = error
+        raise error
+
     def run_until(self, done: Callable[[], bool]) -> bool:
         """Run steps until `done()`; False when nothing can run any more (quiescent)."""
         if self._current is not None:
@@ -218,6 +238,8 @@ class Runtime(Dispatcher):
         enabled = self.enabled
         sleeping = self.sleeping
         while not done():
+            if self.misuse is not None:
+                raise Abort(error=self.misuse)
             if not enabled and not sleeping:
                 return False
             if self.steps >= self.max_steps:
@@ -239,6 +261,8 @@ class Runtime(Dispatcher):
         try:
             body.start(test)
             while True:
+                if self.misuse is not None:
+                    raise Abort(error=self.misuse)
                 if body.state is FINISHED and body.outcome is not None:
                     return body.outcome
                 if body.state is WAITING and body.done():

@@ -9,15 +9,19 @@ from __future__ import annotations
 
 import datetime
 import gc
+import sys
+import threading
 import time
 from types import TracebackType
 from typing import Any, SupportsIndex
 
 import pykka
 
-from testkit._bug import Abort
+from fsm import _dispatch
+from testkit._bug import Abort, state_text
 from testkit._errors import TestkitError
-from testkit._test_body import BodyWorker
+from testkit._test_body import CONTROLLED_THREADS, BodyWorker
+from testkit._watchdog import DEFAULT_WATCHDOG, Watchdog, user_frame
 
 EPOCH = datetime.datetime(2026, 1, 1, 0, 0, 0)
 """Virtual time zero of every iteration (naive, UTC)."""
@@ -28,14 +32,43 @@ def wall_clock() -> float:
     return time.perf_counter()
 
 
+def _caller() -> str:
+    """Who called into the tester: `Actor#1 in state 'x'` or `the test function`, and the
+    user's own frame (file:line)."""
+    runtime: Any = _dispatch.current()
+    current = getattr(runtime, "_current", None)
+    where = user_frame(sys._getframe(2))
+    if current is None:
+        return f"the test function, in {where}"
+    state = getattr(getattr(current.actor, "_sm_current", None), "state_name", None)
+    in_state = f" in state {state_text(state)}" if state is not None else ""
+    return f"{current.id}{in_state}, in {where}"
+
+
 def _no_sleep(seconds: float | SupportsIndex = 0.0) -> None:
     raise Abort(
         error=TestkitError(
-            f"time.sleep({seconds!r}) was called under the deterministic tester, where time is "
-            "virtual and nothing else runs while you sleep; wait with an FSM timer instead "
-            "(set_timer, a state timeout or for_max), or a TestProbe expectation in the test"
+            f"time.sleep({seconds!r}) was called by {_caller()}, under the deterministic tester, "
+            "where time is virtual and nothing else runs while you sleep; wait with an FSM "
+            "timer instead (start_single_timer, a state timeout or for_max), or a TestProbe "
+            "expectation in the test"
         )
     )
+
+
+def _no_threading_get(future: Any, timeout: float | None = None) -> Any:
+    if timeout is None and threading.get_ident() in CONTROLLED_THREADS:
+        raise Abort(
+            error=TestkitError(
+                f"{_caller()} waits on a pykka.ThreadingFuture that no actor under the tester "
+                "will ever set (only real threads could, and none run here): it would hang. "
+                "Get futures from ask() or a proxy of an actor started in the test"
+            )
+        )
+    return _saved_threading_get(future, timeout=timeout)
+
+
+_saved_threading_get = pykka.ThreadingFuture.get
 
 
 def _no_thread(actor: pykka.Actor) -> None:
@@ -54,7 +87,8 @@ def _no_thread(actor: pykka.Actor) -> None:
 class Sandbox:
     """Context manager: virtual clock and guards for the duration of `explore`/`replay`."""
 
-    def __init__(self) -> None:
+    def __init__(self, watchdog: float | None = DEFAULT_WATCHDOG) -> None:
+        self.watchdog = Watchdog(watchdog)
         self._freezer: Any = None
         self._factory: Any = None
         self._saved_sleep: Any = None
@@ -74,7 +108,7 @@ class Sandbox:
                 "pip install freezegun (or pip install 'pykka-fsm[test]')"
             ) from None
         self._freezer = freezegun.freeze_time(
-            EPOCH, ignore=["testkit._sandbox", "fsm._timer_thread"]
+            EPOCH, ignore=["testkit._sandbox", "testkit._watchdog", "fsm._timer_thread"]
         )
         # freezegun gives real time to calls made within N frames of an ignored module, and
         # `threading` is one: the test function runs on its own thread, two frames below
@@ -91,7 +125,10 @@ class Sandbox:
         self._saved_gc = gc.get_threshold()
         gc.set_threshold(max(self._saved_gc[0], 20_000), *self._saved_gc[1:])
         pykka.ThreadingActor._start_actor_loop = _no_thread  # type: ignore[method-assign,assignment]
+        pykka.ThreadingFuture.get = _no_threading_get  # type: ignore[method-assign,assignment]
+        CONTROLLED_THREADS.add(threading.get_ident())
         self.worker = BodyWorker()
+        self.watchdog.start()
         return self
 
     def set_clock(self, seconds: float) -> None:
@@ -104,9 +141,12 @@ class Sandbox:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        self.watchdog.stop()
         if self.worker is not None:
             self.worker.close()
             self.worker = None
+        CONTROLLED_THREADS.discard(threading.get_ident())
+        pykka.ThreadingFuture.get = _saved_threading_get  # type: ignore[method-assign]
         time.sleep = self._saved_sleep
         gc.set_threshold(*self._saved_gc)
         pykka.ThreadingActor._start_actor_loop = self._saved_loop  # type: ignore[method-assign]

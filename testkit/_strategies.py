@@ -310,7 +310,7 @@ NAMES = (
     "dfs",
     "portfolio",
 )
-_SPEC = re.compile(r"^(?P<base>[a-z-]+)(?::(?P<bound>\d+))?$")
+_SPEC = re.compile(r"^(?P<base>[a-z-]+)(?::(?P<bound>.*))?$")
 
 
 def make_strategy(spec: str | Strategy) -> Strategy:
@@ -329,6 +329,11 @@ def make_strategy(spec: str | Strategy) -> Strategy:
     core = base.removeprefix("fair-")
     if raw is not None and core not in DEFAULT_BOUND:
         raise TestkitError(f"strategy {core!r} takes no bound, got {spec!r}")
+    if raw is not None and not (raw.isdigit() and raw.isascii()):
+        raise TestkitError(
+            f"the bound of strategy {base!r} must be a whole number >= 0, got {raw!r} in "
+            f"{spec!r} (e.g. '{base}:{DEFAULT_BOUND[core]}')"
+        )
     bound = int(raw) if raw is not None else DEFAULT_BOUND.get(core, 0)
     strategy: Strategy
     if core == "random":

@@ -9,20 +9,22 @@ expectation), it pauses until what it waits for has happened or nothing can run 
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from testkit._errors import TestkitError
+from testkit._watchdog import raise_in
 
 if TYPE_CHECKING:
     from testkit._runtime import Runtime
 
 RUNNING, RUNNABLE, WAITING, FINISHED = "running", "runnable", "waiting", "finished"
 
-BUSY_LIMIT = 60.0
-"""Seconds a test function may run without pausing before it is reported as busy-looping."""
+
+CONTROLLED_THREADS: set[int] = set()
+"""The threads the tester runs user code on (the scheduler's and the test function's)."""
 
 
 class Cancelled(BaseException):
@@ -64,11 +66,17 @@ class BodyWorker:
         self._thread = None
 
     def _loop(self) -> None:
-        while True:
-            job = self._jobs.get()
-            if job is None:
-                return
-            job()
+        me = threading.get_ident()
+        CONTROLLED_THREADS.add(me)
+        jobs = self._jobs
+        try:
+            while True:
+                job = jobs.get()
+                if job is None:
+                    return
+                job()
+        finally:
+            CONTROLLED_THREADS.discard(me)
 
 
 class TestBody:
@@ -86,6 +94,7 @@ class TestBody:
         "runtime",
         "started",
         "state",
+        "thread_ident",
         "wake_value",
         "worker",
     )
@@ -101,6 +110,7 @@ class TestBody:
         self.cancelled = False
         self.outcome: BaseException | None = None
         self.started = False
+        self.thread_ident: int | None = None
         self._to_body = _signal()
         self._to_scheduler = _signal()
 
@@ -129,35 +139,52 @@ class TestBody:
         self._wait_for_body()
 
     def _wait_for_body(self) -> None:
-        if not self._to_scheduler.acquire(timeout=BUSY_LIMIT):
-            self.state = FINISHED  # abandoned: its thread is stuck in user code
-            if self.worker is not None:
-                self.worker.abandon()
-            raise TestkitError(
-                f"the test function ran for {BUSY_LIMIT:g} s without sending a message, "
-                "starting an actor or waiting: a busy loop never lets the actors run. Wait "
-                "with ask(), a TestProbe expectation or runtime.run() instead"
-            )
+        # Interruptible (Ctrl-C); the watchdog ends a test function that never pauses.
+        self._to_scheduler.acquire()
         self.runtime.in_body = False
 
     def cancel(self) -> None:
         """Unwind the test function if it has not ended (the iteration is over)."""
-        if self.started and self.state != FINISHED:
-            self.cancelled = True
-            self.resume()
+        if not self.started or self.state == FINISHED:
+            return
+        self.cancelled = True
+        if self.state == RUNNING:  # interrupted while it ran: do not wait for it
+            thread = self.thread_ident
+            if thread is not None:
+                raise_in(thread, Cancelled)
+            self.abandon(None)
+            return
+        self.resume()
+
+    def abandon(self, outcome: BaseException | None) -> None:
+        """Give up on the test function's thread (stuck in user code): the run goes on, and
+        the thread, if it ever wakes, is cancelled and touches nothing."""
+        self.outcome = outcome
+        self.state = FINISHED
+        self.cancelled = True
+        if self.thread_ident is not None:
+            CONTROLLED_THREADS.discard(self.thread_ident)
+        self.thread_ident = None
+        if self.worker is not None:
+            self.worker.abandon()
+        with contextlib.suppress(RuntimeError):  # it may have just ended by itself
+            self._to_scheduler.release()
 
     # ---- the test function's side ---------------------------------------------------------
 
     def _main(self, test: Callable[[Any], Any]) -> None:
+        self.thread_ident = threading.get_ident()
         try:
             test(self.runtime)
         except Cancelled:
             pass
         except BaseException as exc:  # handed to the scheduler, which reports it
-            self.outcome = exc
+            if not self.cancelled:
+                self.outcome = exc
         finally:
-            self.state = FINISHED
-            self._to_scheduler.release()
+            if self.thread_ident is not None:  # not abandoned
+                self.state = FINISHED
+                self._to_scheduler.release()
 
     def pause(self) -> None:
         """After a send or a start: the strategy decides when the test goes on."""

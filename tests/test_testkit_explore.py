@@ -130,7 +130,7 @@ def test_a_portfolio_trace_names_the_member_that_found_the_bug() -> None:
     for seed in range(1, 6):
         report = explore(systems.lost_update, iterations=20, strategy="portfolio", seed=seed)
         assert report.strategy == "portfolio" and report.bug is not None
-        assert report.bug.trace.strategy == members[report.bug.trace.iteration % 4]
+        assert report.bug.trace.strategy == members[(report.bug.trace.iteration - 1) % 4]
 
 
 def test_unknown_strategy_is_a_clear_error() -> None:
@@ -179,7 +179,8 @@ def test_report_counts() -> None:
     assert report.iterations == 200
     assert 0 < report.buggy_iterations < 200
     assert report.buggy_percent == pytest.approx(100 * report.buggy_iterations / 200)
-    assert len(report.bugs) == report.buggy_iterations
+    assert len(report.bugs) == 1  # one distinct bug, counted once per iteration
+    assert report.bug is not None and report.bug.count == report.buggy_iterations
     assert report.steps > 200 and report.steps_per_second > 0
     text = report.summary()
     assert "200 iteration(s)" in text and "buggy" in text and "steps/s" in text

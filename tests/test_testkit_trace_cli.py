@@ -219,7 +219,7 @@ def test_pytest_fixture_fails_the_test_with_bug_trace_and_replay(
 
 def test_progress_bar_shows_iterations_rate_and_bugs() -> None:
     from testkit import Progress
-    from testkit._cli import ProgressBar
+    from testkit._progress import ProgressBar
 
     stream = io.StringIO()
     bar = ProgressBar(stream, enabled=True)

@@ -1,0 +1,212 @@
+"""The watchdog: user code that never returns must not hang the tester.
+
+A handler that loops forever, or blocks on something the tester does not own (a
+`threading.Event`, a `pykka.ThreadingFuture` nobody will set, a socket), would stop every
+actor, since one thread runs them all. The watchdog notices that no step was taken for
+`limit` seconds while user code ran, and interrupts it: first with an exception raised into
+that thread (ends any pure-Python loop), then, for a thread stuck inside a blocking C call,
+with SIGINT (interrupts blocking waits of the main thread); if neither works, it prints what
+hung and ends the process with exit code 2.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import sys
+import sysconfig
+import threading
+import time
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING, Any, TextIO
+
+if TYPE_CHECKING:
+    from testkit._runtime import Runtime
+
+DEFAULT_WATCHDOG = 10.0
+"""Seconds of user code without a single step before the watchdog stops it."""
+
+EXIT_HUNG = 2
+
+
+class Hung(BaseException):
+    """Raised into user code the watchdog gave up on; a BaseException so that a handler's
+    `except Exception` cannot swallow it."""
+
+
+def check_watchdog(value: Any, where: str) -> float | None:
+    """Validate a `watchdog=` argument: seconds > 0, or None for no watchdog."""
+    from testkit._errors import TestkitError
+
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        raise TestkitError(
+            f"{where}(..., watchdog=...) must be a number of seconds > 0 or None (no "
+            f"watchdog), got {value!r}"
+        )
+    return float(value)
+
+
+_OWN_DIRS = tuple(
+    str(path)
+    for path in {
+        Path(__file__).resolve().parent,  # testkit
+        Path(__file__).resolve().parent.parent / "fsm",
+        Path(sysconfig.get_paths()["stdlib"]).resolve(),
+        Path(sysconfig.get_paths()["platstdlib"]).resolve(),
+    }
+)
+_LIBRARIES = ("pykka", "freezegun", "greenlet")
+
+
+def _is_users(filename: str) -> bool:
+    if filename.startswith("<"):
+        return False
+    resolved = str(Path(filename).resolve())
+    if resolved.startswith(_OWN_DIRS) and "site-packages" not in resolved:
+        return False
+    parts = Path(resolved).parts
+    return not any(library in parts for library in _LIBRARIES)
+
+
+def user_frame(frame: FrameType | None) -> str:
+    """`function (file:line)` of the innermost frame that is the user's own code."""
+    first: FrameType | None = None
+    while frame is not None:
+        first = first or frame
+        if _is_users(frame.f_code.co_filename):
+            break
+        frame = frame.f_back
+    frame = frame or first
+    if frame is None:
+        return "an unknown place"
+    code = frame.f_code
+    name = getattr(code, "co_qualname", code.co_name)  # co_qualname: Python 3.11+
+    return f"{name} ({code.co_filename}:{frame.f_lineno})"
+
+
+class Watchdog:
+    """Watches one run (`explore`, `replay` or `deterministic`) from a daemon thread."""
+
+    def __init__(self, limit: float | None, stream: TextIO | None = None) -> None:
+        self.limit = limit
+        self.runtime: Runtime | None = None
+        self.message: str | None = None
+        """Set when the watchdog fired: what hung, where, and what to do."""
+        self._stream = stream
+        self._scheduler = threading.get_ident()  # the thread that runs the handlers
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self.limit is None:
+            return
+        self._thread = threading.Thread(target=self._loop, name="testkit-watchdog", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join()
+
+    def _key(self, runtime: Runtime) -> tuple[int, int, bool, int] | None:
+        """What changes whenever the run makes progress; None while no user code runs."""
+        current = runtime._current
+        if not runtime.in_body and current is None:
+            return None
+        return (id(runtime), runtime.steps, runtime.in_body, id(current))
+
+    def _loop(self) -> None:
+        limit = self.limit
+        assert limit is not None
+        poll = min(limit / 4, 0.5)
+        last: tuple[int, int, bool, int] | None = None
+        since = time.monotonic()
+        while not self._stop.wait(poll):
+            runtime = self.runtime
+            key = None if runtime is None else self._key(runtime)
+            now = time.monotonic()
+            if key is None or key != last:
+                last, since = key, now
+                continue
+            if now - since >= limit and runtime is not None:
+                self._fire(runtime, now - since)
+                return
+
+    def _fire(self, runtime: Runtime, stuck_for: float) -> None:
+        in_body = runtime.in_body
+        body = runtime.body
+        thread = body.thread_ident if in_body else self._scheduler
+        frame = sys._current_frames().get(thread) if thread is not None else None
+        self.message = self._describe(runtime, in_body, user_frame(frame), stuck_for)
+        if thread is None:  # pragma: no cover - the body thread always has an id once it runs
+            return
+        raise_in(thread, Hung)
+        if self._unwound(runtime):
+            return
+        if in_body:
+            body.abandon(Hung(self.message))  # its thread stays stuck; the run goes on without it
+            return
+        if thread == threading.main_thread().ident and hasattr(signal, "pthread_kill"):
+            signal.pthread_kill(thread, signal.SIGINT)  # interrupts a blocking wait
+            if self._unwound(runtime):
+                return
+        stream = self._stream or sys.stderr
+        stream.write(f"testkit: error: {self.message}\n")
+        stream.flush()
+        os._exit(EXIT_HUNG)
+
+    def _unwound(self, runtime: Runtime, grace: float = 2.0) -> bool:
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline:
+            if self._stop.is_set() or self._key(runtime) is None or self.runtime is not runtime:
+                return True
+            self._stop.wait(0.02)
+        return False
+
+    def _describe(self, runtime: Runtime, in_body: bool, where: str, stuck_for: float) -> str:
+        limit = f"{self.limit:g}"
+        advice = (
+            "one thread runs every actor under the tester, so code that never returns stops "
+            "them all. If it is only slow, raise the limit (explore(..., watchdog=SECONDS), "
+            "python -m testkit test --watchdog SECONDS)"
+        )
+        if in_body:
+            return (
+                f"watchdog: the test function made no progress for {limit} s at step "
+                f"{runtime.steps}, in {where}: it neither sent a message, started an actor nor "
+                "waited. A busy loop or a wait on something the tester does not control "
+                "(threading.Event, time, a pykka.ThreadingFuture, a socket) never lets the "
+                "actors run; wait with ask(), a TestProbe expectation or runtime.run() "
+                f"instead. {advice}"
+            )
+        current = runtime._current
+        actor = getattr(current, "id", "an actor")
+        state = getattr(
+            getattr(getattr(current, "actor", None), "_sm_current", None), "state_name", None
+        )
+        envelope = getattr(current, "current", None)
+        handling = ""
+        if envelope is not None and getattr(current, "started", False):
+            from testkit._payloads import describe_message
+
+            _, what, detail = describe_message(envelope.message)
+            handling = f" while handling {detail or what}"
+        from testkit._bug import state_text
+
+        in_state = f" in state {state_text(state)}" if state is not None else ""
+        return (
+            f"watchdog: {actor}{in_state} made no progress for {limit} s at step "
+            f"{runtime.steps}{handling}, in {where}: the handler never returned. A loop that "
+            "never ends, or a wait on something the tester does not control (threading.Event, "
+            "a lock, a pykka.ThreadingFuture, a socket) is a hang in production too; send a "
+            f"message or set an FSM timer instead of waiting. {advice}"
+        )
+
+
+def raise_in(thread: int, exc_type: type[BaseException]) -> None:
+    """Raise `exc_type` in `thread` at its next Python instruction."""
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread), ctypes.py_object(exc_type))
