@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from testkit._errors import Interrupted, ReplayDivergence, TestkitError
-from testkit._explore import check_test, explore
+from testkit._explore import check_arguments, explore
 from testkit._progress import ProgressBar
 from testkit._replay import replay
 from testkit._report import Report, describe_bug
@@ -197,8 +197,11 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
 
 
 def _test(args: argparse.Namespace, test: Callable[..., Any], stream: TextIO) -> int:
-    make_strategy(args.strategy)  # bad input is an error before anything is printed
-    check_test(test)
+    # bad input is an error before anything is printed
+    make_strategy(args.strategy)
+    check_arguments(
+        test, args.iterations, args.max_steps, args.seed, args.liveness_threshold, args.timer_delay
+    )
     bar = ProgressBar(sys.stderr, enabled=not args.no_progress, lines=not sys.stderr.isatty())
     stream.write(
         f"testkit: testing {args.target}: {args.iterations} iteration(s) of up to "

@@ -57,7 +57,7 @@ def check_test(test: Any, where: str = "explore") -> None:
         ) from None
 
 
-def _check_arguments(
+def check_arguments(
     test: Any,
     iterations: int,
     max_steps: int,
@@ -125,7 +125,7 @@ def explore(
         report = testkit.explore(execute, iterations=1000, max_steps=2000, seed=1)
         assert report.bug is None, report
     """
-    _check_arguments(test, iterations, max_steps, seed, liveness_threshold, timer_delay, progress)
+    check_arguments(test, iterations, max_steps, seed, liveness_threshold, timer_delay, progress)
     limit = check_watchdog(watchdog, "explore")
     if time_budget is not None and (
         isinstance(time_budget, bool)

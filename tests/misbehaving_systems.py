@@ -32,6 +32,8 @@ class Stuck(FSM, pykka.ThreadingActor):
             threading.Event().wait()  # nobody will ever set it
         if self.how == "future":
             pykka.ThreadingFuture[Any]().get()  # nobody will ever set it
+        if self.how == "assert":
+            raise AssertionError("a handler's assertion")
         if self.how == "sleep":
             import time
 

@@ -1,0 +1,332 @@
+"""The tester never hangs, never crashes and never passes silently (issue 7).
+
+Each test would fail without the check it names: a hang, a traceback from inside the tester,
+or a green run that tested nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+import testkit
+from testkit import explore
+from testkit._cli import main
+
+from . import buggy_systems, misbehaving_systems as misbehaving
+
+ROOT = Path(__file__).resolve().parent.parent
+SYSTEMS = misbehaving.__file__
+
+
+# ---- the watchdog ----------------------------------------------------------------------
+
+
+def test_a_handler_that_loops_forever_is_stopped_and_named() -> None:
+    started = time.monotonic()
+    with pytest.raises(testkit.TestkitError) as caught:
+        explore(misbehaving.spinning_handler, iterations=1, seed=1, watchdog=0.5)
+    assert time.monotonic() - started < 10
+    message = str(caught.value)
+    assert "watchdog: Stuck#1 in state 'ready' made no progress for 0.5 s" in message
+    assert "while handling 'go'" in message
+    assert f"Stuck.ready ({SYSTEMS}:" in message  # the user's own frame
+    assert "watchdog=SECONDS" in message  # how to raise the limit
+
+
+def test_a_handler_blocked_on_a_threading_event_is_stopped() -> None:
+    with pytest.raises(testkit.TestkitError, match="Stuck#1 in state 'ready' made no progress"):
+        explore(misbehaving.waiting_handler, iterations=1, seed=1, watchdog=0.5)
+    # the tester is usable afterwards
+    assert explore(buggy_systems.lost_update_fixed, iterations=3, seed=1).bug is None
+
+
+def test_a_handler_waiting_on_a_threading_future_is_an_error_at_once() -> None:
+    with pytest.raises(testkit.TestkitError) as caught:
+        explore(misbehaving.future_handler, iterations=1, seed=1, watchdog=None)
+    message = str(caught.value)
+    assert "Stuck#1 in state 'ready'" in message and "pykka.ThreadingFuture" in message
+    assert f"Stuck.ready ({SYSTEMS}:" in message
+
+
+def test_time_sleep_names_the_actor_state_and_line() -> None:
+    with pytest.raises(testkit.TestkitError) as caught:
+        explore(misbehaving.sleeping_handler, iterations=1, seed=1)
+    message = str(caught.value)
+    assert "time.sleep(1) was called by Stuck#1 in state 'ready'" in message
+    assert f"Stuck.ready ({SYSTEMS}:" in message
+
+
+def test_the_watchdog_limit_is_checked() -> None:
+    for bad in (0, -1, "10", True):
+        with pytest.raises(testkit.TestkitError, match="watchdog"):
+            explore(buggy_systems.lost_update_fixed, watchdog=bad)  # type: ignore[arg-type]
+
+
+def test_a_handler_python_cannot_interrupt_ends_the_process_with_exit_2(tmp_path: Path) -> None:
+    # the scheduler runs on a thread that is not the main one, so no signal reaches its wait
+    script = tmp_path / "hang.py"
+    script.write_text(
+        textwrap.dedent(
+            """
+            import threading
+            import testkit
+            from tests import misbehaving_systems
+
+            def run():
+                testkit.explore(misbehaving_systems.waiting_handler, iterations=1, seed=1,
+                                watchdog=0.5)
+
+            thread = threading.Thread(target=run)
+            thread.start()
+            thread.join()
+            print("not reached")
+            """
+        )
+    )
+    done = subprocess.run(
+        [sys.executable, str(script)],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2, done.stderr
+    assert "testkit: error: watchdog: Stuck#1 in state 'ready' made no progress" in done.stderr
+    assert "not reached" not in done.stdout
+
+
+# ---- Ctrl-C ----------------------------------------------------------------------------
+
+
+def _interrupt_cli(args: list[str], after: float) -> subprocess.CompletedProcess[str]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "testkit", *args, "--no-progress"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    process.stdout.readline()  # the banner: the run has started
+    time.sleep(after)
+    started = time.monotonic()
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=30)
+    assert time.monotonic() - started < 10, "Ctrl-C took too long"
+    return subprocess.CompletedProcess(process.args, process.returncode, out, err)
+
+
+def test_ctrl_c_prints_the_partial_report_and_exits_130() -> None:
+    done = _interrupt_cli(
+        ["test", "tests.buggy_systems:lost_update_fixed", "-i", "100000000", "--seed", "1"], 2.0
+    )
+    assert done.returncode == 130, done.stderr
+    assert "Traceback" not in done.stderr
+    assert "interrupted (Ctrl-C): these figures cover the iterations that ran" in done.stdout
+    assert "explored " in done.stdout and done.stdout.rstrip().endswith("interrupted")
+
+
+def test_ctrl_c_while_the_test_function_busy_loops_is_prompt() -> None:
+    done = _interrupt_cli(
+        ["test", "tests.misbehaving_systems:busy_test", "-i", "1", "--watchdog", "600"], 1.0
+    )
+    assert done.returncode == 130, done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_explore_raises_interrupted_with_the_report() -> None:
+    def interrupt_soon() -> None:
+        time.sleep(0.5)
+        signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT)
+
+    threading.Thread(target=interrupt_soon).start()
+    with pytest.raises(testkit.Interrupted) as caught:
+        explore(buggy_systems.lost_update_fixed, iterations=10**8, seed=1, progress=False)
+    report = caught.value.report
+    assert report.interrupted and report.iterations > 0 and report.bug is None
+
+
+# ---- silent passes and wrong verdicts ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("test", "says"),
+    [
+        (misbehaving.async_test, "is an async function"),
+        (misbehaving.generator_test, "is a generator function"),
+        (misbehaving.no_argument_test, "cannot be called with the runtime as its one argument"),
+    ],
+)
+def test_a_test_that_is_not_a_function_of_the_runtime_is_bad_input(
+    test: object, says: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(testkit.TestkitError, match=says):
+        explore(test, iterations=1)  # type: ignore[arg-type]
+    with pytest.raises(testkit.TestkitError, match=says):
+        testkit.replay(test, testkit.Trace([], max_steps=10))  # type: ignore[arg-type]
+    name = getattr(test, "__name__", "")
+    assert main(["test", f"tests.misbehaving_systems:{name}", "--no-progress"]) == 2
+    out = capsys.readouterr().out
+    assert says in out and "testing" not in out  # no banner before an error
+
+
+def test_events_for_an_unregistered_monitor_are_a_warning() -> None:
+    report = explore(misbehaving.unregistered_monitor, iterations=3, seed=1)
+    assert report.bug is None
+    assert any("monitor Untold, which the test never registered" in w for w in report.warnings)
+    assert "warning: events were sent to monitor Untold" in report.summary()
+
+
+def test_every_iteration_cut_off_at_max_steps_is_a_warning(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["test", "tests.buggy_systems:lost_update_fixed", "--max-steps", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "warning: every iteration reached max_steps=1" in out
+
+
+def test_dfs_on_a_system_that_never_quiesces_says_why() -> None:
+    report = explore(buggy_systems.never_served, iterations=3, max_steps=50, strategy="dfs")
+    assert any("dfs cannot exhaust" in warning for warning in report.warnings)
+
+
+def test_a_thread_the_tester_does_not_control_is_named() -> None:
+    errors: list[BaseException] = []
+
+    def tell_from_a_thread(runtime: testkit.Runtime) -> None:
+        ref = misbehaving.Stuck.start("none")
+
+        def rogue() -> None:
+            try:
+                ref.tell("from elsewhere")
+            except testkit.TestkitError as exc:
+                errors.append(exc)
+
+        thread = threading.Thread(target=rogue, name="rogue")
+        thread.start()
+        thread.join()
+        ref.tell("go")
+
+    with pytest.raises(testkit.TestkitError, match="thread 'rogue', which the tester does not"):
+        explore(tell_from_a_thread, iterations=1, seed=1)
+    assert len(errors) == 1  # the thread itself got the error too
+
+
+# ---- the command line --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("strategy", ["pct:abc", "pct:-1", "fair-prioritization:x"])
+def test_a_bad_strategy_bound_says_so(strategy: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["test", "tests.buggy_systems:lost_update", "-s", strategy]) == 2
+    out = capsys.readouterr().out
+    assert "must be a whole number >= 0" in out and "unknown strategy" not in out
+    assert "testing" not in out
+
+
+def test_bad_bounds_are_errors_before_the_banner(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["test", "tests.buggy_systems:lost_update", "--timer-delay", "-1"]) == 2
+    out = capsys.readouterr().out
+    assert out.startswith("error: explore(..., timer_delay=...) must be an integer >= 0")
+
+
+def test_help_shows_every_option_with_its_default(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["test", "--help"])
+    out = capsys.readouterr().out
+    for text in ("schedules to explore (default: 100)", "(default: 10000)", "--watchdog",
+                 "(default: 10.0)", "exit codes: 0 no bug found, 1 bug found", "130 interrupted"):  # fmt: skip
+        assert text in " ".join(out.split()), text
+
+
+def test_all_bugs_groups_them_and_keeps_one_trace_each(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(
+        ["test", "tests.buggy_systems:lost_update", "-i", "60", "--seed", "2", "-s", "random",
+         "--all-bugs", "--no-progress", "--trace-out", str(tmp_path)]  # fmt: skip
+    )
+    assert code == 1
+    out = capsys.readouterr().out
+    traces = list(tmp_path.iterdir())
+    assert len(traces) == 1  # one distinct bug, however many iterations hit it
+    report_line = next(line for line in out.splitlines() if "buggy iteration(s)" in line)
+    buggy = int(report_line.split()[1])
+    assert buggy > 1
+    assert traces[0].name.startswith("tests.buggy_systems_lost_update-random-seed2-it")
+
+
+def test_bugs_with_different_signatures_are_kept_apart() -> None:
+    report = testkit.Report("t", "random", 1, 10)
+    first = testkit.Bug("safety", "AssertionError: a", "Robot#1")
+    assert report.add_bug(first)
+    assert not report.add_bug(testkit.Bug("safety", "AssertionError: a", "Robot#2"))
+    assert report.add_bug(testkit.Bug("safety", "AssertionError: b", "Robot#1"))
+    assert [bug.count for bug in report.bugs] == [2, 1]
+    from testkit import _report
+
+    for n in range(_report.MAX_DISTINCT_BUGS + 5):
+        report.add_bug(testkit.Bug("exception", f"ValueError: {n}", "A#1"))
+    assert len(report.bugs) == _report.MAX_DISTINCT_BUGS  # memory stays bounded
+    assert report.untracked_bugs == 7
+
+
+def test_traces_of_two_runs_do_not_overwrite_each_other(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    for seed in ("1", "2"):
+        assert main(["test", "tests.buggy_systems:lost_update", "--seed", seed, "--no-progress"]) == 1
+    traces = sorted(path.name for path in (tmp_path / "testkit-traces").iterdir())
+    assert len(traces) == 2
+    assert any("-seed1-" in name for name in traces) and any("-seed2-" in name for name in traces)
+
+
+def test_bug_reports_count_iterations_from_one() -> None:
+    report = explore(buggy_systems.lost_update, iterations=50, strategy="random", seed=2)
+    assert report.bug is not None
+    assert report.bug.trace.iteration == report.iterations  # the last one ran was the buggy one
+    assert f"iteration {report.iterations}," in report.summary()
+
+
+# ---- progress from the API -----------------------------------------------------------------
+
+
+def test_explore_progress_true_draws_on_stderr(capsys: pytest.CaptureFixture[str]) -> None:
+    explore(buggy_systems.lost_update_fixed, iterations=5, seed=1, progress=True)
+    assert "5/5 iterations" in capsys.readouterr().err
+
+
+def test_explore_progress_must_be_a_flag_or_a_callable() -> None:
+    with pytest.raises(testkit.TestkitError, match="progress"):
+        explore(buggy_systems.lost_update_fixed, progress="yes")  # type: ignore[arg-type]
+
+
+def test_long_runs_report_progress_by_default(monkeypatch: pytest.MonkeyPatch,
+                                              capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    from testkit import _progress
+
+    monkeypatch.setattr(_progress, "AUTO_QUIET", 0.0)
+    explore(buggy_systems.lost_update_fixed, iterations=5, seed=1)
+    assert "progress: " in capsys.readouterr().err
+
+
+# ---- deterministic() ------------------------------------------------------------------------
+
+
+def test_a_bug_in_a_deterministic_block_names_its_seed_and_carries_its_trace() -> None:
+    with pytest.raises(testkit.BugFound) as caught, testkit.deterministic(seed=3):
+        misbehaving.Stuck.start("assert").ask("go")
+    message = str(caught.value)
+    assert "seed 3" in message and "deterministic(seed=3, strategy='random')" in message
+    trace = caught.value.bug.trace
+    assert isinstance(trace, testkit.Trace) and len(trace) > 0 and trace.seed == 3
