@@ -21,7 +21,8 @@ import testkit
 from testkit import explore
 from testkit._cli import main
 
-from . import buggy_systems, misbehaving_systems as misbehaving
+from . import buggy_systems
+from . import misbehaving_systems as misbehaving
 
 ROOT = Path(__file__).resolve().parent.parent
 SYSTEMS = misbehaving.__file__
@@ -243,18 +244,23 @@ def test_help_shows_every_option_with_its_default(capsys: pytest.CaptureFixture[
     with pytest.raises(SystemExit):
         main(["test", "--help"])
     out = capsys.readouterr().out
-    for text in ("schedules to explore (default: 100)", "(default: 10000)", "--watchdog",
-                 "(default: 10.0)", "exit codes: 0 no bug found, 1 bug found", "130 interrupted"):  # fmt: skip
+    expected = (
+        "schedules to explore (default: 100)",
+        "(default: 10000)",
+        "--watchdog",
+        "(default: 10.0)",
+        "exit codes: 0 no bug found, 1 bug found",
+        "130 interrupted",
+    )
+    for text in expected:
         assert text in " ".join(out.split()), text
 
 
 def test_all_bugs_groups_them_and_keeps_one_trace_each(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code = main(
-        ["test", "tests.buggy_systems:lost_update", "-i", "60", "--seed", "2", "-s", "random",
-         "--all-bugs", "--no-progress", "--trace-out", str(tmp_path)]  # fmt: skip
-    )
+    args = ["-i", "60", "--seed", "2", "-s", "random", "--all-bugs", "--no-progress", "--trace-out"]
+    code = main(["test", "tests.buggy_systems:lost_update", *args, str(tmp_path)])
     assert code == 1
     out = capsys.readouterr().out
     traces = list(tmp_path.iterdir())
@@ -285,7 +291,8 @@ def test_traces_of_two_runs_do_not_overwrite_each_other(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     for seed in ("1", "2"):
-        assert main(["test", "tests.buggy_systems:lost_update", "--seed", seed, "--no-progress"]) == 1
+        args = ["--seed", seed, "--no-progress"]
+        assert main(["test", "tests.buggy_systems:lost_update", *args]) == 1
     traces = sorted(path.name for path in (tmp_path / "testkit-traces").iterdir())
     assert len(traces) == 2
     assert any("-seed1-" in name for name in traces) and any("-seed2-" in name for name in traces)
@@ -311,8 +318,9 @@ def test_explore_progress_must_be_a_flag_or_a_callable() -> None:
         explore(buggy_systems.lost_update_fixed, progress="yes")  # type: ignore[arg-type]
 
 
-def test_long_runs_report_progress_by_default(monkeypatch: pytest.MonkeyPatch,
-                                              capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+def test_long_runs_report_progress_by_default(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     from testkit import _progress
 
     monkeypatch.setattr(_progress, "AUTO_QUIET", 0.0)
