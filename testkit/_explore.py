@@ -11,6 +11,7 @@ from fsm import _dispatch
 from testkit._bug import Abort, Bug, state_text
 from testkit._errors import QuiescentWait, TestkitError
 from testkit._operations import TimerQueue
+from testkit._parallel import explore_parallel, splittable
 from testkit._payloads import Choice, describe_message
 from testkit._report import BugFound, Progress, Report, test_name
 from testkit._runtime import Runtime
@@ -32,6 +33,7 @@ def _check_arguments(
     seed: int | None,
     threshold: int | None,
     timer_delay: int,
+    workers: int = 1,
 ) -> None:
     if not callable(test):
         raise TestkitError(
@@ -53,6 +55,10 @@ def _check_arguments(
         raise TestkitError(
             f"explore(..., timer_delay=...) must be an integer >= 0, got {timer_delay!r}"
         )
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise TestkitError(
+            f"explore(..., workers=...) must be a number of processes >= 1, got {workers!r}"
+        )
 
 
 def explore(
@@ -68,6 +74,7 @@ def explore(
     progress: ProgressCallback | None = None,
     name: str | None = None,
     time_budget: float | None = None,
+    workers: int = 1,
 ) -> Report:
     """Run `test(runtime)` for up to `iterations` schedules chosen by `strategy`.
 
@@ -77,8 +84,16 @@ def explore(
     `timer_delay`: a timer becomes ready to fire up to this many steps after it is set.
     `time_budget`: stop starting new iterations after this many seconds (the report says
     how many ran); set it in CI to bound a run whatever the machine's speed.
+    `workers`: run the iterations in that many processes (the test must be importable:
+    a module-level function). Iteration i runs as in one process, so with a stateless
+    strategy (`random`, `probabilistic`) the report is the same whatever `workers` is; a
+    learning strategy (`pct`, `prioritization`, the fair ones, `portfolio`'s members)
+    learns per worker, so its report is the same for the same `workers`; `dfs` always runs
+    in one process (its search tree is one sequence).
+
+        report = explore(module_level_test, iterations=10_000, workers=os.cpu_count() or 1)
     """
-    _check_arguments(test, iterations, max_steps, seed, liveness_threshold, timer_delay)
+    _check_arguments(test, iterations, max_steps, seed, liveness_threshold, timer_delay, workers)
     if time_budget is not None and (
         isinstance(time_budget, bool)
         or not isinstance(time_budget, (int, float))
@@ -87,6 +102,21 @@ def explore(
         raise TestkitError(
             f"explore(..., time_budget=...) must be a number of seconds > 0 or None, "
             f"got {time_budget!r}"
+        )
+    if workers > 1 and splittable(strategy):
+        return explore_parallel(
+            test,
+            iterations,
+            max_steps,
+            strategy,
+            seed,
+            workers=workers,
+            stop_at_first_bug=stop_at_first_bug,
+            liveness_threshold=liveness_threshold,
+            timer_delay=timer_delay,
+            progress=progress,
+            name=name,
+            time_budget=time_budget,
         )
     chosen = make_strategy(strategy)
     if seed is None:
