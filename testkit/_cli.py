@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import re
 import shlex
 import sys
@@ -104,6 +105,13 @@ def _parser() -> argparse.ArgumentParser:
         "--timer-delay", type=int, default=20, help="steps before a timer may fire: 0..N-1"
     )
     test.add_argument("--all-bugs", action="store_true", help="keep going after the first bug")
+    test.add_argument(
+        "-j",
+        "--workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="processes to run iterations in (default: all cores); -j 1 runs in this one",
+    )
     test.add_argument("--no-progress", action="store_true")
     test.add_argument("-v", "--verbose", action="store_true", help="show the actors' logs")
     rep = commands.add_parser("replay", help="replay a trace written by `test`")
@@ -152,6 +160,7 @@ def _test(args: argparse.Namespace, test: Callable[..., Any], stream: TextIO) ->
             timer_delay=args.timer_delay,
             progress=bar,
             name=args.target,
+            workers=args.workers,
         )
     finally:
         bar.close()
