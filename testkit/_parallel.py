@@ -58,6 +58,7 @@ class _Job:
     batch: int
     log_level: int
     log_format: str | None
+    log_disabled: int
 
     def share(self, worker: int) -> Iterator[int]:
         """Worker `worker`'s iterations, in increasing order."""
@@ -144,6 +145,7 @@ def explore_parallel(
         batch=max(1, min(MAX_BATCH, iterations // (workers * 4))),
         log_level=root.level,
         log_format=formatter._fmt if formatter is not None else None,
+        log_disabled=root.manager.disable,
     )
     report = Report(job.name, chosen.name, seed, max_steps)
     started = wall_clock()
@@ -277,6 +279,7 @@ class _Coordinator:
 def _worker(job: _Job, index: int, conn: Connection, stop_at: Any) -> None:
     """A worker process: runs its share of the iterations and streams the results back."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    logging.disable(job.log_disabled)  # the caller's logging, as far as it can be copied
     if job.log_format is not None:
         logging.basicConfig(level=job.log_level, format=job.log_format)
     else:
