@@ -5,6 +5,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import pickle
+import select
 import signal
 import subprocess
 import sys
@@ -170,7 +171,8 @@ def test_ctrl_c_stops_the_workers_quietly() -> None:
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     assert child.stdout is not None
-    child.stdout.readline()  # the workers are running
+    started, _, _ = select.select([child.stdout], [], [], 60)
+    assert started and child.stdout.readline(), "the workers did not start"
     workers = _children(child.pid)
     os.killpg(child.pid, signal.SIGINT)  # what Ctrl-C on a terminal does
     _, err = child.communicate(timeout=30)
