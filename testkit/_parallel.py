@@ -10,6 +10,7 @@ index, and the counts are those of iterations 0..i, as in one process.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import multiprocessing
@@ -172,7 +173,12 @@ class _Coordinator:
     def __init__(self, job: _Job) -> None:
         self.job = job
         self.context = multiprocessing.get_context("spawn")
-        self.stop_at = self.context.Value("q", job.iterations)
+        # Lock-free shared integers (a lock would be a semaphore that a killed parent leaks).
+        # `stop_at`: workers lower it to their bug's iteration; a race between two of them
+        # can leave it a little high, which costs only iterations the report leaves out.
+        # `halt`: the parent sets it to stop everything.
+        self.stop_at = self.context.RawValue("q", job.iterations)
+        self.halt = self.context.RawValue("b", 0)
         self.processes: list[BaseProcess] = []
         self.connections: dict[Connection, int] = {}
 
@@ -217,7 +223,7 @@ class _Coordinator:
                 receiver, sender = self.context.Pipe(duplex=False)
                 process = self.context.Process(
                     target=_worker,
-                    args=(self.job, index, sender, self.stop_at),
+                    args=(self.job, index, sender, self.stop_at, self.halt),
                     name=f"testkit-worker-{index}",
                     daemon=True,
                 )
@@ -258,8 +264,7 @@ class _Coordinator:
         return list(payload)
 
     def _stop(self) -> None:
-        with self.stop_at.get_lock():
-            self.stop_at.value = -1
+        self.halt.value = 1
 
     def _shut_down(self) -> None:
         self._stop()
@@ -276,7 +281,7 @@ class _Coordinator:
         self.connections.clear()
 
 
-def _worker(job: _Job, index: int, conn: Connection, stop_at: Any) -> None:
+def _worker(job: _Job, index: int, conn: Connection, stop_at: Any, halt: Any) -> None:
     """A worker process: runs its share of the iterations and streams the results back."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     logging.disable(job.log_disabled)  # the caller's logging, as far as it can be copied
@@ -284,19 +289,24 @@ def _worker(job: _Job, index: int, conn: Connection, stop_at: Any) -> None:
         logging.basicConfig(level=job.log_level, format=job.log_format)
     else:
         logging.getLogger().setLevel(job.log_level)
+    message: tuple[str, str | None]
     try:
-        _run_share(job, index, conn, stop_at)
+        _run_share(job, index, conn, stop_at, halt)
     except TestkitError as exc:
-        conn.send(("error", str(exc)))
-    except Exception:
-        conn.send(("crash", traceback.format_exc()))
-    else:
-        conn.send(("done", None))
-    finally:
+        message = ("error", str(exc))
+    except (BrokenPipeError, ConnectionResetError):  # the parent is gone: nobody to tell
         conn.close()
+        return
+    except Exception:
+        message = ("crash", traceback.format_exc())
+    else:
+        message = ("done", None)
+    with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+        conn.send(message)
+    conn.close()
 
 
-def _run_share(job: _Job, index: int, conn: Connection, stop_at: Any) -> None:
+def _run_share(job: _Job, index: int, conn: Connection, stop_at: Any, halt: Any) -> None:
     from testkit._explore import (  # it imports this module
         _schedule_key,
         delay_rng,
@@ -312,7 +322,7 @@ def _run_share(job: _Job, index: int, conn: Connection, stop_at: Any) -> None:
     parent = multiprocessing.parent_process()
     with Sandbox() as sandbox:
         for iteration in job.share(index):
-            if iteration >= stop_at.value:
+            if iteration >= stop_at.value or halt.value:
                 break
             rng = random.Random(iteration_seed(job.seed, iteration))
             if not strategy.begin(iteration, rng, job.max_steps):
@@ -331,9 +341,8 @@ def _run_share(job: _Job, index: int, conn: Connection, stop_at: Any) -> None:
             if bug is not None:
                 finish_bug(bug, runtime, strategy, report, job.seed, iteration, job.threshold)
                 _make_picklable(bug)
-                if job.stop_at_first_bug:
-                    with stop_at.get_lock():
-                        stop_at.value = min(stop_at.value, iteration)
+                if job.stop_at_first_bug and iteration < stop_at.value:
+                    stop_at.value = iteration
             key = repr(tuple(_schedule_key(runtime.trace))).encode()
             schedule = hashlib.blake2b(key, digest_size=16).digest()
             pending.append(
