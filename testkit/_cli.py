@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import shlex
 import sys
 from collections.abc import Callable, Sequence
@@ -147,6 +148,13 @@ def _parser() -> argparse.ArgumentParser:
         help="keep going after the first bug; group bugs by kind, actor class and message, "
         "one trace per distinct bug",
     )
+    test.add_argument(
+        "-j",
+        "--workers",
+        type=_positive_int,
+        default=os.cpu_count() or 1,
+        help="processes to run iterations in (default: all cores); -j 1 runs in this one",
+    )
     test.add_argument("--no-progress", action="store_true", help="no progress bar or lines")
     test.add_argument("-v", "--verbose", action="store_true", help="show the actors' logs")
     rep = commands.add_parser(
@@ -222,6 +230,7 @@ def _test(args: argparse.Namespace, test: Callable[..., Any], stream: TextIO) ->
             name=args.target,
             time_budget=args.timeout,
             watchdog=args.watchdog,
+            workers=args.workers,
         )
     except Interrupted as interrupted:
         bar.close()

@@ -12,6 +12,7 @@ from fsm import _dispatch
 from testkit._bug import Abort, Bug, state_text
 from testkit._errors import Interrupted, QuiescentWait, TestkitError
 from testkit._operations import TimerQueue
+from testkit._parallel import explore_parallel, splittable
 from testkit._payloads import Choice, describe_message
 from testkit._progress import Progress, ProgressCallback, progress_callback
 from testkit._report import BugFound, Report, test_name
@@ -65,6 +66,7 @@ def check_arguments(
     threshold: int | None,
     timer_delay: int,
     progress: Any = None,
+    workers: int = 1,
 ) -> None:
     check_test(test)
     if progress is not None and not isinstance(progress, bool) and not callable(progress):
@@ -88,6 +90,10 @@ def check_arguments(
         raise TestkitError(
             f"explore(..., timer_delay=...) must be an integer >= 0, got {timer_delay!r}"
         )
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise TestkitError(
+            f"explore(..., workers=...) must be a number of processes >= 1, got {workers!r}"
+        )
 
 
 def explore(
@@ -104,6 +110,7 @@ def explore(
     name: str | None = None,
     time_budget: float | None = None,
     watchdog: float | None = DEFAULT_WATCHDOG,
+    workers: int = 1,
 ) -> Report:
     """Run `test(runtime)` for up to `iterations` schedules chosen by `strategy`.
 
@@ -120,12 +127,20 @@ def explore(
     handlers that legitimately compute that long.
     With `stop_at_first_bug=False`, `report.bugs` holds one bug per distinct signature (kind,
     actor class, message), each with its trace and `count` of iterations.
+    `workers`: run the iterations in that many processes (the test must be importable:
+    a module-level function). Iteration i runs as in one process, so with a stateless
+    strategy (`random`, `probabilistic`) the report is the same whatever `workers` is; a
+    learning strategy (`pct`, `prioritization`, the fair ones, `portfolio`'s members)
+    learns per worker, so its report is the same for the same `workers`; `dfs` always runs
+    in one process (its search tree is one sequence).
     Ctrl-C raises `testkit.Interrupted`, whose `.report` covers the iterations that ran.
 
         report = testkit.explore(execute, iterations=1000, max_steps=2000, seed=1)
         assert report.bug is None, report
     """
-    check_arguments(test, iterations, max_steps, seed, liveness_threshold, timer_delay, progress)
+    check_arguments(
+        test, iterations, max_steps, seed, liveness_threshold, timer_delay, progress, workers
+    )
     limit = check_watchdog(watchdog, "explore")
     if time_budget is not None and (
         isinstance(time_budget, bool)
@@ -135,6 +150,22 @@ def explore(
         raise TestkitError(
             f"explore(..., time_budget=...) must be a number of seconds > 0 or None, "
             f"got {time_budget!r}"
+        )
+    if workers > 1 and splittable(strategy):
+        return explore_parallel(
+            test,
+            iterations,
+            max_steps,
+            strategy,
+            seed,
+            workers=workers,
+            stop_at_first_bug=stop_at_first_bug,
+            liveness_threshold=liveness_threshold,
+            timer_delay=timer_delay,
+            progress=progress,
+            name=name,
+            time_budget=time_budget,
+            watchdog=limit,
         )
     chosen = make_strategy(strategy)
     if seed is None:
@@ -177,17 +208,17 @@ def explore(
                     break
     except KeyboardInterrupt:
         report.interrupted = True
-        _finish_report(report, schedules, unregistered, chosen, started)
+        finish_report(report, schedules, unregistered, chosen, started)
         raise Interrupted(report) from None
     finally:
         close = getattr(notify, "close", None)
         if close is not None:
             close()
-    _finish_report(report, schedules, unregistered, chosen, started)
+    finish_report(report, schedules, unregistered, chosen, started)
     return report
 
 
-def _finish_report(
+def finish_report(
     report: Report,
     schedules: set[int],
     unregistered: set[str],

@@ -18,6 +18,7 @@ import sys
 import sysconfig
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any, TextIO
@@ -97,6 +98,8 @@ class Watchdog:
         self.message: str | None = None
         """Set when the watchdog fired: what hung, where, and what to do."""
         self._stream = stream
+        self.on_give_up: Callable[[str], None] | None = None
+        """Called with the message before the process ends (a worker tells its parent)."""
         self._scheduler = threading.get_ident()  # the thread that runs the handlers
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -157,6 +160,8 @@ class Watchdog:
         stream = self._stream or sys.stderr
         stream.write(f"testkit: error: {self.message}\n")
         stream.flush()
+        if self.on_give_up is not None:
+            self.on_give_up(self.message)
         os._exit(EXIT_HUNG)
 
     def _unwound(self, runtime: Runtime, grace: float = 2.0) -> bool:

@@ -1,0 +1,417 @@
+"""`explore(..., workers=N)`: iterations run in N spawned processes, merged into one `Report`.
+
+Iteration i runs with the same seeds as in one process, and the iterations are dealt to the
+workers in fixed interleaved batches, so a worker's learning strategy (PCT's run length,
+prioritization's contested steps, the portfolio's fair members) sees the same history on every
+run with the same `workers`. With `stop_at_first_bug`, a bug at iteration i stops every
+iteration above i while those below i still run, so the bug reported is the one of the lowest
+index, and the counts are those of iterations 0..i, as in one process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import multiprocessing
+import pickle
+import random
+import signal
+import threading
+import traceback
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from multiprocessing.connection import Connection, wait
+from multiprocessing.process import BaseProcess
+from typing import Any
+
+from testkit._bug import Bug, state_text
+from testkit._errors import Interrupted, TestkitError
+from testkit._progress import Progress, ProgressCallback, progress_callback
+from testkit._report import Report, test_name
+from testkit._sandbox import Sandbox, wall_clock
+from testkit._strategies import DFSStrategy, Strategy, make_strategy
+
+MAX_BATCH = 16
+"""Consecutive iterations a worker runs before the next batch goes to the next worker."""
+FLUSH_SECONDS = 0.1
+"""A worker sends its finished iterations at least this often (for progress and stops)."""
+
+
+def splittable(strategy: str | Strategy) -> bool:
+    """Whether `strategy` can be spread over processes: not dfs, whose tree is one search."""
+    return not isinstance(make_strategy(strategy), DFSStrategy)
+
+
+@dataclass(frozen=True)
+class _Job:
+    """What every worker needs to run its share of the iterations."""
+
+    test: Callable[..., Any]
+    strategy: str | Strategy
+    name: str
+    iterations: int
+    max_steps: int
+    seed: int
+    threshold: int
+    timer_delay: int
+    stop_at_first_bug: bool
+    workers: int
+    batch: int
+    log_level: int
+    log_format: str | None
+    log_disabled: int
+    watchdog: float | None
+
+    def share(self, worker: int) -> Iterator[int]:
+        """Worker `worker`'s iterations, in increasing order."""
+        start = worker * self.batch
+        while start < self.iterations:
+            yield from range(start, min(start + self.batch, self.iterations))
+            start += self.workers * self.batch
+
+
+@dataclass(frozen=True)
+class _Result:
+    """One finished iteration, as a worker sends it back."""
+
+    iteration: int
+    steps: int
+    bound_reached: int
+    schedule: bytes
+    bug: Bug | None
+    """With a trace when it is the worker's first of its signature, else only counted."""
+    unregistered: frozenset[str]
+
+
+class StateRepr:
+    """Stands in for an FSM state that cannot be pickled: reads the same in a bug headline."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+def _importable(test: Callable[..., Any], workers: int) -> None:
+    try:
+        pickle.dumps(test)
+    except Exception:
+        raise TestkitError(
+            f"explore(..., workers={workers}) runs the test in other processes, which must "
+            f"import it, but {test_name(test)} cannot be imported by name (a lambda, a local "
+            "function or a bound object?); define it at module level (the command line takes "
+            "it as module:function), or pass workers=1"
+        ) from None
+
+
+def explore_parallel(
+    test: Callable[..., Any],
+    iterations: int,
+    max_steps: int,
+    strategy: str | Strategy,
+    seed: int | None,
+    *,
+    workers: int,
+    stop_at_first_bug: bool,
+    liveness_threshold: int | None,
+    timer_delay: int,
+    progress: ProgressCallback | bool | None,
+    name: str | None,
+    time_budget: float | None,
+    watchdog: float | None,
+) -> Report:
+    """`explore` with the iterations spread over `workers` processes (arguments checked)."""
+    chosen = make_strategy(strategy)
+    _importable(test, workers)
+    if not isinstance(strategy, str):
+        try:
+            pickle.dumps(strategy)
+        except Exception:
+            raise TestkitError(
+                f"explore(..., workers={workers}) sends the strategy to other processes, but "
+                f"{strategy!r} cannot be pickled; pass it by name or use workers=1"
+            ) from None
+    if seed is None:
+        seed = random.SystemRandom().randrange(2**31)
+    root = logging.getLogger()
+    formatter = root.handlers[0].formatter if root.handlers else None
+    job = _Job(
+        test=test,
+        strategy=strategy,
+        name=name or test_name(test),
+        iterations=iterations,
+        max_steps=max_steps,
+        seed=seed,
+        threshold=max_steps // 2 if liveness_threshold is None else liveness_threshold,
+        timer_delay=timer_delay,
+        stop_at_first_bug=stop_at_first_bug,
+        workers=min(workers, iterations),
+        batch=max(1, min(MAX_BATCH, iterations // (workers * 4))),
+        log_level=root.level,
+        log_format=formatter._fmt if formatter is not None else None,
+        log_disabled=root.manager.disable,
+        watchdog=watchdog,
+    )
+    report = Report(job.name, chosen.name, seed, max_steps)
+    started = wall_clock()
+    coordinator = _Coordinator(job)
+    notify = progress_callback(progress)
+    try:
+        coordinator.run(notify, started, time_budget, report)
+    except KeyboardInterrupt:
+        report.interrupted = True
+        _merge(coordinator.results, report, job, chosen, started)
+        raise Interrupted(report) from None
+    finally:
+        close = getattr(notify, "close", None)
+        if close is not None:
+            close()
+    _merge(coordinator.results, report, job, chosen, started)
+    return report
+
+
+def _merge(
+    results: list[_Result], report: Report, job: _Job, strategy: Strategy, started: float
+) -> None:
+    """Fill `report` from the workers' results, in iteration order, as one process would."""
+    from testkit._explore import finish_report  # it imports this module
+
+    cutoff = job.iterations
+    if job.stop_at_first_bug:
+        cutoff = min((r.iteration for r in results if r.bug is not None), default=cutoff)
+    kept = sorted((r for r in results if r.iteration <= cutoff), key=lambda r: r.iteration)
+    report.iterations = len(kept)
+    report.steps = sum(r.steps for r in kept)
+    report.bound_reached = sum(r.bound_reached for r in kept)
+    for result in kept:
+        if result.bug is not None:
+            report.buggy_iterations += 1
+            report.add_bug(result.bug)
+    expected = cutoff + 1 if cutoff < job.iterations else job.iterations
+    report.timed_out = report.timed_out and len(kept) < expected
+    unregistered = frozenset().union(*(r.unregistered for r in kept))
+    finish_report(report, {hash(r.schedule) for r in kept}, set(unregistered), strategy, started)
+
+
+class _Coordinator:
+    """Starts the worker processes, gathers their results, and never leaves one behind."""
+
+    def __init__(self, job: _Job) -> None:
+        self.job = job
+        self.context = multiprocessing.get_context("spawn")
+        # Lock-free shared integers (a lock would be a semaphore that a killed parent leaks).
+        # `stop_at`: workers lower it to their bug's iteration; a race between two of them
+        # can leave it a little high, which costs only iterations the report leaves out.
+        # `halt`: the parent sets it to stop everything.
+        self.stop_at = self.context.RawValue("q", job.iterations)
+        self.halt = self.context.RawValue("b", 0)
+        self.processes: list[BaseProcess] = []
+        self.connections: dict[Connection, int] = {}
+        self.results: list[_Result] = []
+
+    def run(
+        self,
+        progress: ProgressCallback,
+        started: float,
+        time_budget: float | None,
+        report: Report,
+    ) -> None:
+        results = self.results
+        bugs = 0
+        try:
+            self._start()
+            while self.connections:
+                timeout = None
+                if time_budget is not None and not report.timed_out:
+                    timeout = max(0.0, started + time_budget - wall_clock())
+                ready = wait(list(self.connections), timeout)
+                if not ready:
+                    report.timed_out = True
+                    self._stop()
+                for conn in ready:
+                    assert isinstance(conn, Connection)
+                    for result in self._receive(conn):
+                        results.append(result)
+                        bugs += result.bug is not None
+                        elapsed = wall_clock() - started
+                        progress(Progress(len(results), self.job.iterations, bugs, elapsed))
+        finally:
+            self._shut_down()
+
+    def _start(self) -> None:
+        # Workers ignore Ctrl-C (the parent stops them); ignoring it while they start keeps
+        # one arriving during their start-up from printing a traceback per worker.
+        main = threading.current_thread() is threading.main_thread()
+        saved = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
+        try:
+            for index in range(self.job.workers):
+                receiver, sender = self.context.Pipe(duplex=False)
+                process = self.context.Process(
+                    target=_worker,
+                    args=(self.job, index, sender, self.stop_at, self.halt),
+                    name=f"testkit-worker-{index}",
+                    daemon=True,
+                )
+                process.start()
+                sender.close()
+                self.processes.append(process)
+                self.connections[receiver] = index
+        finally:
+            if main:
+                signal.signal(signal.SIGINT, saved)
+
+    def _receive(self, conn: Connection) -> list[_Result]:
+        index = self.connections[conn]
+        try:
+            kind, payload = conn.recv()
+        except EOFError:
+            conn.close()
+            del self.connections[conn]
+            process = self.processes[index]
+            process.join(timeout=5)
+            raise TestkitError(
+                f"worker process {index} died (exit code {process.exitcode}) before finishing "
+                "its iterations: a script that calls explore(..., workers=N) needs its code "
+                "under `if __name__ == '__main__':`; otherwise the test exited the process or "
+                "crashed the interpreter (run it with workers=1 to see)"
+            ) from None
+        if kind == "done":
+            conn.close()
+            del self.connections[conn]
+            return []
+        if kind == "error":
+            raise TestkitError(payload)
+        if kind == "crash":
+            raise TestkitError(
+                f"worker process {index} failed (a bug in the tester, not in the test; please "
+                f"report it):\n{payload}"
+            )
+        return list(payload)
+
+    def _stop(self) -> None:
+        self.halt.value = 1
+
+    def _shut_down(self) -> None:
+        self._stop()
+        if self.connections:  # an error or Ctrl-C: their results are no longer wanted
+            for process in self.processes:
+                process.terminate()
+        for process in self.processes:
+            process.join(timeout=5)
+            if process.is_alive():  # pragma: no cover - SIGTERM did not end it
+                process.kill()
+                process.join()
+        for conn in self.connections:
+            conn.close()
+        self.connections.clear()
+
+
+def _worker(job: _Job, index: int, conn: Connection, stop_at: Any, halt: Any) -> None:
+    """A worker process: runs its share of the iterations and streams the results back."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    logging.disable(job.log_disabled)  # the caller's logging, as far as it can be copied
+    if job.log_format is not None:
+        logging.basicConfig(level=job.log_level, format=job.log_format)
+    else:
+        logging.getLogger().setLevel(job.log_level)
+    message: tuple[str, str | None]
+
+    def hung(text: str) -> None:  # the watchdog gave up: tell the parent before it exits
+        with contextlib.suppress(OSError):
+            conn.send(("error", text))
+
+    try:
+        _run_share(job, index, conn, stop_at, halt, hung)
+    except TestkitError as exc:
+        message = ("error", str(exc))
+    except (BrokenPipeError, ConnectionResetError):  # the parent is gone: nobody to tell
+        conn.close()
+        return
+    except Exception:
+        message = ("crash", traceback.format_exc())
+    else:
+        message = ("done", None)
+    with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+        conn.send(message)
+    conn.close()
+
+
+def _run_share(
+    job: _Job,
+    index: int,
+    conn: Connection,
+    stop_at: Any,
+    halt: Any,
+    hung: Callable[[str], None],
+) -> None:
+    from testkit._explore import (  # it imports this module
+        _schedule_key,
+        delay_rng,
+        finish_bug,
+        iteration_seed,
+        run_once,
+    )
+
+    strategy = make_strategy(job.strategy)
+    report = Report(job.name, strategy.name, job.seed, job.max_steps)
+    pending: list[_Result] = []
+    flushed = wall_clock()
+    parent = multiprocessing.parent_process()
+    signatures: set[tuple[str, str, str]] = set()
+    with Sandbox(job.watchdog) as sandbox:
+        sandbox.watchdog.on_give_up = hung
+        for iteration in job.share(index):
+            if iteration >= stop_at.value or halt.value:
+                break
+            rng = random.Random(iteration_seed(job.seed, iteration))
+            if not strategy.begin(iteration, rng, job.max_steps):
+                break
+            delay = job.timer_delay if strategy.delays_timers else 0
+            runtime, bug = run_once(
+                job.test,
+                strategy,
+                job.max_steps,
+                job.threshold,
+                sandbox,
+                delay,
+                delay_rng(job.seed, iteration),
+            )
+            strategy.end(runtime.steps)
+            if bug is not None:
+                if bug.signature not in signatures:  # later ones are only counted
+                    signatures.add(bug.signature)
+                    finish_bug(bug, runtime, strategy, report, job.seed, iteration, job.threshold)
+                _make_picklable(bug)
+                if job.stop_at_first_bug and iteration < stop_at.value:
+                    stop_at.value = iteration
+            key = repr(tuple(_schedule_key(runtime.trace))).encode()
+            schedule = hashlib.blake2b(key, digest_size=16).digest()
+            pending.append(
+                _Result(
+                    iteration,
+                    runtime.steps,
+                    int(runtime.bound_reached),
+                    schedule,
+                    bug,
+                    frozenset(runtime.unregistered),
+                )
+            )
+            if bug is not None or wall_clock() - flushed >= FLUSH_SECONDS:
+                conn.send(("results", pending))
+                pending, flushed = [], wall_clock()
+                if parent is not None and not parent.is_alive():
+                    return
+    if pending:
+        conn.send(("results", pending))
+
+
+def _make_picklable(bug: Bug) -> None:
+    try:
+        pickle.loads(pickle.dumps(bug.state))
+    except Exception:
+        bug.state = StateRepr(state_text(bug.state))
+
+
+__all__ = ["explore_parallel", "splittable"]

@@ -1,0 +1,218 @@
+"""`explore(..., workers=N)`: the same report as one process, errors and stops that cross over."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import pickle
+import select
+import signal
+import subprocess
+import sys
+import time
+from io import StringIO
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import testkit
+from testkit import Runtime, TestkitError, explore
+from testkit._bug import Bug
+from testkit._cli import _parser, main
+from testkit._parallel import _make_picklable
+
+from . import buggy_systems as systems
+from . import misbehaving_systems as misbehaving
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def sleeper(runtime: Runtime) -> None:
+    """Misuses the tester: a TestkitError raised inside a worker."""
+    time.sleep(1)
+
+
+def exits(runtime: Runtime) -> None:
+    """Ends its worker process abruptly."""
+    os._exit(3)
+
+
+def in_main_process_is_a_bug(runtime: Runtime) -> None:
+    """A bug only when run in the process that called explore (tells whether -j took effect)."""
+    assert multiprocessing.parent_process() is not None, "ran in the main process"
+
+
+def _facts(report: testkit.Report) -> tuple[Any, ...]:
+    bug = report.bug
+    return (
+        report.iterations,
+        report.buggy_iterations,
+        report.steps,
+        report.schedules,
+        report.bound_reached,
+        bug.headline() if bug else None,
+        bug.trace.to_text() if bug else None,
+        bug.events if bug else None,
+    )
+
+
+@pytest.mark.parametrize("test", [systems.lost_update, systems.lost_update_fixed])
+def test_two_workers_give_the_report_of_one_process(test: Any) -> None:
+    kwargs: dict[str, Any] = {"iterations": 30, "max_steps": 500, "strategy": "random", "seed": 3}
+    seen: list[testkit.Progress] = []
+    one = explore(test, **kwargs)
+    two = explore(test, **kwargs, workers=2, progress=seen.append)
+    assert _facts(two) == _facts(one)
+    assert one.iterations > 1  # several iterations were merged
+    assert [p.iteration for p in seen] == list(range(1, len(seen) + 1))
+    assert seen[-1].iteration >= two.iterations
+
+
+def test_stop_at_first_bug_reports_the_lowest_iteration() -> None:
+    kwargs: dict[str, Any] = {"iterations": 40, "max_steps": 500, "strategy": "random", "seed": 12}
+    every = explore(systems.lost_update, **kwargs, stop_at_first_bug=False)
+    assert every.bug is not None and every.bug.count > 3  # one signature, many iterations
+    lowest = every.bug.trace.iteration  # counted from 1
+    assert lowest >= 6  # worker 1's first batch; later ones in both
+    first = explore(systems.lost_update, **kwargs, workers=2)
+    assert first.bug is not None and first.bug.trace.iteration == lowest
+    assert (first.iterations, first.buggy_iterations) == (lowest, 1)
+    all_two = explore(systems.lost_update, **kwargs, stop_at_first_bug=False, workers=2)
+    assert [(b.trace.iteration, b.count) for b in all_two.bugs] == [
+        (b.trace.iteration, b.count) for b in every.bugs
+    ]
+    assert _facts(all_two) == _facts(every)
+
+
+@pytest.mark.parametrize("workers", [0, -2, True, 1.5, "2", None])
+def test_bad_workers_is_a_clear_error(workers: Any) -> None:
+    with pytest.raises(TestkitError, match=r"workers=\.\.\.\) must be a number of processes"):
+        explore(systems.lost_update, iterations=2, workers=workers)
+
+
+def test_a_local_function_needs_one_worker() -> None:
+    def local(runtime: Runtime) -> None:
+        pass
+
+    with pytest.raises(TestkitError, match=r"module level .*module:function.*workers=1"):
+        explore(local, iterations=2, workers=2)
+    explore(local, iterations=2, workers=1)  # fine in one process
+    with pytest.raises(TestkitError, match="cannot be imported by name"):
+        explore(lambda runtime: None, iterations=2, workers=2)
+
+
+def test_dfs_runs_in_one_process() -> None:
+    local_ok = explore(lambda runtime: None, iterations=5, strategy="dfs", workers=2)
+    assert local_ok.exhausted  # a lambda would fail in a worker: dfs never left this process
+
+
+def test_time_budget_stops_the_workers() -> None:
+    report = explore(
+        systems.lost_update_fixed,
+        iterations=10**8,
+        max_steps=500,
+        strategy="random",
+        seed=1,
+        workers=2,
+        time_budget=1.0,
+    )
+    assert report.timed_out and 0 < report.iterations < 10**8
+    assert report.bug is None and report.elapsed < 60  # stopped, not ran to the end
+
+
+def test_misuse_inside_a_worker_is_the_same_error() -> None:
+    with pytest.raises(TestkitError) as in_one:
+        explore(sleeper, iterations=3, seed=1)
+    with pytest.raises(TestkitError) as in_two:
+        explore(sleeper, iterations=3, seed=1, workers=2)
+    assert str(in_two.value) == str(in_one.value)
+    assert "time.sleep" in str(in_two.value)
+
+
+def test_a_worker_that_dies_is_a_clear_error() -> None:
+    with pytest.raises(TestkitError, match=r"worker process \d died \(exit code 3\)"):
+        explore(exits, iterations=4, seed=1, workers=2)
+
+
+def test_an_unpicklable_state_reads_the_same() -> None:
+    class Odd:
+        def __repr__(self) -> str:
+            return "<odd state>"
+
+    bug = Bug("safety", "boom", "A#1", Odd())
+    headline = bug.headline()
+    _make_picklable(bug)
+    assert pickle.loads(pickle.dumps(bug)).headline() == headline
+
+
+def test_cli_workers_default_to_all_cores_and_pass_through() -> None:
+    parse = _parser().parse_args
+    assert parse(["test", "m:f"]).workers == (os.cpu_count() or 1)
+    assert parse(["test", "m:f", "-j", "3"]).workers == 3
+    target = f"{__name__}:in_main_process_is_a_bug"
+    args = ["test", target, "-i", "2", "--seed", "1", "--no-progress", "--trace-out"]
+    trace = str(Path(os.devnull))
+    assert main([*args, trace, "-j", "1"], out=StringIO()) == 1
+    assert main([*args, trace, "-j", "2"], out=StringIO()) == 0
+
+
+def test_ctrl_c_stops_the_workers_quietly() -> None:
+    code = (
+        "import testkit\n"
+        "from failover_examples import coffee_machine\n"
+        "if __name__ == '__main__':\n"
+        "    testkit.explore(coffee_machine.execute_fixed, 10**8, 2000, seed=1, workers=2,\n"
+        "                    progress=lambda p: print(p.iteration, flush=True))\n"
+    )
+    child = subprocess.Popen(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    assert child.stdout is not None
+    started, _, _ = select.select([child.stdout], [], [], 60)
+    assert started and child.stdout.readline(), "the workers did not start"
+    workers = _children(child.pid)
+    os.killpg(child.pid, signal.SIGINT)  # what Ctrl-C on a terminal does
+    _, err = child.communicate(timeout=30)
+    assert err.count("Traceback") == 1 and "testkit._errors.Interrupted" in err
+    deadline = time.monotonic() + 10
+    while any(_running(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(workers) >= 2 and not any(_running(pid) for pid in workers)
+
+
+def _children(parent: int) -> list[str]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[1] == str(parent):
+            found.append(stat.parent.name)
+    return found
+
+
+def _running(pid: str) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.parametrize("test", [misbehaving.spinning_handler, misbehaving.waiting_handler])
+def test_the_watchdog_works_in_workers(test: Any) -> None:
+    # a spin ends with an exception; a wait in C ends the worker, which tells the parent first
+    with pytest.raises(TestkitError, match="Stuck#1 in state 'ready' made no progress for 0.5"):
+        explore(test, iterations=4, seed=1, workers=2, watchdog=0.5)
+
+
+def test_warnings_are_merged_from_workers() -> None:
+    report = explore(misbehaving.unregistered_monitor, iterations=4, seed=1, workers=2)
+    assert any("monitor Untold, which the test never registered" in w for w in report.warnings)
