@@ -209,7 +209,7 @@ def _running(pid: str) -> bool:
 @pytest.mark.parametrize("test", [misbehaving.spinning_handler, misbehaving.waiting_handler])
 def test_the_watchdog_works_in_workers(test: Any) -> None:
     # a spin ends with an exception; a wait in C ends the worker, which tells the parent first
-    with pytest.raises(TestkitError, match="Stuck#1 in state 'ready' made no progress for 0.5"):
+    with pytest.raises(TestkitError, match=r"Stuck#1 in state 'ready' made no progress for 0\.5"):
         explore(test, iterations=4, seed=1, workers=2, watchdog=0.5)
 
 
