@@ -234,7 +234,7 @@ def finish_bug(
         test=report.test,
         strategy=active,
         seed=seed,
-        iteration=iteration,
+        iteration=iteration + 1,
         max_steps=runtime.max_steps,
         fair=strategy.fair,
         liveness_threshold=threshold,

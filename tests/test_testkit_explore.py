@@ -130,7 +130,7 @@ def test_a_portfolio_trace_names_the_member_that_found_the_bug() -> None:
     for seed in range(1, 6):
         report = explore(systems.lost_update, iterations=20, strategy="portfolio", seed=seed)
         assert report.strategy == "portfolio" and report.bug is not None
-        assert report.bug.trace.strategy == members[report.bug.trace.iteration % 4]
+        assert report.bug.trace.strategy == members[(report.bug.trace.iteration - 1) % 4]
 
 
 def test_unknown_strategy_is_a_clear_error() -> None:
