@@ -110,7 +110,10 @@ def replay(test: TestFunction, trace: Trace | str | Path, *, log_steps: bool = F
         raise TestkitError(f"replay(test, trace): test must be a function, got {test!r}")
     loaded = trace if isinstance(trace, Trace) else Trace.load(trace)
     if not loaded.max_steps:
-        raise TestkitError("the trace has no max_steps header; was it written by testkit?")
+        raise TestkitError(
+            "the trace's '# max_steps:' header is missing or 0; a trace written by testkit "
+            "has the max_steps of the run that found the bug"
+        )
     _check_target(loaded.test, test_name(test))
     strategy = ReplayStrategy(loaded, log_steps)
     report = Report(loaded.test or test_name(test), strategy.name, loaded.seed, loaded.max_steps)

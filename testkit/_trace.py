@@ -231,7 +231,7 @@ class Trace:
             strategy=header.text("strategy"),
             seed=header.integer("seed", 0, minimum=None),
             iteration=iteration + 1 - first,
-            max_steps=header.integer("max_steps", 0, minimum=1),
+            max_steps=header.integer("max_steps", 0, minimum=0),
             fair=header.flag("fair"),
             liveness_threshold=header.integer("liveness_threshold", 0, minimum=0),
             timer_delay=header.integer("timer_delay", 0, minimum=0),
