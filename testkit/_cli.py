@@ -17,7 +17,7 @@ from testkit._explore import explore
 from testkit._replay import replay
 from testkit._report import Progress, describe_bug
 from testkit._strategies import NAMES
-from testkit._trace import Trace
+from testkit._trace import Trace, bug_line
 
 EXIT_OK, EXIT_BUG, EXIT_ERROR = 0, 1, 2
 
@@ -178,7 +178,7 @@ def _replay(args: argparse.Namespace, test: Callable[..., Any], stream: TextIO) 
     bug = report.bug
     assert bug is not None
     stream.write(describe_bug(bug) + "\n")
-    if trace.bug and bug.headline() != trace.bug:
+    if trace.bug and bug_line(bug.headline()) != trace.bug:
         stream.write(f"note: the trace recorded a different bug: {trace.bug}\n")
     else:
         stream.write(f"reproduced the bug in {report.steps} steps\n")

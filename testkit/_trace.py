@@ -41,6 +41,11 @@ def one_line(text: str) -> str:
     return text.translate(_LINE_BREAKS)
 
 
+def bug_line(headline: str) -> str:
+    """A bug's headline as the `# bug:` header holds it: its lines joined by ` | `."""
+    return one_line(" | ".join(headline.strip().splitlines()))
+
+
 def comparable(text: str) -> str:
     """A step's text as replay compares it: line breaks escaped, whitespace runs collapsed
     (the file format cannot keep them), object addresses (`at 0x7f...`) masked, as they
@@ -123,19 +128,19 @@ class Trace:
         return len(self.steps)
 
     def to_text(self) -> str:
-        bug = self.bug.replace("\n", " | ")
+        """The trace as `save` writes it: the header lines, then one line per step."""
         header = [
             f"# {FORMAT}",
-            f"# test: {self.test}",
-            f"# strategy: {self.strategy}",
+            f"# test: {one_line(self.test)}",
+            f"# strategy: {one_line(self.strategy)}",
             f"# seed: {self.seed}",
             f"# iteration: {self.iteration}",
             f"# max_steps: {self.max_steps}",
             f"# fair: {str(self.fair).lower()}",
             f"# liveness_threshold: {self.liveness_threshold}",
             f"# timer_delay: {self.timer_delay}",
-            f"# versions: {self.versions}",
-            f"# bug: {bug}",
+            f"# versions: {one_line(self.versions)}",
+            f"# bug: {bug_line(self.bug)}",
         ]
         return "\n".join(header + [str(s) for s in self.steps]) + "\n"
 
