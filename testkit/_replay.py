@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import random
 from collections.abc import Sequence
 from pathlib import Path
@@ -108,6 +109,10 @@ def replay(test: TestFunction, trace: Trace | str | Path, *, log_steps: bool = F
     """
     if not callable(test):
         raise TestkitError(f"replay(test, trace): test must be a function, got {test!r}")
+    if not isinstance(trace, (Trace, str, os.PathLike)):
+        raise TestkitError(
+            f"replay(test, trace): trace must be a Trace or the path of a trace file, got {trace!r}"
+        )
     loaded = trace if isinstance(trace, Trace) else Trace.load(trace)
     if not loaded.max_steps:
         raise TestkitError(

@@ -160,16 +160,15 @@ class Trace:
         `path` may be a directory (existing, or spelled with a trailing separator): the trace
         goes inside it under `file_name()`. Missing parent directories are created.
         """
-        text = str(path)
         target = Path(path)
-        if text.endswith(("/", os.sep)) or target.is_dir():
-            target = target / self.file_name()
         try:
+            if str(path).endswith(("/", os.sep)) or target.is_dir():
+                target = target / self.file_name()
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(self.to_text(), encoding="utf-8")
-        except OSError as exc:
+        except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the path
             raise TestkitError(
-                f"cannot write the trace to {str(target)!r}: {exc.strerror or exc}; pass a "
+                f"cannot write the trace to {str(target)!r}: {_reason(exc)}; pass a "
                 "writable file path or an existing directory (the trace is then saved as "
                 f"{self.file_name()!r} inside it)"
             ) from None
@@ -178,18 +177,19 @@ class Trace:
     @classmethod
     def load(cls, path: str | Path) -> Trace:
         """Read a trace written by `save`; a clear TestkitError if it is not one."""
+        if not isinstance(path, (str, os.PathLike)):
+            raise TestkitError(f"a trace path must be a str or a Path, got {path!r}")
         source = Path(path)
-        if source.is_dir():
+        try:
+            is_dir = source.is_dir()
+            data = b"" if is_dir else source.read_bytes()
+        except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the path
+            raise TestkitError(f"cannot read trace {str(source)!r}: {_reason(exc)}") from None
+        if is_dir:
             raise TestkitError(
                 f"cannot read trace {str(source)!r}: it is a directory; pass one of the "
                 ".trace files written by `python -m testkit test` or Trace.save"
             )
-        try:
-            data = source.read_bytes()
-        except OSError as exc:
-            raise TestkitError(
-                f"cannot read trace {str(source)!r}: {exc.strerror or exc}"
-            ) from None
         try:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
@@ -273,6 +273,10 @@ class _Header:
                 f"{self.origin}, line {number}: '# {key}:' must be true or false, got {value!r}"
             )
         return value == "true"
+
+
+def _reason(exc: Exception) -> str:
+    return (exc.strerror if isinstance(exc, OSError) else None) or str(exc)
 
 
 def _encoding_hint(data: bytes) -> str:

@@ -217,3 +217,8 @@ def test_cli_trace_out_may_be_a_directory(tmp_path: Path) -> None:
     written = list(tmp_path.glob("*.trace"))
     assert [p.name for p in written] == [Trace.load(written[0]).file_name()]
     assert f"trace written to {written[0]}" in text
+
+
+def test_replay_of_something_that_is_not_a_trace_is_a_clear_error() -> None:
+    with pytest.raises(TestkitError, match="trace must be a Trace or the path of a trace file"):
+        replay(shop, 5)  # type: ignore[arg-type]

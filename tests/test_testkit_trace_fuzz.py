@@ -21,6 +21,7 @@ FUZZ = settings(
     max_examples=150,
     deadline=None,
     derandomize=True,  # the same examples on every run: a failure reproduces
+    database=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 SYSTEMS: list[Callable[..., Any]] = [

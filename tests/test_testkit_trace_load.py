@@ -43,6 +43,17 @@ def test_a_file_that_is_not_a_text_trace_is_named_in_a_clear_error(
     assert expected in load_error(tmp_path, data)
 
 
+def test_an_impossible_path_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(TestkitError, match=r"cannot read trace 'a\\x00b': embedded null byte"):
+        Trace.load("a\x00b")
+    with pytest.raises(TestkitError, match=r"cannot read trace 'xxx.*File name too long"):
+        Trace.load("x" * 5000)
+    with pytest.raises(TestkitError, match="a trace path must be a str or a Path, got 5"):
+        Trace.load(5)  # type: ignore[arg-type]
+    with pytest.raises(TestkitError, match=r"cannot write the trace to 'a\\x00b'"):
+        sample().save("a\x00b")
+
+
 def test_a_directory_or_a_missing_file_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(TestkitError, match=r"it is a directory; pass one of the .trace files"):
         Trace.load(tmp_path)
