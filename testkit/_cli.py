@@ -14,8 +14,8 @@ from typing import Any, TextIO
 
 from testkit._errors import ReplayDivergence, TestkitError
 from testkit._explore import explore
-from testkit._replay import replay
-from testkit._report import Progress, describe_bug
+from testkit._replay import check_target, replay
+from testkit._report import Progress, describe_bug, test_name
 from testkit._strategies import NAMES
 from testkit._trace import Trace, bug_line
 
@@ -169,6 +169,7 @@ def _test(args: argparse.Namespace, test: Callable[..., Any], stream: TextIO) ->
 
 def _replay(args: argparse.Namespace, test: Callable[..., Any], stream: TextIO) -> int:
     trace = Trace.load(args.trace)
+    check_target(trace.test, test_name(test))  # before the banner: an error stands alone
     stream.write(f"testkit: replaying {args.trace} ({len(trace)} steps) against {args.target}\n")
     try:
         report = replay(test, trace, log_steps=args.verbose)

@@ -119,7 +119,7 @@ def replay(test: TestFunction, trace: Trace | str | Path, *, log_steps: bool = F
             "the trace's '# max_steps:' header is missing or 0; a trace written by testkit "
             "has the max_steps of the run that found the bug"
         )
-    _check_target(loaded.test, test_name(test))
+    check_target(loaded.test, test_name(test))
     strategy = ReplayStrategy(loaded, log_steps)
     report = Report(loaded.test or test_name(test), strategy.name, loaded.seed, loaded.max_steps)
     index = loaded.iteration - 1  # the explorer's 0-based index seeds the timer delays
@@ -159,7 +159,7 @@ def replay(test: TestFunction, trace: Trace | str | Path, *, log_steps: bool = F
     return report
 
 
-def _check_target(recorded: str, target: str) -> None:
+def check_target(recorded: str, target: str) -> None:
     """A trace recorded for another test function cannot replay: say so before running.
 
     The function names must match; the modules may differ when one is a package the other
