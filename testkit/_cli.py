@@ -15,10 +15,10 @@ from typing import Any, TextIO
 from testkit._errors import Interrupted, ReplayDivergence, TestkitError
 from testkit._explore import check_arguments, explore
 from testkit._progress import ProgressBar
-from testkit._replay import replay
-from testkit._report import Report, describe_bug
+from testkit._replay import check_target, replay
+from testkit._report import Report, describe_bug, test_name
 from testkit._strategies import NAMES, make_strategy
-from testkit._trace import TRACE_DIR, Trace
+from testkit._trace import TRACE_DIR, Trace, bug_line
 from testkit._watchdog import DEFAULT_WATCHDOG
 
 EXIT_OK, EXIT_BUG, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -262,6 +262,7 @@ def _print_report(report: Report, args: argparse.Namespace, stream: TextIO) -> i
 
 def _replay(args: argparse.Namespace, test: Callable[..., Any], stream: TextIO) -> int:
     trace = Trace.load(args.trace)
+    check_target(trace.test, test_name(test))  # before the banner: an error stands alone
     stream.write(f"testkit: replaying {args.trace} ({len(trace)} steps) against {args.target}\n")
     try:
         report = replay(test, trace, log_steps=args.verbose, watchdog=args.watchdog)
@@ -271,7 +272,7 @@ def _replay(args: argparse.Namespace, test: Callable[..., Any], stream: TextIO) 
     bug = report.bug
     assert bug is not None
     stream.write(describe_bug(bug) + "\n")
-    if trace.bug and bug.headline() != trace.bug:
+    if trace.bug and bug_line(bug.headline()) != trace.bug:
         stream.write(f"note: the trace recorded a different bug: {trace.bug}\n")
     else:
         stream.write(f"reproduced the bug in {report.steps} steps\n")

@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import logging
+import os
 import random
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from testkit._bug import Abort
+from testkit._bug import Abort, state_text
 from testkit._errors import ReplayDivergence, TestkitError
 from testkit._explore import TestFunction, check_test, delay_rng, finish_bug, run_once
-from testkit._operations import TimerQueue
+from testkit._operations import Mailbox, TimerQueue
+from testkit._payloads import CONTINUE, START, describe_message
 from testkit._report import Report, test_name
 from testkit._sandbox import Sandbox, wall_clock
 from testkit._strategies import Strategy
-from testkit._trace import Step, Trace
+from testkit._trace import Step, Trace, comparable
 from testkit._watchdog import DEFAULT_WATCHDOG, check_watchdog
 
 _replay_log = logging.getLogger("testkit.replay")
@@ -53,10 +55,9 @@ class ReplayStrategy(Strategy):
         wanted = f"timer {expected.actor}" if expected.kind == "timer" else expected.actor
         for op in enabled:
             if _op_label(op) == wanted:
-                kind, what = op.peek()
-                if kind != expected.kind or what != expected.what:
-                    shown = " ".join(p for p in (kind, op_actor(op), what) if p)
-                    raise Abort(error=ReplayDivergence(step, str(expected), shown))
+                planned = Step(step, *_next_step(op))
+                if comparable(str(planned)) != comparable(str(expected)):
+                    raise Abort(error=ReplayDivergence(step, str(expected), str(planned)))
                 return op
         raise Abort(
             error=ReplayDivergence(
@@ -71,8 +72,24 @@ class ReplayStrategy(Strategy):
         return expected.value
 
 
-def op_actor(op: Any) -> str:
-    return str(op.mailbox.id if op.__class__ is TimerQueue else op.id)
+def _next_step(op: Any) -> tuple[str, str, str, str]:
+    """(kind, actor, what, detail) of the step `op` would run next, as the explorer records
+    it: a delivery's detail is the message's repr and ` @<state>`, the receiver's state."""
+    if op.__class__ is TimerQueue:
+        kind, what, detail = describe_message(op.heap[0].message)
+        return "timer", str(op.mailbox.id), what, detail
+    if op.__class__ is not Mailbox:
+        kind, what, detail = describe_message(CONTINUE)
+        return kind, str(op.id), what, detail
+    if not op.started:
+        kind, what, detail = describe_message(START)
+        return kind, str(op.id), what, detail
+    kind, what, detail = describe_message(op.items[0].message)
+    current = getattr(op.actor, "_sm_current", None)
+    if current is not None and kind == "deliver":
+        state = f"@{state_text(current.state_name)}"
+        detail = f"{detail} {state}" if detail else state
+    return kind, str(op.id), what, detail
 
 
 def _op_label(op: Any) -> str:
@@ -90,16 +107,29 @@ def replay(
 ) -> Report:
     """Re-run exactly the decisions of `trace` and return the `Report` of the reproduced bug.
 
-    Raises `ReplayDivergence` if the program makes a different decision than recorded, and
-    `TestkitError` if the trace replays to its end without the bug happening.
+    Every step is checked against the trace: the actor, the message type and repr, the
+    receiver's state, the random bounds. Raises `ReplayDivergence` at the first step the
+    program decides differently, and `TestkitError` if the trace was recorded for another
+    test or replays to its end without the bug happening.
+
+        report = testkit.replay(lost_update, "testkit-traces/lost_update.trace")
     """
     check_test(test, "replay")
     limit = check_watchdog(watchdog, "replay")
+    if not isinstance(trace, (Trace, str, os.PathLike)):
+        raise TestkitError(
+            f"replay(test, trace): trace must be a Trace or the path of a trace file, got {trace!r}"
+        )
     loaded = trace if isinstance(trace, Trace) else Trace.load(trace)
     if not loaded.max_steps:
-        raise TestkitError("the trace has no max_steps header; was it written by testkit?")
+        raise TestkitError(
+            "the trace's '# max_steps:' header is missing or 0; a trace written by testkit "
+            "has the max_steps of the run that found the bug"
+        )
+    check_target(loaded.test, test_name(test))
     strategy = ReplayStrategy(loaded, log_steps)
     report = Report(loaded.test or test_name(test), strategy.name, loaded.seed, loaded.max_steps)
+    index = loaded.iteration - 1  # the explorer's 0-based index seeds the timer delays
     with Sandbox(limit) as sandbox:
         started = wall_clock()  # the run, not freezegun's one-off start
         strategy.begin(0, random.Random(0), loaded.max_steps)
@@ -110,7 +140,7 @@ def replay(
             loaded.liveness_threshold,
             sandbox,
             loaded.timer_delay,
-            delay_rng(loaded.seed, loaded.iteration - 1),
+            delay_rng(loaded.seed, index),
             replaying=True,
         )
     report.iterations = report.schedules = 1
@@ -118,18 +148,41 @@ def replay(
     report.bound_reached = int(runtime.bound_reached)
     report.elapsed = wall_clock() - started
     if bug is None:
-        raise TestkitError(
-            f"the trace was replayed to its end ({runtime.steps} steps) but no bug happened; "
-            f"expected: {loaded.bug or 'a bug'}"
+        end = (
+            f"stopped at its max_steps={loaded.max_steps}"
+            if runtime.bound_reached
+            else f"was replayed to its end ({runtime.steps} steps)"
         )
+        expected = loaded.bug or "a bug"
+        raise TestkitError(f"the trace {end} but no bug happened; expected: {expected}")
     if runtime.steps < len(loaded.steps):
         raise ReplayDivergence(
             runtime.steps, f"{len(loaded.steps)} steps before the bug", f"the bug: {bug.headline()}"
         )
     report.buggy_iterations = 1
-    finish_bug(
-        bug, runtime, strategy, report, loaded.seed, loaded.iteration, loaded.liveness_threshold
-    )
+    finish_bug(bug, runtime, strategy, report, loaded.seed, index, loaded.liveness_threshold)
     bug.trace.strategy = loaded.strategy
     report.bugs.append(bug)
     return report
+
+
+def check_target(recorded: str, target: str) -> None:
+    """A trace recorded for another test function cannot replay: say so before running.
+
+    The function names must match; the modules may differ when one is a package the other
+    belongs to (a function re-exported by its package) or `__main__`. A header without
+    `module:function` (a custom `explore(name=...)`, or none) cannot be checked.
+    """
+    recorded_module, sep, recorded_function = recorded.partition(":")
+    if not sep:
+        return
+    target_module, _, target_function = target.partition(":")
+    related = {recorded_module, target_module} & {"__main__"} or any(
+        a == b or a.startswith(b + ".")
+        for a, b in ((recorded_module, target_module), (target_module, recorded_module))
+    )
+    if recorded_function != target_function or not related:
+        raise TestkitError(
+            f"this trace was recorded for {recorded}, you asked to replay it against {target}; "
+            f"replay it against {recorded} (python -m testkit replay {recorded} TRACE)"
+        )

@@ -8,6 +8,7 @@ lines start with `#` and name the test, strategy, seed, bounds, versions and the
 
 from __future__ import annotations
 
+import os
 import platform
 import re
 from dataclasses import dataclass, field
@@ -16,13 +17,40 @@ from pathlib import Path
 
 from testkit._errors import TestkitError
 
-FORMAT = "testkit-trace 1"
+FORMAT = "testkit-trace 2"
+"""Format 2 counts `# iteration:` from 1, as reports do; format 1 (from 0) is still read."""
+_FORMATS = {"# testkit-trace 1": 1, "# testkit-trace 2": 2}
 SCHEDULE_KINDS = frozenset({"start", "deliver", "stop", "timer", "continue"})
 _SAFE = re.compile(r"[^A-Za-z0-9_.]+")
 TRACE_DIR = Path("testkit-traces")
 """Where the command line and the pytest plugin write traces (relative to the working
 directory, or to pytest's rootdir)."""
-_RANDOM = re.compile(r"^(random_int\((\d+)\)|random_bool\(\))=(\S+)$")
+_RANDOM = re.compile(r"^(random_int\(([0-9]+)\)|random_bool\(\))=(\S+)$")
+_INDEX = re.compile(r"[0-9]+")
+_LINE_BREAKS = {ord(c): repr(c)[1:-1] for c in "\r\n\v\f\x1c\x1d\x1e\x85\u2028\u2029"}
+"""Every character `str.splitlines` breaks at, and its escape: a step stays on one line."""
+_ADDRESS = re.compile(r" at 0x[0-9A-Fa-f]+")
+_NUMBER_LIMIT = 30
+"""Digits allowed in a header or random value: far above any real one, far below the point
+where Python refuses to parse them."""
+_HEADER_INT = re.compile(rf"-?[0-9]{{1,{_NUMBER_LIMIT}}}")
+
+
+def one_line(text: str) -> str:
+    """`text` with line breaks escaped, so that it cannot split a trace line."""
+    return text.translate(_LINE_BREAKS)
+
+
+def bug_line(headline: str) -> str:
+    """A bug's headline as the `# bug:` header holds it: its lines joined by ` | `."""
+    return one_line(" | ".join(headline.strip().splitlines()))
+
+
+def comparable(text: str) -> str:
+    """A step's text as replay compares it: line breaks escaped, whitespace runs collapsed
+    (the file format cannot keep them), object addresses (`at 0x7f...`) masked, as they
+    differ from run to run."""
+    return " ".join(_ADDRESS.sub(" at 0x?", one_line(text)).split())
 
 
 @dataclass(frozen=True)
@@ -36,8 +64,10 @@ class Step:
     detail: str = ""
 
     def __str__(self) -> str:
-        return " ".join(
-            p for p in (str(self.index), self.kind, self.actor, self.what, self.detail) if p
+        return one_line(
+            " ".join(
+                p for p in (str(self.index), self.kind, self.actor, self.what, self.detail) if p
+            )
         )
 
     @property
@@ -77,13 +107,16 @@ def versions() -> str:
 
 @dataclass
 class Trace:
-    """The decisions of one iteration plus what is needed to replay them."""
+    """The decisions of one iteration plus what is needed to replay them.
+
+    `iteration` counts from 1, as the report does: the explorer's first iteration is 1.
+    """
 
     steps: list[Step]
     test: str = ""
     strategy: str = ""
     seed: int = 0
-    iteration: int = 0
+    iteration: int = 1
     max_steps: int = 0
     fair: bool = False
     liveness_threshold: int = 0
@@ -95,19 +128,19 @@ class Trace:
         return len(self.steps)
 
     def to_text(self) -> str:
-        bug = self.bug.replace("\n", " | ")
+        """The trace as `save` writes it: the header lines, then one line per step."""
         header = [
             f"# {FORMAT}",
-            f"# test: {self.test}",
-            f"# strategy: {self.strategy}",
+            f"# test: {one_line(self.test)}",
+            f"# strategy: {one_line(self.strategy)}",
             f"# seed: {self.seed}",
             f"# iteration: {self.iteration}",
             f"# max_steps: {self.max_steps}",
             f"# fair: {str(self.fair).lower()}",
             f"# liveness_threshold: {self.liveness_threshold}",
             f"# timer_delay: {self.timer_delay}",
-            f"# versions: {self.versions}",
-            f"# bug: {bug}",
+            f"# versions: {one_line(self.versions)}",
+            f"# bug: {bug_line(self.bug)}",
         ]
         return "\n".join(header + [str(s) for s in self.steps]) + "\n"
 
@@ -122,80 +155,172 @@ class Trace:
         return f"{stem}-seed{self.seed}-it{self.iteration}.trace"
 
     def save(self, path: str | Path) -> Path:
-        """Write the trace as text; returns the path."""
+        """Write the trace as text; returns the path written.
+
+        `path` may be a directory (existing, or spelled with a trailing separator): the trace
+        goes inside it under `file_name()`. Missing parent directories are created.
+        """
         target = Path(path)
-        if target.parent and not target.parent.exists():
+        try:
+            if str(path).endswith(("/", os.sep)) or target.is_dir():
+                target = target / self.file_name()
             target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(self.to_text(), encoding="utf-8")
+            target.write_text(self.to_text(), encoding="utf-8")
+        except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the path
+            raise TestkitError(
+                f"cannot write the trace to {str(target)!r}: {_reason(exc)}; pass a "
+                "writable file path or an existing directory (the trace is then saved as "
+                f"{self.file_name()!r} inside it)"
+            ) from None
         return target
 
     @classmethod
     def load(cls, path: str | Path) -> Trace:
         """Read a trace written by `save`; a clear TestkitError if it is not one."""
+        if not isinstance(path, (str, os.PathLike)):
+            raise TestkitError(f"a trace path must be a str or a Path, got {path!r}")
         source = Path(path)
         try:
-            text = source.read_text(encoding="utf-8")
-        except OSError as exc:
+            is_dir = source.is_dir()
+            data = b"" if is_dir else source.read_bytes()
+        except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the path
+            raise TestkitError(f"cannot read trace {str(source)!r}: {_reason(exc)}") from None
+        if is_dir:
             raise TestkitError(
-                f"cannot read trace {str(source)!r}: {exc.strerror or exc}"
+                f"cannot read trace {str(source)!r}: it is a directory; pass one of the "
+                ".trace files written by `python -m testkit test` or Trace.save"
+            )
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise TestkitError(
+                f"{source} is not a testkit trace: byte {exc.start} is not UTF-8 text "
+                f"({_encoding_hint(data)}); pass a file written by Trace.save or by "
+                "`python -m testkit test`"
             ) from None
         return cls.from_text(text, str(source))
 
     @classmethod
     def from_text(cls, text: str, origin: str = "<text>") -> Trace:
-        lines = text.splitlines()
-        if not lines or lines[0].strip() != f"# {FORMAT}":
+        """Parse the text of a trace; `origin` names it in errors (a file name)."""
+        if not isinstance(text, str):
+            raise TestkitError(f"Trace.from_text needs a str, got {type(text).__name__}")
+        if "\0" in text:
             raise TestkitError(
-                f"{origin} is not a testkit trace (its first line should be '# {FORMAT}'); "
+                f"{origin} is not a testkit trace: it contains NUL bytes (a binary file?); "
                 "pass a file written by Trace.save or by `python -m testkit test`"
             )
-        meta: dict[str, str] = {}
+        lines = text.splitlines()
+        version = _FORMATS.get(lines[0].strip()) if lines else None
+        if version is None:
+            what = "it is empty" if not text.strip() else f"its first line should be '# {FORMAT}'"
+            raise TestkitError(
+                f"{origin} is not a testkit trace ({what}); "
+                "pass a file written by Trace.save or by `python -m testkit test`"
+            )
+        header = _Header(origin)
         steps: list[Step] = []
         for number, line in enumerate(lines[1:], start=2):
             if not line.strip():
                 continue
             if line.startswith("#"):
                 key, _, value = line[1:].partition(":")
-                meta[key.strip()] = value.strip()
+                header.values[key.strip()] = (value.strip(), number)
                 continue
             steps.append(_parse_step(line, number, origin, len(steps)))
-        try:
-            return cls(
-                steps=steps,
-                test=meta.get("test", ""),
-                strategy=meta.get("strategy", ""),
-                seed=int(meta.get("seed", "0")),
-                iteration=int(meta.get("iteration", "0")),
-                max_steps=int(meta.get("max_steps", "0")),
-                fair=meta.get("fair", "false") == "true",
-                liveness_threshold=int(meta.get("liveness_threshold", "0")),
-                timer_delay=int(meta.get("timer_delay", "0")),
-                bug=meta.get("bug", ""),
-                versions=meta.get("versions", ""),
+        first = 0 if version == 1 else 1  # format 1 counted iterations from 0
+        iteration = header.integer("iteration", first, minimum=first)
+        return cls(
+            steps=steps,
+            test=header.text("test"),
+            strategy=header.text("strategy"),
+            seed=header.integer("seed", 0, minimum=None),
+            iteration=iteration + 1 - first,
+            max_steps=header.integer("max_steps", 0, minimum=0),
+            fair=header.flag("fair"),
+            liveness_threshold=header.integer("liveness_threshold", 0, minimum=0),
+            timer_delay=header.integer("timer_delay", 0, minimum=0),
+            bug=header.text("bug"),
+            versions=header.text("versions"),
+        )
+
+
+class _Header:
+    """The `# key: value` lines of a trace, each with its line number for errors."""
+
+    def __init__(self, origin: str) -> None:
+        self.origin = origin
+        self.values: dict[str, tuple[str, int]] = {}
+
+    def text(self, key: str) -> str:
+        return self.values.get(key, ("", 0))[0]
+
+    def integer(self, key: str, default: int, minimum: int | None) -> int:
+        if key not in self.values:
+            return default
+        value, number = self.values[key]
+        shown = "an integer" if minimum is None else f"an integer >= {minimum}"
+        if not _HEADER_INT.fullmatch(value) or (minimum is not None and int(value) < minimum):
+            raise TestkitError(
+                f"{self.origin}, line {number}: '# {key}:' must be {shown}, got {value!r}"
             )
-        except ValueError as exc:
-            raise TestkitError(f"{origin}: a header value is not a number ({exc})") from None
+        return int(value)
+
+    def flag(self, key: str) -> bool:
+        value, number = self.values.get(key, ("false", 0))
+        if value not in ("true", "false"):
+            raise TestkitError(
+                f"{self.origin}, line {number}: '# {key}:' must be true or false, got {value!r}"
+            )
+        return value == "true"
+
+
+def _reason(exc: Exception) -> str:
+    return (exc.strerror if isinstance(exc, OSError) else None) or str(exc)
+
+
+def _encoding_hint(data: bytes) -> str:
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "it looks like UTF-16; save it as UTF-8"
+    return "a binary file?"
 
 
 def _parse_step(line: str, number: int, origin: str, expected_index: int) -> Step:
+    where = f"{origin}, line {number}"
     parts = line.split(maxsplit=4)
-    if len(parts) < 3 or not parts[0].isdigit():
-        raise TestkitError(
-            f"{origin}, line {number}: expected '<step> <kind> <actor> ...', got {line!r}"
-        )
+    if len(parts) < 3 or not _INDEX.fullmatch(parts[0]) or len(parts[0]) > _NUMBER_LIMIT:
+        raise TestkitError(f"{where}: expected '<step> <kind> <actor> ...', got {line!r}")
     index, kind, actor = int(parts[0]), parts[1], parts[2]
     if index != expected_index:
         raise TestkitError(
-            f"{origin}, line {number}: expected step {expected_index}, got step {index}; "
+            f"{where}: expected step {expected_index}, got step {index}; "
             "a trace must list every step in order"
         )
     if kind not in SCHEDULE_KINDS and kind != "random":
-        raise TestkitError(f"{origin}, line {number}: unknown step kind {kind!r} in {line!r}")
+        raise TestkitError(f"{where}: unknown step kind {kind!r} in {line!r}")
     what = parts[3] if len(parts) > 3 else ""
     detail = parts[4] if len(parts) > 4 else ""
-    if kind == "random" and not _RANDOM.match(what):
-        raise TestkitError(
-            f"{origin}, line {number}: a random step needs 'random_int(n)=v' or "
-            f"'random_bool()=True|False', got {what!r}"
-        )
+    if kind == "random":
+        _check_random(what, detail, where)
     return Step(index, kind, actor, what, detail)
+
+
+def _check_random(what: str, detail: str, where: str) -> None:
+    """A random step's value must be one the program could have been given."""
+    match = _RANDOM.match(what)
+    if match is None or detail:
+        raise TestkitError(
+            f"{where}: a random step needs 'random_int(n)=v' or "
+            f"'random_bool()=True|False', got {' '.join((what, detail)).strip()!r}"
+        )
+    bound, token = match.group(2), match.group(3)
+    if bound is None:
+        if token not in ("True", "False"):
+            raise TestkitError(f"{where}: random_bool() must be True or False, got {token!r}")
+        return
+    if len(bound) > _NUMBER_LIMIT or int(bound) < 1:
+        raise TestkitError(f"{where}: random_int(n) needs an integer n >= 1, got n={bound}")
+    if not _INDEX.fullmatch(token) or len(token) > _NUMBER_LIMIT or int(token) >= int(bound):
+        raise TestkitError(
+            f"{where}: random_int({bound}) must be an integer in [0, {bound}), got {token!r}"
+        )

@@ -28,11 +28,16 @@ def found(test: Any = systems.lost_update, seed: int = 1) -> testkit.Report:
 
 
 def test_trace_text_has_a_header_and_one_decision_per_line(tmp_path: Path) -> None:
-    bug = found().bug
+    report = found()
+    bug = report.bug
     assert bug is not None
     path = bug.trace.save(tmp_path / "bug.trace")
     lines = path.read_text().splitlines()
-    assert lines[0] == "# testkit-trace 1"
+    assert lines[0] == "# testkit-trace 2"
+    # counted from 1 like the summary: the bug stopped the run in its last iteration
+    assert bug.trace.iteration == report.iterations
+    assert f"# iteration: {report.iterations}" in lines
+    assert f"iteration {report.iterations}, strategy random" in report.summary()
     header = "\n".join(line for line in lines if line.startswith("#"))
     expected = [
         "test: tests.buggy_systems:lost_update",
