@@ -24,7 +24,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 
@@ -57,6 +57,9 @@ MARKER_KEYWORDS = (
 """What `@pytest.mark.testkit(...)` always accepts (plus any other keyword `explore` takes)."""
 
 _NOT_SETTINGS = frozenset({"test", "progress", "name"})
+_NAMED_KINDS = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+MORE_BUGS = 10
+"""With `stop_at_first_bug=False`, how many bugs after the first a failure lists."""
 LOG_TAIL = 20
 """How many log records of the buggy iteration a failure shows."""
 _LOG_LINE = 240
@@ -165,7 +168,7 @@ def marker_settings(node: pytest.Item, accepted: frozenset[str]) -> dict[str, An
     return settings
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     pytest.fail(message, pytrace=False)
 
 
@@ -300,9 +303,25 @@ def _trace_lines(test: Callable[..., Any], trace: Trace, config: pytest.Config) 
     try:
         path = trace.save(Path(config.rootpath) / TRACE_DIR / trace.file_name())
     except OSError as exc:
-        return [f"trace not saved ({exc}); replay the printed seed instead"]
+        return [f"trace not saved ({exc}); rerun with the seed below instead"]
     shown = _shown_path(path)
     return [f"trace: {shown}", f"replay: {_replay_hint(test, shown)}"]
+
+
+def _more_bugs(test: Callable[..., Any], report: Report, config: pytest.Config) -> list[str]:
+    """One line and a saved trace for each bug after the first (up to `MORE_BUGS`)."""
+    others = report.bugs[1:]
+    if not others:
+        return []
+    lines = [f"{len(others)} more bug(s):"]
+    for bug in others[:MORE_BUGS]:
+        count = getattr(bug, "count", 1)  # iterations with this bug, where explore groups them
+        times = f" (in {count} iterations)" if isinstance(count, int) and count > 1 else ""
+        lines.append(f"  {bug.headline().splitlines()[0]}{times}")
+        lines.extend(f"    {line}" for line in _trace_lines(test, bug.trace, config))
+    if len(others) > MORE_BUGS:
+        lines.append(f"  ... and {len(others) - MORE_BUGS} more")
+    return lines
 
 
 @pytest.fixture(name="explore")
@@ -312,7 +331,8 @@ def explore_fixture(request: pytest.FixtureRequest) -> Callable[..., Report]:
     Its arguments are overridden by the `testkit` marker, and those by `--testkit-*` options.
     """
     parameters = _explore_parameters()
-    accepted = frozenset(MARKER_KEYWORDS) | (parameters.keys() - _NOT_SETTINGS)
+    named = {n for n, p in parameters.items() if p.kind in _NAMED_KINDS} - _NOT_SETTINGS
+    accepted = frozenset(MARKER_KEYWORDS) | named
     marker = marker_settings(request.node, accepted)
     options = {
         keyword: value
@@ -339,6 +359,7 @@ def explore_fixture(request: pytest.FixtureRequest) -> Callable[..., Report]:
         bug = report.bug
         if bug is not None:
             parts = [describe_bug(bug), logs, *_trace_lines(test, bug.trace, request.config)]
+            parts.extend(_more_bugs(test, report, request.config))
             parts.append(
                 f"rerun this exploration: pytest {shlex.quote(request.node.nodeid)} "
                 f"--testkit-seed {report.seed}"

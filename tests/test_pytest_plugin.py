@@ -88,6 +88,30 @@ def test_a_trace_that_cannot_be_saved_still_fails_with_the_bug_and_the_seed(
     result.stdout.fnmatch_lines(["*lost update*", "trace not saved (*", "*--testkit-seed 1"])
 
 
+def test_with_stop_at_first_bug_false_every_bug_is_listed_with_its_own_trace(
+    inner: pytest.Pytester,
+) -> None:
+    inner.makepyfile(
+        test_two_bugs="""
+        def two_bugs(runtime):
+            value = runtime.random_int(3)
+            assert value != 1, "bug one"
+            assert value != 2, "bug two"
+
+        def test_all(explore):
+            explore(two_bugs, iterations=30, seed=1, strategy="random", stop_at_first_bug=False)
+        """
+    )
+    result = inner.runpytest(*PLUGIN)
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["BUG: *bug *", "* more bug(s):", "  safety bug in test *"])
+    output = result.stdout.str()
+    assert "bug one" in output and "bug two" in output
+    traces = list((inner.path / "testkit-traces").iterdir())
+    assert output.count("trace: testkit-traces/") == min(len(traces), 11)
+    assert len(traces) >= 2
+
+
 # ---- options ---------------------------------------------------------------------------------
 
 
