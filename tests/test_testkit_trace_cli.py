@@ -195,33 +195,6 @@ def test_python_dash_m_testkit_runs_as_a_program(tmp_path: Path) -> None:
     assert "start Oven#1" in result.stderr
 
 
-def test_pytest_fixture_fails_the_test_with_bug_trace_and_replay(
-    pytester: pytest.Pytester,
-) -> None:
-    pytester.syspathinsert(ROOT)
-    pytester.makepyfile(
-        test_uses_fixture="""
-        from tests import buggy_systems as systems
-
-        def test_buggy(explore):
-            explore(systems.lost_update, iterations=50, seed=1, strategy="random")
-
-        def test_fixed(explore):
-            report = explore(systems.lost_update_fixed, iterations=50, seed=1)
-            assert report.bug is None
-        """
-    )
-    result = pytester.runpytest("-p", "testkit.pytest_plugin")
-    result.assert_outcomes(passed=1, failed=1)
-    result.stdout.fnmatch_lines(
-        [
-            "*safety bug in test*lost update*",
-            "*trace: *.testkit-traces*test_buggy.trace",
-            "*replay: python -m testkit replay tests.buggy_systems:lost_update *",
-        ]
-    )
-
-
 def test_progress_bar_shows_iterations_rate_and_bugs() -> None:
     from testkit import Progress
     from testkit._progress import ProgressBar
