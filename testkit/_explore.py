@@ -174,7 +174,7 @@ def explore(
     report = Report(name or test_name(test), chosen.name, seed, max_steps)
     notify = progress_callback(progress)
     schedules: set[int] = set()
-    unregistered: set[str] = set()
+    notes: set[str] = set()
     started = wall_clock()
     try:
         with Sandbox(limit) as sandbox:
@@ -195,7 +195,7 @@ def explore(
                 report.iterations += 1
                 report.steps += runtime.steps
                 report.bound_reached += runtime.bound_reached
-                unregistered |= runtime.unregistered
+                notes |= runtime.notes
                 schedules.add(hash(tuple(_schedule_key(runtime.trace))))
                 if bug is not None:
                     report.buggy_iterations += 1
@@ -208,20 +208,20 @@ def explore(
                     break
     except KeyboardInterrupt:
         report.interrupted = True
-        finish_report(report, schedules, unregistered, chosen, started)
+        finish_report(report, schedules, notes, chosen, started)
         raise Interrupted(report) from None
     finally:
         close = getattr(notify, "close", None)
         if close is not None:
             close()
-    finish_report(report, schedules, unregistered, chosen, started)
+    finish_report(report, schedules, notes, chosen, started)
     return report
 
 
 def finish_report(
     report: Report,
     schedules: set[int],
-    unregistered: set[str],
+    notes: set[str],
     strategy: Strategy,
     started: float,
 ) -> None:
@@ -234,16 +234,12 @@ def finish_report(
             else ""
         )
         report.warnings.append(
-            f"every iteration reached max_steps={report.max_steps} before the system became "
-            "quiescent, so no run was tested to its end: a timer that re-arms forever or a "
-            f"message loop keeps it busy, or max_steps is too low; {why}raise max_steps, or "
-            "stop the periodic work when the test is done"
+            f"every iteration was cut off (at max_steps={report.max_steps}, or where virtual "
+            "time ends) before the system became quiescent, so no run was tested to its "
+            "end: a timer that re-arms forever or a message loop keeps it busy, or max_steps "
+            f"is too low; {why}raise max_steps, or stop the periodic work when the test is done"
         )
-    for monitor in sorted(unregistered):
-        report.warnings.append(
-            f"events were sent to monitor {monitor}, which the test never registered, so it "
-            f"checked nothing: call runtime.register_monitor({monitor}) in the test function"
-        )
+    report.warnings.extend(sorted(notes))
 
 
 def _schedule_key(trace: list[tuple[Any, Any, Any]]) -> Iterator[Any]:

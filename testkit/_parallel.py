@@ -81,7 +81,7 @@ class _Result:
     schedule: bytes
     bug: Bug | None
     """With a trace when it is the worker's first of its signature, else only counted."""
-    unregistered: frozenset[str]
+    notes: frozenset[str]
 
 
 class StateRepr:
@@ -191,8 +191,8 @@ def _merge(
             report.add_bug(result.bug)
     expected = cutoff + 1 if cutoff < job.iterations else job.iterations
     report.timed_out = report.timed_out and len(kept) < expected
-    unregistered = frozenset().union(*(r.unregistered for r in kept))
-    finish_report(report, {hash(r.schedule) for r in kept}, set(unregistered), strategy, started)
+    notes = set().union(*(r.notes for r in kept))
+    finish_report(report, {hash(r.schedule) for r in kept}, notes, strategy, started)
 
 
 class _Coordinator:
@@ -395,7 +395,7 @@ def _run_share(
                     int(runtime.bound_reached),
                     schedule,
                     bug,
-                    frozenset(runtime.unregistered),
+                    frozenset(runtime.notes),
                 )
             )
             if bug is not None or wall_clock() - flushed >= FLUSH_SECONDS:

@@ -33,6 +33,10 @@ from testkit._test_body import FINISHED, RUNNABLE, WAITING, BodyWorker, TestBody
 
 M = TypeVar("M", bound=Monitor)
 
+MAX_VIRTUAL_SECONDS = 7_900 * 365 * 86_400.0
+"""Virtual seconds after 2026-01-01 that the clock can show (datetime ends in the year 9999);
+an iteration whose next timer lies beyond ends there, as at max_steps."""
+
 _PYKKA_INTERNAL = frozenset(
     {
         pykka_messages._ActorStop,
@@ -96,8 +100,8 @@ class Runtime(Dispatcher):
         self._timer_seq = 0
         self.misuse: TestkitError | None = None
         """Set by a thread the tester does not control; ends the run at the next step."""
-        self.unregistered: set[str] = set()
-        """Monitors that were sent events but never registered in this iteration."""
+        self.notes: set[str] = set()
+        """Why this iteration may have tested less than it seems (the report's warnings)."""
 
     # ---- the test's API ------------------------------------------------------------------
 
@@ -126,7 +130,11 @@ class Runtime(Dispatcher):
         slot = self.monitor_slots.get(monitor_cls)
         if slot is None:
             check_monitor_class(monitor_cls)
-            self.unregistered.add(monitor_cls.__name__)
+            name = monitor_cls.__name__
+            self.notes.add(
+                f"events were sent to monitor {name}, which the test never registered, so it "
+                f"checked nothing: call runtime.register_monitor({name}) in the test function"
+            )
             return
         monitor = slot.monitor
         slot.recent.append(f"step {self.steps}: {event!r} in state {monitor.state_name!r}")
@@ -360,6 +368,14 @@ class Runtime(Dispatcher):
     def _fire_timer(self, timers: TimerQueue) -> None:
         heap = timers.heap
         entry = heap[0]
+        if entry.deadline > MAX_VIRTUAL_SECONDS:  # past what datetime (the clock) can hold
+            self.bound_reached = True
+            self.notes.add(
+                f"a timer of {timers.mailbox.id} was due past the year 9999, where virtual time "
+                "ends, so the iteration ended there as at max_steps: timers that re-arm far "
+                "into the future keep a system busy forever; stop them when the work is done"
+            )
+            raise Abort(bound=True)
         self.trace.append((timers, entry.message, None))
         if entry.deadline > self.now:
             self.now = entry.deadline

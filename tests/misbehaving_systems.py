@@ -94,3 +94,18 @@ def generator_test(runtime: Runtime) -> Any:
 
 def no_argument_test() -> None:
     pass
+
+
+class Glacial(FSM, pykka.ThreadingActor):
+    """Ticks every 31 years (1e9 s): a few hundred ticks pass the year 9999."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.start_with("on", 0)
+        self.when("on", lambda event: self.stay().using(event.data + 1))
+        self.initialize()
+        self.set_timer("tick", "tick", 1e9, repeat=True)
+
+
+def glacial_timer(runtime: Runtime) -> None:
+    Glacial.start()

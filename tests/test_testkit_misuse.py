@@ -193,7 +193,15 @@ def test_every_iteration_cut_off_at_max_steps_is_a_warning(
 ) -> None:
     assert main(["test", "tests.buggy_systems:lost_update_fixed", "--max-steps", "1"]) == 0
     out = capsys.readouterr().out
-    assert "warning: every iteration reached max_steps=1" in out
+    assert "warning: every iteration was cut off (at max_steps=1," in out
+
+
+def test_timers_past_the_end_of_virtual_time_end_the_iteration_with_a_warning() -> None:
+    # a 1e9 s repeating timer passes the year 9999 after ~250 ticks: no OverflowError
+    report = explore(misbehaving.glacial_timer, iterations=2, max_steps=100_000, seed=1)
+    assert report.bug is None and report.bound_reached == 2
+    assert report.steps < 2_000  # it ended where time ends, not at max_steps
+    assert any("was due past the year 9999" in warning for warning in report.warnings)
 
 
 def test_dfs_on_a_system_that_never_quiesces_says_why() -> None:
