@@ -75,6 +75,12 @@ class FSM(StateMachine, _ActorBase):
     actor_inbox: Any  # a TrackingInbox; Any keeps it compatible with pykka.Actor's own type
     actor_stopped: Any
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Reject `class X(pykka.ThreadingActor, FSM)` where it is written: the mixin must
+        come before the actor class in the MRO to take over its inbox, futures and loop."""
+        super().__init_subclass__(**kwargs)
+        _check_mixin_order(cls)
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self._fsm_dispatcher: Dispatcher = _dispatch.current()
         self._sm_setup()
@@ -350,6 +356,21 @@ class FSM(StateMachine, _ActorBase):
 
     def _testkit_state_timer_active(self) -> bool:
         return self._fsm_timeout is not None
+
+
+def _check_mixin_order(cls: type) -> None:
+    mro = cls.__mro__
+    if pykka.Actor not in mro or mro.index(FSM) < mro.index(pykka.Actor):
+        return
+    mixin = next(base for base in cls.__bases__ if issubclass(base, FSM)).__name__
+    actor = next(
+        base for base in mro if issubclass(base, pykka.Actor) and not issubclass(base, FSM)
+    ).__name__
+    raise FSMError(
+        f"class {cls.__name__}: {mixin} must come before {actor} in the base classes, "
+        f"e.g. class {cls.__name__}({mixin}, pykka.ThreadingActor); the FSM mixin takes over "
+        "the actor's inbox, futures and loop, which works only when it comes first"
+    )
 
 
 _KEEP: Any = object()
