@@ -118,7 +118,7 @@ class TimerThread:
     def _warn_late(self, late: float) -> None:
         pending = sum(1 for _, _, other in self._heap if not other.cancelled) + 1
         _log.warning(
-            "FSM timers are running %.1f s late (%d timers pending): the timer thread cannot "
+            "FSM timers are running %.1f s late, %d timer(s) pending: the timer thread cannot "
             "keep up with the ticks; use fewer or longer timers, or "
             "start_timer_with_fixed_delay so that ticks slow down under load instead of "
             "falling behind (this warning repeats only after the timers have caught up)",
