@@ -17,6 +17,9 @@ IDLE_EXIT = 1.0
 LATE_WARNING = 1.0
 """Seconds behind schedule after which the thread logs (once per episode) that it is late."""
 
+CAUGHT_UP = 0.1
+"""A timer fired at most this late ends an episode of lateness (the next one warns again)."""
+
 
 class TimerHandle:
     """A scheduled callback; `cancel()` makes sure it never runs (again).
@@ -57,7 +60,7 @@ class TimerThread:
         self._seq = itertools.count()
         self._cond = threading.Condition()
         self._thread: threading.Thread | None = None
-        self._behind = False  # warned about lateness and not caught up since
+        self._behind = False  # warned about lateness, and no timer has fired on time since
 
     def schedule(
         self, delay: float, callback: Callable[[], None], interval: float | None = None
@@ -96,20 +99,22 @@ class TimerThread:
                     if self._heap:
                         heapq.heappop(self._heap)
                         continue
-                    self._behind = False
                     if not self._cond.wait(IDLE_EXIT) and not self._heap:
                         self._thread = None  # idle: leave no thread behind
                         return
                 deadline, _, handle = self._heap[0]
                 now = time.monotonic()
                 if deadline > now:
-                    self._behind = False  # caught up: the next timer is not even due
                     self._cond.wait(deadline - now)
                     continue
                 heapq.heappop(self._heap)
-                if now - deadline > LATE_WARNING and not self._behind:
-                    self._behind = True
-                    self._warn_late(now - deadline)
+                late = now - deadline
+                if late > LATE_WARNING:
+                    if not self._behind:
+                        self._behind = True
+                        self._warn_late(late)
+                elif late < CAUGHT_UP:
+                    self._behind = False
             try:
                 handle.callback()
             except Exception:
@@ -118,8 +123,8 @@ class TimerThread:
     def _warn_late(self, late: float) -> None:
         pending = sum(1 for _, _, other in self._heap if not other.cancelled) + 1
         _log.warning(
-            "FSM timers are running %.1f s late, %d timer(s) pending: the timer thread cannot "
-            "keep up with the ticks; use fewer or longer timers, or "
+            "FSM timers are firing %.1f s late, %d timer(s) pending: the timer thread or the "
+            "actors handling the ticks cannot keep up; use fewer or longer timers, or "
             "start_timer_with_fixed_delay so that ticks slow down under load instead of "
             "falling behind (this warning repeats only after the timers have caught up)",
             late,
