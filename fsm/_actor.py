@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import pykka
 
@@ -45,12 +45,25 @@ class _StateTimeoutFired:
     generation: int
 
 
+class _TimerHandle(Protocol):
+    """What the dispatcher's `schedule` returns; repeating handles also re-arm."""
+
+    def cancel(self) -> None: ...
+
+    def delivered(self, fixed_delay: bool) -> None:
+        """The tick was handled: arm the next one, `interval` after the last deadline
+        (fixed rate) or after now (fixed delay). Until then no tick is pending."""
+
+
+_SINGLE, _FIXED_RATE, _FIXED_DELAY = "single-shot", "fixed-rate", "fixed-delay"
+
+
 @dataclass(slots=True)
 class _NamedTimer:
     generation: int
-    handle: Cancellable
+    handle: _TimerHandle
     message: Any
-    repeat: bool
+    mode: str
 
 
 _CONTROL = frozenset(
@@ -74,6 +87,12 @@ class FSM(StateMachine, _ActorBase):
     actor_ref: pykka.ActorRef[Any]
     actor_inbox: Any  # a TrackingInbox; Any keeps it compatible with pykka.Actor's own type
     actor_stopped: Any
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Reject `class X(pykka.ThreadingActor, FSM)` where it is written: the mixin must
+        come before the actor class in the MRO to take over its inbox, futures and loop."""
+        super().__init_subclass__(**kwargs)
+        _check_mixin_order(cls)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self._fsm_dispatcher: Dispatcher = _dispatch.current()
@@ -160,10 +179,14 @@ class FSM(StateMachine, _ActorBase):
             timer = self._fsm_timers.get(message.name)
             if timer is None or timer.generation != message.generation:
                 return None
-            if not timer.repeat:
+            if timer.mode is _SINGLE:
                 del self._fsm_timers[message.name]
             self._fsm_cancel_state_timeout()
-            return self._fsm_handle(message.message)
+            result = self._fsm_handle(message.message)
+            if timer.mode is not _SINGLE and self._fsm_timers.get(message.name) is timer:
+                # The next tick exists only once this one is handled: never a backlog.
+                timer.handle.delivered(timer.mode is _FIXED_DELAY)
+            return result
         if kind is SubscribeTransitionCallBack:
             self._fsm_subscribe(message.ref)
         elif message.ref in self._fsm_listeners:
@@ -234,20 +257,54 @@ class FSM(StateMachine, _ActorBase):
     # ---- timers ------------------------------------------------------------------------
 
     def set_timer(self, name: str, msg: Any, interval: Duration, repeat: bool = False) -> None:
-        """Send `msg` to self after `interval` (every `interval` if `repeat`); same name
-        replaces the old timer."""
-        seconds = to_seconds(interval, f"set_timer({name!r}) interval")
+        """Send `msg` to self after `interval` (every `interval` at a fixed rate if `repeat`);
+        same name replaces the old timer."""
+        mode = _FIXED_RATE if repeat else _SINGLE
+        self._fsm_start_timer(f"set_timer({name!r}, repeat={repeat})", name, msg, interval, mode)
+
+    def start_single_timer(self, name: str, msg: Any, delay: Duration) -> None:
+        """Send `msg` to self once, after `delay`; same name replaces the old timer.
+
+        Example: `self.start_single_timer("retry", Retry(), timedelta(seconds=2))`
+        """
+        self._fsm_start_timer(f"start_single_timer({name!r})", name, msg, delay, _SINGLE)
+
+    def start_timer_with_fixed_delay(self, name: str, msg: Any, delay: Duration) -> None:
+        """Send `msg` to self repeatedly, each tick `delay` after the previous one was handled:
+        an overloaded system gets slower ticks, never a backlog of them.
+
+        Example: `self.start_timer_with_fixed_delay("poll", Poll(), 0.5)`
+        """
+        method = f"start_timer_with_fixed_delay({name!r})"
+        self._fsm_start_timer(method, name, msg, delay, _FIXED_DELAY)
+
+    def start_timer_at_fixed_rate(self, name: str, msg: Any, interval: Duration) -> None:
+        """Send `msg` to self every `interval`, on a fixed schedule (late ticks catch up one at
+        a time); at most one tick is undelivered. Same as `set_timer(..., repeat=True)`.
+
+        Example: `self.start_timer_at_fixed_rate("heartbeat", Beat(), 1.0)`
+        """
+        method = f"start_timer_at_fixed_rate({name!r})"
+        self._fsm_start_timer(method, name, msg, interval, _FIXED_RATE)
+
+    def _fsm_start_timer(
+        self, method: str, name: str, msg: Any, delay: Duration, mode: str
+    ) -> None:
+        seconds = to_seconds(delay, f"{method} interval")
         if seconds is None:
-            raise FSMError(f"set_timer({name!r}): interval must be finite, got {interval!r}")
-        if repeat and seconds == 0:
-            raise FSMError(f"set_timer({name!r}, repeat=True): a repeating interval must be > 0")
+            raise FSMError(f"{method}: the interval must be finite, got {delay!r}")
+        if mode is not _SINGLE and seconds == 0:
+            raise FSMError(f"{method}: a repeating interval must be > 0, got {delay!r}")
         self._fsm_cancel_named(name)
         generation = next(self._fsm_generations)
         handle = self._fsm_dispatcher.schedule(
-            self.actor_ref, seconds, _TimerFired(name, generation, msg), seconds if repeat else None
+            self.actor_ref,
+            seconds,
+            _TimerFired(name, generation, msg),
+            None if mode is _SINGLE else seconds,
         )
-        self._fsm_timers[name] = _NamedTimer(generation, handle, msg, repeat)
-        self._fsm_trace_timer("set", name, msg, seconds, repeat)
+        self._fsm_timers[name] = _NamedTimer(generation, cast(_TimerHandle, handle), msg, mode)
+        self._fsm_trace_timer("set", name, msg, seconds, mode is not _SINGLE)
 
     def cancel_timer(self, name: str) -> None:
         """Cancel the named timer; its message is never processed, even if already queued."""
@@ -350,6 +407,21 @@ class FSM(StateMachine, _ActorBase):
 
     def _testkit_state_timer_active(self) -> bool:
         return self._fsm_timeout is not None
+
+
+def _check_mixin_order(cls: type) -> None:
+    mro = cls.__mro__
+    if pykka.Actor not in mro or mro.index(FSM) < mro.index(pykka.Actor):
+        return
+    mixin = next(base for base in cls.__bases__ if issubclass(base, FSM)).__name__
+    actor = next(
+        base for base in mro if issubclass(base, pykka.Actor) and not issubclass(base, FSM)
+    ).__name__
+    raise FSMError(
+        f"class {cls.__name__}: {mixin} must come before {actor} in the base classes, "
+        f"e.g. class {cls.__name__}({mixin}, pykka.ThreadingActor); the FSM mixin takes over "
+        "the actor's inbox, futures and loop, which works only when it comes first"
+    )
 
 
 _KEEP: Any = object()

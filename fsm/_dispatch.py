@@ -96,16 +96,22 @@ _thread_counter = count()
 
 
 class NotifyingFuture(pykka.ThreadingFuture[Any]):
-    """A threading future that can also call back when its value is set (TestProbe.send)."""
+    """A threading future that can also call back when its value is set (TestProbe.send).
+
+    It keeps its own lock and done flag: pykka's ThreadingFuture internals differ between
+    4.x releases (4.0-4.2 have no `_condition`, and fill `_result` only in `get()`).
+    """
 
     def __init__(self) -> None:
         super().__init__()
+        self._callback_lock = threading.Lock()
         self._callbacks: list[Callable[[pykka.Future[Any]], None]] = []
+        self._is_set = False
 
     def add_done_callback(self, callback: Callable[[pykka.Future[Any]], None]) -> None:
         """Call `callback(self)` once the value or exception is set (now if it is)."""
-        with self._condition:
-            if self._result is None:
+        with self._callback_lock:
+            if not self._is_set:
                 self._callbacks.append(callback)
                 return
         callback(self)
@@ -121,7 +127,8 @@ class NotifyingFuture(pykka.ThreadingFuture[Any]):
         self._run_callbacks()
 
     def _run_callbacks(self) -> None:
-        with self._condition:
+        with self._callback_lock:
+            self._is_set = True
             callbacks, self._callbacks = self._callbacks, []
         for callback in callbacks:
             callback(self)

@@ -14,19 +14,42 @@ _log = logging.getLogger("fsm.timers")
 IDLE_EXIT = 1.0
 """Seconds without any pending timer after which the thread ends (it restarts on demand)."""
 
+LATE_WARNING = 1.0
+"""Seconds behind schedule after which the thread logs (once per episode) that it is late."""
+
+CAUGHT_UP = 0.1
+"""A timer fired at most this late ends an episode of lateness (the next one warns again)."""
+
 
 class TimerHandle:
-    """A scheduled callback; `cancel()` makes sure it never runs (again)."""
+    """A scheduled callback; `cancel()` makes sure it never runs (again).
 
-    __slots__ = ("callback", "cancelled", "interval")
+    A repeating handle fires once and then waits for `delivered()` before it is armed again,
+    so a slow receiver never has more than one of its ticks queued.
+    """
 
-    def __init__(self, callback: Callable[[], None], interval: float | None) -> None:
+    __slots__ = ("callback", "cancelled", "deadline", "interval", "owner")
+
+    def __init__(
+        self,
+        owner: TimerThread,
+        callback: Callable[[], None],
+        deadline: float,
+        interval: float | None,
+    ) -> None:
+        self.owner = owner
         self.callback = callback
+        self.deadline = deadline
         self.interval = interval
         self.cancelled = False
 
     def cancel(self) -> None:
         self.cancelled = True
+
+    def delivered(self, fixed_delay: bool) -> None:
+        """The last tick was handled: arm the next one `interval` after the last deadline
+        (fixed rate: late ticks catch up one at a time) or after now (fixed delay)."""
+        self.owner.rearm(self, fixed_delay)
 
 
 class TimerThread:
@@ -37,19 +60,37 @@ class TimerThread:
         self._seq = itertools.count()
         self._cond = threading.Condition()
         self._thread: threading.Thread | None = None
+        self._behind = False  # warned about lateness, and no timer has fired on time since
 
     def schedule(
         self, delay: float, callback: Callable[[], None], interval: float | None = None
     ) -> TimerHandle:
-        """Run `callback` after `delay` seconds, then every `interval` seconds if given."""
-        handle = TimerHandle(callback, interval)
+        """Run `callback` after `delay` seconds; if `interval` is given, again `interval`
+        after each `delivered()` call on the returned handle."""
+        handle = TimerHandle(self, callback, time.monotonic() + delay, interval)
         with self._cond:
-            heapq.heappush(self._heap, (time.monotonic() + delay, next(self._seq), handle))
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._run, name="fsm-timers", daemon=True)
-                self._thread.start()
-            self._cond.notify()
+            self._push(handle)
         return handle
+
+    def rearm(self, handle: TimerHandle, fixed_delay: bool) -> None:
+        """Arm a repeating `handle` again (see `TimerHandle.delivered`)."""
+        interval = handle.interval
+        if interval is None:
+            raise ValueError("only a repeating timer can be re-armed")
+        with self._cond:
+            if handle.cancelled:
+                return
+            handle.deadline = (time.monotonic() if fixed_delay else handle.deadline) + interval
+            self._push(handle)
+
+    def _push(self, handle: TimerHandle) -> None:
+        """Add `handle` to the heap (the lock is held); wake the thread if it is the next."""
+        heapq.heappush(self._heap, (handle.deadline, next(self._seq), handle))
+        if self._thread is None or not self._thread.is_alive():
+            self._thread = threading.Thread(target=self._run, name="fsm-timers", daemon=True)
+            self._thread.start()
+        elif self._heap[0][2] is handle:
+            self._cond.notify()
 
     def _run(self) -> None:
         while True:
@@ -57,7 +98,8 @@ class TimerThread:
                 while not self._heap or self._heap[0][2].cancelled:
                     if self._heap:
                         heapq.heappop(self._heap)
-                    elif not self._cond.wait(IDLE_EXIT) and not self._heap:
+                        continue
+                    if not self._cond.wait(IDLE_EXIT) and not self._heap:
                         self._thread = None  # idle: leave no thread behind
                         return
                 deadline, _, handle = self._heap[0]
@@ -66,15 +108,28 @@ class TimerThread:
                     self._cond.wait(deadline - now)
                     continue
                 heapq.heappop(self._heap)
-                if handle.interval is not None:
-                    # Fixed rate: the next deadline follows the last one, not the firing time.
-                    heapq.heappush(
-                        self._heap, (deadline + handle.interval, next(self._seq), handle)
-                    )
+                late = now - deadline
+                if late > LATE_WARNING:
+                    if not self._behind:
+                        self._behind = True
+                        self._warn_late(late)
+                elif late < CAUGHT_UP:
+                    self._behind = False
             try:
                 handle.callback()
             except Exception:
                 _log.exception("timer callback %r failed", handle.callback)
+
+    def _warn_late(self, late: float) -> None:
+        pending = sum(1 for _, _, other in self._heap if not other.cancelled) + 1
+        _log.warning(
+            "FSM timers are firing %.1f s late, %d timer(s) pending: the timer thread or the "
+            "actors handling the ticks cannot keep up; use fewer or longer timers, or "
+            "start_timer_with_fixed_delay so that ticks slow down under load instead of "
+            "falling behind (this warning repeats only after the timers have caught up)",
+            late,
+            pending,
+        )
 
     def thread_count(self) -> int:
         """How many threads this service runs right now (0 or 1)."""

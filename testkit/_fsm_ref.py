@@ -57,6 +57,18 @@ class TestFSMRef(Generic[A]):
         """Set a named timer on the FSM, as if it called set_timer itself."""
         self._call("set_timer", name, msg, interval, repeat)
 
+    def start_single_timer(self, name: str, msg: Any, delay: Duration) -> None:
+        """Start a single-shot timer on the FSM, as if it called start_single_timer itself."""
+        self._call("start_single_timer", name, msg, delay)
+
+    def start_timer_with_fixed_delay(self, name: str, msg: Any, delay: Duration) -> None:
+        """Start a fixed-delay timer on the FSM (see FSM.start_timer_with_fixed_delay)."""
+        self._call("start_timer_with_fixed_delay", name, msg, delay)
+
+    def start_timer_at_fixed_rate(self, name: str, msg: Any, interval: Duration) -> None:
+        """Start a fixed-rate timer on the FSM (see FSM.start_timer_at_fixed_rate)."""
+        self._call("start_timer_at_fixed_rate", name, msg, interval)
+
     def cancel_timer(self, name: str) -> None:
         """Cancel a named timer of the FSM."""
         self._call("cancel_timer", name)

@@ -99,9 +99,22 @@ class TimerEntry:
     def cancel(self) -> None:
         self.queue.remove(self)
 
+    def delivered(self, fixed_delay: bool) -> None:
+        """The tick was handled: arm a repeating timer again, `interval` after its last
+        deadline (fixed rate) or after the virtual now (fixed delay)."""
+        interval = self.interval
+        assert interval is not None, "only a repeating timer is re-armed"
+        runtime = self.queue.mailbox.runtime
+        self.deadline = (runtime.now if fixed_delay else self.deadline) + interval
+        self.ready = runtime._ready_step()
+        self.queue.add(self)
+
 
 class TimerQueue:
     """The pending timers of one actor; enabled (may fire) when the earliest one is ready.
+
+    A repeating timer leaves the queue when it fires and comes back when the actor has
+    handled the tick (`TimerEntry.delivered`): at most one of its ticks is ever queued.
 
     Only the earliest timer of an actor may fire, as with one real timer thread. A timer is
     ready a random number of steps (below the runtime's `timer_delay`) after it was set, or

@@ -381,12 +381,7 @@ class Runtime(Dispatcher):
             self.now = entry.deadline
             if self._set_clock is not None:
                 self._set_clock(self.now)
-        if entry.interval is None:
-            heapq.heappop(heap)
-        else:
-            entry.deadline += entry.interval
-            entry.ready = self._ready_step()
-            heapq.heapreplace(heap, entry)
+        heapq.heappop(heap)  # a repeating timer comes back once its tick is handled
         self.refresh(timers)
         mailbox = timers.mailbox
         if mailbox.alive:

@@ -7,7 +7,8 @@ from typing import Any
 import pykka
 import pytest
 
-from fsm import FSM, FSMError, StopEvent
+import testkit
+from fsm import FSM, Event, FSMError, LoggingFSM, State, StopEvent
 from testkit import TestFSMRef, TestProbe
 
 
@@ -145,3 +146,60 @@ def test_next_state_data_outside_a_transition() -> None:
 def test_test_fsm_ref_needs_an_fsm() -> None:
     with pytest.raises(FSMError, match="TestFSMRef needs an FSM subclass"):
         TestFSMRef(pykka.ThreadingActor)  # type: ignore[type-var]
+
+
+class _Greeter:
+    """A mixin of the user's own, beside FSM."""
+
+    def greet(self) -> str:
+        return "hello"
+
+
+def test_actor_class_before_fsm_is_an_error_at_class_definition() -> None:
+    with pytest.raises(FSMError, match=r"FSM must come before ThreadingActor.*class Wrong\(FSM, "):
+
+        class Wrong(pykka.ThreadingActor, FSM):  # type: ignore[misc]
+            pass
+
+
+def test_actor_class_before_logging_fsm_names_logging_fsm() -> None:
+    with pytest.raises(FSMError, match=r"LoggingFSM must come before ThreadingActor"):
+
+        class Wrong(pykka.ThreadingActor, LoggingFSM):  # type: ignore[misc]
+            pass
+
+
+def test_actor_class_before_fsm_is_an_error_under_the_tester_too() -> None:
+    with testkit.deterministic(seed=1), pytest.raises(FSMError, match="must come before"):
+
+        class Wrong(_Greeter, pykka.ThreadingActor, FSM):  # type: ignore[misc]
+            pass
+
+
+def test_fsm_first_with_other_mixins_and_subclasses_is_accepted(probe: TestProbe) -> None:
+    class Base(FSM, _Greeter, pykka.ThreadingActor):
+        def __init__(self) -> None:
+            super().__init__()
+            self.start_with("a", None)
+            self.when("a", self.answer)
+            self.initialize()
+
+        def answer(self, event: Event) -> State:
+            return self.stay().replying(self.greet())
+
+    class Polite:
+        def greet(self) -> str:
+            return "good morning"
+
+    class Sub(Polite, Base):
+        pass
+
+    class Logged(LoggingFSM, _Greeter, pykka.ThreadingActor):
+        pass
+
+    ref = Sub.start()
+    try:
+        assert ref.ask("hi", timeout=5) == "good morning"
+    finally:
+        ref.stop()
+    assert issubclass(Logged, FSM)
