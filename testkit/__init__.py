@@ -7,17 +7,17 @@ from its `Trace`, and `deterministic()` runs a block of a test under one schedul
 
 from __future__ import annotations
 
-from testkit._bug import Bug
+from testkit._engine.bug import Bug
+from testkit._engine.explore import deterministic, explore
+from testkit._engine.replay import replay
+from testkit._engine.runtime import Runtime
+from testkit._engine.trace import Step, Trace
 from testkit._errors import Interrupted, ReplayDivergence, TestkitError
-from testkit._explore import deterministic, explore
-from testkit._fsm_ref import TestFSMRef
-from testkit._probe import TestProbe
-from testkit._progress import Progress
-from testkit._replay import replay
-from testkit._report import BugFound, Report
-from testkit._runtime import Runtime
+from testkit._probes.fsm_ref import TestFSMRef
+from testkit._probes.probe import TestProbe
+from testkit._reporting.progress import Progress
+from testkit._reporting.report import BugFound, Report
 from testkit._strategies import NAMES as STRATEGIES
-from testkit._trace import Step, Trace
 
 __all__ = [
     "STRATEGIES",

@@ -12,14 +12,14 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from testkit._engine.explore import check_arguments, explore
+from testkit._engine.replay import check_target, replay
+from testkit._engine.trace import TRACE_DIR, Trace, bug_line
+from testkit._engine.watchdog import DEFAULT_WATCHDOG
 from testkit._errors import Interrupted, ReplayDivergence, TestkitError
-from testkit._explore import check_arguments, explore
-from testkit._progress import ProgressBar
-from testkit._replay import check_target, replay
-from testkit._report import Report, describe_bug, test_name
+from testkit._reporting.progress import ProgressBar
+from testkit._reporting.report import Report, describe_bug, test_name
 from testkit._strategies import NAMES, make_strategy
-from testkit._trace import TRACE_DIR, Trace, bug_line
-from testkit._watchdog import DEFAULT_WATCHDOG
 
 EXIT_OK, EXIT_BUG, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from testkit._report import Report
+    from testkit._reporting.report import Report
 
 
 class TestkitError(Exception):

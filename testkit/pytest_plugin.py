@@ -28,11 +28,11 @@ from typing import Any, NoReturn
 
 import pytest
 
-from testkit import _explore
+from testkit._engine import explore as _explore
+from testkit._engine.trace import TRACE_DIR, Trace
 from testkit._errors import TestkitError
-from testkit._report import Report, describe_bug, test_name
+from testkit._reporting.report import Report, describe_bug, test_name
 from testkit._strategies import NAMES, make_strategy
-from testkit._trace import TRACE_DIR, Trace
 
 OPTIONS = {
     "iterations": "iterations",

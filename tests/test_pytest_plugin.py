@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 
 import testkit
-from testkit import Report, _explore
-from testkit._report import test_name as name_of
+from testkit import Report
+from testkit._engine import explore as _explore
+from testkit._reporting.report import test_name as name_of
 
 pytest_plugins = ["pytester"]
 

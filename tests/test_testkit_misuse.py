@@ -286,7 +286,7 @@ def test_bugs_with_different_signatures_are_kept_apart() -> None:
     assert not report.add_bug(testkit.Bug("safety", "AssertionError: a", "Robot#2"))
     assert report.add_bug(testkit.Bug("safety", "AssertionError: b", "Robot#1"))
     assert [bug.count for bug in report.bugs] == [2, 1]
-    from testkit import _report
+    from testkit._reporting import report as _report
 
     for n in range(_report.MAX_DISTINCT_BUGS + 5):
         report.add_bug(testkit.Bug("exception", f"ValueError: {n}", "A#1"))
@@ -329,7 +329,7 @@ def test_explore_progress_must_be_a_flag_or_a_callable() -> None:
 def test_long_runs_report_progress_by_default(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from testkit import _progress
+    from testkit._reporting import progress as _progress
 
     monkeypatch.setattr(_progress, "AUTO_QUIET", 0.0)
     explore(buggy_systems.lost_update_fixed, iterations=5, seed=1)

@@ -18,9 +18,9 @@ import pytest
 
 import testkit
 from testkit import Runtime, TestkitError, explore
-from testkit._bug import Bug
 from testkit._cli import _parser, main
-from testkit._parallel import _make_picklable
+from testkit._distribution.parallel import _make_picklable
+from testkit._engine.bug import Bug
 
 from . import buggy_systems as systems
 from . import misbehaving_systems as misbehaving

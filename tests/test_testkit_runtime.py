@@ -57,8 +57,10 @@ def test_no_thread_is_started_per_actor() -> None:
 
     report = explore(many_actors, iterations=5, seed=1)
     assert report.bug is None
-    # the test function's own thread and the watchdog, none per actor
-    assert seen == [{"testkit-test-body", "testkit-watchdog"}] * 5
+    # the test function's own thread (and the tester's watchdog), none per actor: actor
+    # threads would be named after their class (other tests' stray threads may come and go)
+    assert len(seen) == 5 and all("testkit-test-body" in names for names in seen)
+    assert not any(name.startswith("Echo") for names in seen for name in names)
 
 
 def test_ask_from_the_test_runs_the_scheduler_and_stop_runs_on_termination() -> None:

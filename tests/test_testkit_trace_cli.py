@@ -197,7 +197,7 @@ def test_python_dash_m_testkit_runs_as_a_program(tmp_path: Path) -> None:
 
 def test_progress_bar_shows_iterations_rate_and_bugs() -> None:
     from testkit import Progress
-    from testkit._progress import ProgressBar
+    from testkit._reporting.progress import ProgressBar
 
     stream = io.StringIO()
     bar = ProgressBar(stream, enabled=True)

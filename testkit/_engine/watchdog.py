@@ -24,7 +24,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
-    from testkit._runtime import Runtime
+    from testkit._engine.runtime import Runtime
 
 DEFAULT_WATCHDOG = 10.0
 """Seconds of user code without a single step before the watchdog stops it."""
@@ -54,8 +54,8 @@ def check_watchdog(value: Any, where: str) -> float | None:
 _OWN_DIRS = tuple(
     str(path)
     for path in {
-        Path(__file__).resolve().parent,  # testkit
-        Path(__file__).resolve().parent.parent / "fsm",
+        Path(__file__).resolve().parent.parent,  # testkit
+        Path(__file__).resolve().parent.parent.parent / "fsm",
         Path(sysconfig.get_paths()["stdlib"]).resolve(),
         Path(sysconfig.get_paths()["platstdlib"]).resolve(),
     }
@@ -196,11 +196,11 @@ class Watchdog:
         envelope = getattr(current, "current", None)
         handling = ""
         if envelope is not None and getattr(current, "started", False):
-            from testkit._payloads import describe_message
+            from testkit._engine.payloads import describe_message
 
             _, what, detail = describe_message(envelope.message)
             handling = f" while handling {detail or what}"
-        from testkit._bug import state_text
+        from testkit._engine.bug import state_text
 
         in_state = f" in state {state_text(state)}" if state is not None else ""
         return (

@@ -15,10 +15,10 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from testkit._watchdog import raise_in
+from testkit._engine.watchdog import raise_in
 
 if TYPE_CHECKING:
-    from testkit._runtime import Runtime
+    from testkit._engine.runtime import Runtime
 
 RUNNING, RUNNABLE, WAITING, FINISHED = "running", "runnable", "waiting", "finished"
 

@@ -23,13 +23,13 @@ from pykka._envelope import Envelope
 
 from fsm._dispatch import Dispatcher
 from fsm._monitor import Monitor, check_monitor_class, create_monitor
-from testkit._bug import Abort, Bug, exception_text
+from testkit._engine.bug import Abort, Bug, exception_text
+from testkit._engine.future import DeterministicFuture, blocking_error
+from testkit._engine.operations import Mailbox, TimerEntry, TimerQueue
+from testkit._engine.payloads import CONTINUE, START, Choice, describe_message
+from testkit._engine.test_body import FINISHED, RUNNABLE, WAITING, BodyWorker, TestBody
 from testkit._errors import TestkitError
-from testkit._future import DeterministicFuture, blocking_error
-from testkit._operations import Mailbox, TimerEntry, TimerQueue
-from testkit._payloads import CONTINUE, START, Choice, describe_message
 from testkit._strategies import Strategy
-from testkit._test_body import FINISHED, RUNNABLE, WAITING, BodyWorker, TestBody
 
 M = TypeVar("M", bound=Monitor)
 

@@ -9,16 +9,16 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from testkit._bug import Abort, state_text
+from testkit._engine.bug import Abort, state_text
+from testkit._engine.explore import TestFunction, check_test, delay_rng, finish_bug, run_once
+from testkit._engine.operations import Mailbox, TimerQueue
+from testkit._engine.payloads import CONTINUE, START, describe_message
+from testkit._engine.sandbox import Sandbox, wall_clock
+from testkit._engine.trace import Step, Trace, comparable
+from testkit._engine.watchdog import DEFAULT_WATCHDOG, check_watchdog
 from testkit._errors import ReplayDivergence, TestkitError
-from testkit._explore import TestFunction, check_test, delay_rng, finish_bug, run_once
-from testkit._operations import Mailbox, TimerQueue
-from testkit._payloads import CONTINUE, START, describe_message
-from testkit._report import Report, test_name
-from testkit._sandbox import Sandbox, wall_clock
+from testkit._reporting.report import Report, test_name
 from testkit._strategies import Strategy
-from testkit._trace import Step, Trace, comparable
-from testkit._watchdog import DEFAULT_WATCHDOG, check_watchdog
 
 _replay_log = logging.getLogger("testkit.replay")
 

@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING, Any
 
 from pykka._envelope import Envelope
 
-from testkit._payloads import describe_message
-from testkit._test_body import CONTROLLED_THREADS
+from testkit._engine.payloads import describe_message
+from testkit._engine.test_body import CONTROLLED_THREADS
 
 if TYPE_CHECKING:
-    from testkit._runtime import Runtime
+    from testkit._engine.runtime import Runtime
 
 
 class Mailbox:

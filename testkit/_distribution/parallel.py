@@ -25,11 +25,11 @@ from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 from typing import Any
 
-from testkit._bug import Bug, state_text
+from testkit._engine.bug import Bug, state_text
+from testkit._engine.sandbox import Sandbox, wall_clock
 from testkit._errors import Interrupted, TestkitError
-from testkit._progress import Progress, ProgressCallback, progress_callback
-from testkit._report import Report, test_name
-from testkit._sandbox import Sandbox, wall_clock
+from testkit._reporting.progress import Progress, ProgressCallback, progress_callback
+from testkit._reporting.report import Report, test_name
 from testkit._strategies import DFSStrategy, Strategy, make_strategy
 
 MAX_BATCH = 16
@@ -176,7 +176,7 @@ def _merge(
     results: list[_Result], report: Report, job: _Job, strategy: Strategy, started: float
 ) -> None:
     """Fill `report` from the workers' results, in iteration order, as one process would."""
-    from testkit._explore import finish_report  # it imports this module
+    from testkit._engine.explore import finish_report  # it imports this module
 
     cutoff = job.iterations
     if job.stop_at_first_bug:
@@ -346,7 +346,7 @@ def _run_share(
     halt: Any,
     hung: Callable[[str], None],
 ) -> None:
-    from testkit._explore import (  # it imports this module
+    from testkit._engine.explore import (  # it imports this module
         _schedule_key,
         delay_rng,
         finish_bug,

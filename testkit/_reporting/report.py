@@ -6,8 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from testkit._bug import Bug
-from testkit._trace import Trace
+from testkit._engine.bug import Bug
+from testkit._engine.trace import Trace
 
 MAX_DISTINCT_BUGS = 100
 """`explore(stop_at_first_bug=False)` keeps the trace of at most this many distinct bugs;

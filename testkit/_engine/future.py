@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING, Any
 import pykka
 
 from fsm import _dispatch
-from testkit._bug import Abort, Bug
+from testkit._engine.bug import Abort, Bug
 from testkit._errors import TestkitError
 
 if TYPE_CHECKING:
-    from testkit._runtime import Runtime
+    from testkit._engine.runtime import Runtime
 
 
 class DeterministicFuture(pykka.Future[Any]):

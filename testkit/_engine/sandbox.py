@@ -18,10 +18,10 @@ from typing import Any, SupportsIndex
 import pykka
 
 from fsm import _dispatch
-from testkit._bug import Abort, state_text
+from testkit._engine.bug import Abort, state_text
+from testkit._engine.test_body import CONTROLLED_THREADS, BodyWorker
+from testkit._engine.watchdog import DEFAULT_WATCHDOG, Watchdog, user_frame
 from testkit._errors import TestkitError
-from testkit._test_body import CONTROLLED_THREADS, BodyWorker
-from testkit._watchdog import DEFAULT_WATCHDOG, Watchdog, user_frame
 
 EPOCH = datetime.datetime(2026, 1, 1, 0, 0, 0)
 """Virtual time zero of every iteration (naive, UTC)."""
@@ -108,7 +108,8 @@ class Sandbox:
                 "pip install freezegun (or pip install 'pykka-fsm[test]')"
             ) from None
         self._freezer = freezegun.freeze_time(
-            EPOCH, ignore=["testkit._sandbox", "testkit._watchdog", "fsm._timer_thread"]
+            EPOCH,
+            ignore=["testkit._engine.sandbox", "testkit._engine.watchdog", "fsm._timer_thread"],
         )
         # freezegun gives real time to calls made within N frames of an ignored module, and
         # `threading` is one: the test function runs on its own thread, two frames below

@@ -9,18 +9,18 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from fsm import _dispatch
-from testkit._bug import Abort, Bug, state_text
+from testkit._distribution.parallel import explore_parallel, splittable
+from testkit._engine.bug import Abort, Bug, state_text
+from testkit._engine.operations import TimerQueue
+from testkit._engine.payloads import Choice, describe_message
+from testkit._engine.runtime import Runtime
+from testkit._engine.sandbox import Sandbox, wall_clock
+from testkit._engine.trace import Step, Trace
+from testkit._engine.watchdog import DEFAULT_WATCHDOG, Hung, check_watchdog
 from testkit._errors import Interrupted, QuiescentWait, TestkitError
-from testkit._operations import TimerQueue
-from testkit._parallel import explore_parallel, splittable
-from testkit._payloads import Choice, describe_message
-from testkit._progress import Progress, ProgressCallback, progress_callback
-from testkit._report import BugFound, Report, test_name
-from testkit._runtime import Runtime
-from testkit._sandbox import Sandbox, wall_clock
+from testkit._reporting.progress import Progress, ProgressCallback, progress_callback
+from testkit._reporting.report import BugFound, Report, test_name
 from testkit._strategies import DFSStrategy, Strategy, make_strategy
-from testkit._trace import Step, Trace
-from testkit._watchdog import DEFAULT_WATCHDOG, Hung, check_watchdog
 
 TestFunction = Callable[[Runtime], Any]
 

@@ -1,0 +1,1 @@
+"""Distribution: exploring in several processes (and, later, on a cluster)."""

@@ -1,0 +1,1 @@
+"""TestKit tools: `TestProbe` and `TestFSMRef`, under real threads and under the tester."""

@@ -1,0 +1,1 @@
+"""Reporting: what an exploration found, and its progress as it runs."""

@@ -1,0 +1,46 @@
+"""The strategy interface, and uniformly random choices."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from typing import Any
+
+
+class Strategy:
+    """The base: uniformly random choices (Coyote's `random`)."""
+
+    name = "random"
+    fair = True
+    delays_timers = True
+    """Whether timers become ready after a random delay (DFS fires them as soon as set)."""
+
+    def __init__(self) -> None:
+        self.rng = random.Random(0)
+        self._rand = self.rng.random
+
+    def begin(self, iteration: int, rng: random.Random, max_steps: int) -> bool:
+        """Prepare iteration `iteration`; False when there is nothing left to explore."""
+        self.rng = rng
+        self._rand = rng.random
+        return True
+
+    def pick(self, enabled: Sequence[Any], step: int) -> Any:
+        """Choose one of at least two enabled operations."""
+        return enabled[int(self._rand() * len(enabled))]
+
+    def pick_int(self, n: int, step: int) -> int:
+        """Choose a value in [0, n)."""
+        return int(self._rand() * n)
+
+    def end(self, steps: int) -> None:
+        """The iteration finished after `steps` steps."""
+
+    @property
+    def active_name(self) -> str:
+        """The strategy that made this iteration's choices (a portfolio member's name)."""
+        return self.name
+
+
+class RandomStrategy(Strategy):
+    """Every choice uniformly at random; fair."""

@@ -1,0 +1,72 @@
+"""Strategies by name: `pct:5`, `fair-prioritization:10`, `portfolio`."""
+
+from __future__ import annotations
+
+import re
+
+from testkit._errors import TestkitError
+from testkit._strategies.base import RandomStrategy, Strategy
+from testkit._strategies.dfs import DFSStrategy
+from testkit._strategies.fair import FairStrategy
+from testkit._strategies.portfolio import PortfolioStrategy
+from testkit._strategies.priority import PCTStrategy, PrioritizationStrategy
+from testkit._strategies.probabilistic import ProbabilisticStrategy
+
+DEFAULT_BOUND = {"pct": 3, "prioritization": 10, "probabilistic": 3}
+
+NAMES = (
+    "random",
+    "probabilistic",
+    "pct",
+    "fair-pct",
+    "prioritization",
+    "fair-prioritization",
+    "dfs",
+    "portfolio",
+)
+_SPEC = re.compile(r"^(?P<base>[a-z-]+)(?::(?P<bound>.*))?$")
+
+
+def make_strategy(spec: str | Strategy) -> Strategy:
+    """A strategy from its name, optionally with a bound: `pct:5`, `fair-prioritization:10`."""
+    if isinstance(spec, Strategy):
+        return spec
+    match = _SPEC.match(spec.strip().lower()) if isinstance(spec, str) else None
+    base = match.group("base") if match else ""
+    if match is None or base not in NAMES:
+        raise TestkitError(
+            f"unknown strategy {spec!r}; choose one of {', '.join(NAMES)} "
+            "(pct, prioritization and probabilistic take an optional bound, e.g. 'pct:5')"
+        )
+    raw = match.group("bound")
+    fair = base.startswith("fair-")
+    core = base.removeprefix("fair-")
+    if raw is not None and core not in DEFAULT_BOUND:
+        raise TestkitError(f"strategy {core!r} takes no bound, got {spec!r}")
+    if raw is not None and not (raw.isdigit() and raw.isascii()):
+        raise TestkitError(
+            f"the bound of strategy {base!r} must be a whole number >= 0, got {raw!r} in "
+            f"{spec!r} (e.g. '{base}:{DEFAULT_BOUND[core]}')"
+        )
+    bound = int(raw) if raw is not None else DEFAULT_BOUND.get(core, 0)
+    strategy: Strategy
+    if core == "random":
+        strategy = RandomStrategy()
+    elif core == "probabilistic":
+        strategy = ProbabilisticStrategy(bound)
+    elif core == "pct":
+        strategy = PCTStrategy(bound)
+    elif core == "prioritization":
+        strategy = PrioritizationStrategy(bound)
+    elif core == "dfs":
+        strategy = DFSStrategy()
+    else:
+        strategy = PortfolioStrategy(
+            [
+                RandomStrategy(),
+                FairStrategy(PrioritizationStrategy(DEFAULT_BOUND["prioritization"])),
+                ProbabilisticStrategy(DEFAULT_BOUND["probabilistic"]),
+                FairStrategy(PCTStrategy(DEFAULT_BOUND["pct"])),
+            ]
+        )
+    return FairStrategy(strategy) if fair else strategy
