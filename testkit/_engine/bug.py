@@ -62,6 +62,15 @@ def state_text(state: Any) -> str:
     return repr(state)
 
 
+def actor_text(operation: Any) -> str:
+    """`Stuck#1 in state 'ready'`: the actor an operation (a mailbox) runs, and its state."""
+    state = getattr(
+        getattr(getattr(operation, "actor", None), "_sm_current", None), "state_name", None
+    )
+    name = getattr(operation, "id", "an actor")
+    return f"{name} in state {state_text(state)}" if state is not None else str(name)
+
+
 def exception_text(exc: BaseException) -> str:
     text = str(exc)
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

@@ -18,7 +18,7 @@ from typing import Any, SupportsIndex
 import pykka
 
 from fsm import _dispatch
-from testkit._engine.bug import Abort, state_text
+from testkit._engine.bug import Abort, actor_text
 from testkit._engine.test_body import CONTROLLED_THREADS, BodyWorker
 from testkit._engine.watchdog import DEFAULT_WATCHDOG, Watchdog, user_frame
 from testkit._errors import TestkitError
@@ -40,9 +40,7 @@ def _caller() -> str:
     where = user_frame(sys._getframe(2))
     if current is None:
         return f"the test function, in {where}"
-    state = getattr(getattr(current.actor, "_sm_current", None), "state_name", None)
-    in_state = f" in state {state_text(state)}" if state is not None else ""
-    return f"{current.id}{in_state}, in {where}"
+    return f"{actor_text(current)}, in {where}"
 
 
 def _no_sleep(seconds: float | SupportsIndex = 0.0) -> None:

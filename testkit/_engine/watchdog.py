@@ -21,7 +21,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any
+
+from testkit._engine.bug import actor_text
+from testkit._engine.payloads import describe_message
 
 if TYPE_CHECKING:
     from testkit._engine.runtime import Runtime
@@ -92,12 +95,11 @@ def user_frame(frame: FrameType | None) -> str:
 class Watchdog:
     """Watches one run (`explore`, `replay` or `deterministic`) from a daemon thread."""
 
-    def __init__(self, limit: float | None, stream: TextIO | None = None) -> None:
+    def __init__(self, limit: float | None) -> None:
         self.limit = limit
         self.runtime: Runtime | None = None
         self.message: str | None = None
         """Set when the watchdog fired: what hung, where, and what to do."""
-        self._stream = stream
         self.on_give_up: Callable[[str], None] | None = None
         """Called with the message before the process ends (a worker tells its parent)."""
         self._scheduler = threading.get_ident()  # the thread that runs the handlers
@@ -136,15 +138,15 @@ class Watchdog:
                 last, since = key, now
                 continue
             if now - since >= limit and runtime is not None:
-                self._fire(runtime, now - since)
+                self._fire(runtime)
                 return
 
-    def _fire(self, runtime: Runtime, stuck_for: float) -> None:
+    def _fire(self, runtime: Runtime) -> None:
         in_body = runtime.in_body
         body = runtime.body
         thread = body.thread_ident if in_body else self._scheduler
         frame = sys._current_frames().get(thread) if thread is not None else None
-        self.message = self._describe(runtime, in_body, user_frame(frame), stuck_for)
+        self.message = self._describe(runtime, in_body, user_frame(frame))
         if thread is None:  # pragma: no cover - the body thread always has an id once it runs
             return
         raise_in(thread, Hung)
@@ -157,9 +159,8 @@ class Watchdog:
             signal.pthread_kill(thread, signal.SIGINT)  # interrupts a blocking wait
             if self._unwound(runtime):
                 return
-        stream = self._stream or sys.stderr
-        stream.write(f"testkit: error: {self.message}\n")
-        stream.flush()
+        sys.stderr.write(f"testkit: error: {self.message}\n")
+        sys.stderr.flush()
         if self.on_give_up is not None:
             self.on_give_up(self.message)
         os._exit(EXIT_HUNG)
@@ -172,10 +173,10 @@ class Watchdog:
             self._stop.wait(0.02)
         return False
 
-    def _describe(self, runtime: Runtime, in_body: bool, where: str, stuck_for: float) -> str:
+    def _describe(self, runtime: Runtime, in_body: bool, where: str) -> str:
         limit = f"{self.limit:g}"
         advice = (
-            "one thread runs every actor under the tester, so code that never returns stops "
+            "One thread runs every actor under the tester, so code that never returns stops "
             "them all. If it is only slow, raise the limit (explore(..., watchdog=SECONDS), "
             "python -m testkit test --watchdog SECONDS)"
         )
@@ -189,22 +190,13 @@ class Watchdog:
                 f"instead. {advice}"
             )
         current = runtime._current
-        actor = getattr(current, "id", "an actor")
-        state = getattr(
-            getattr(getattr(current, "actor", None), "_sm_current", None), "state_name", None
-        )
         envelope = getattr(current, "current", None)
         handling = ""
         if envelope is not None and getattr(current, "started", False):
-            from testkit._engine.payloads import describe_message
-
             _, what, detail = describe_message(envelope.message)
             handling = f" while handling {detail or what}"
-        from testkit._engine.bug import state_text
-
-        in_state = f" in state {state_text(state)}" if state is not None else ""
         return (
-            f"watchdog: {actor}{in_state} made no progress for {limit} s at step "
+            f"watchdog: {actor_text(current)} made no progress for {limit} s at step "
             f"{runtime.steps}{handling}, in {where}: the handler never returned. A loop that "
             "never ends, or a wait on something the tester does not control (threading.Event, "
             "a lock, a pykka.ThreadingFuture, a socket) is a hang in production too; send a "
