@@ -155,6 +155,13 @@ def _parser() -> argparse.ArgumentParser:
         default=os.cpu_count() or 1,
         help="processes to run iterations in (default: all cores); -j 1 runs in this one",
     )
+    test.add_argument(
+        "--dask",
+        metavar="ADDRESS",
+        default=None,
+        help="run the iterations on the dask.distributed cluster whose scheduler is at ADDRESS "
+        "(e.g. tcp://scheduler:8786) instead of local processes",
+    )
     test.add_argument("--no-progress", action="store_true", help="no progress bar or lines")
     test.add_argument("-v", "--verbose", action="store_true", help="show the actors' logs")
     rep = commands.add_parser(
@@ -230,7 +237,8 @@ def _test(args: argparse.Namespace, test: Callable[..., Any], stream: TextIO) ->
             name=args.target,
             time_budget=args.timeout,
             watchdog=args.watchdog,
-            workers=args.workers,
+            workers=1 if args.dask else args.workers,
+            dask=args.dask,
         )
     except Interrupted as interrupted:
         bar.close()

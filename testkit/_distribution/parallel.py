@@ -94,16 +94,67 @@ class StateRepr:
         return self.text
 
 
-def _importable(test: Callable[..., Any], workers: int) -> None:
+def _importable(test: Callable[..., Any], where: str) -> None:
     try:
         pickle.dumps(test)
     except Exception:
         raise TestkitError(
-            f"explore(..., workers={workers}) runs the test in other processes, which must "
+            f"explore(..., {where}) runs the test in other processes, which must "
             f"import it, but {test_name(test)} cannot be imported by name (a lambda, a local "
             "function or a bound object?); define it at module level (the command line takes "
             "it as module:function), or pass workers=1"
         ) from None
+
+
+def prepare_job(
+    test: Callable[..., Any],
+    iterations: int,
+    max_steps: int,
+    strategy: str | Strategy,
+    seed: int | None,
+    *,
+    where: str,
+    stop_at_first_bug: bool,
+    liveness_threshold: int | None,
+    timer_delay: int,
+    name: str | None,
+    watchdog: float | None,
+    workers: int,
+    batch: int,
+) -> tuple[_Job, Strategy]:
+    """What other processes need to run iterations, checked to travel (picklable)."""
+    chosen = make_strategy(strategy)
+    _importable(test, where)
+    if not isinstance(strategy, str):
+        try:
+            pickle.dumps(strategy)
+        except Exception:
+            raise TestkitError(
+                f"explore(..., {where}) sends the strategy to other processes, but "
+                f"{strategy!r} cannot be pickled; pass it by name or use workers=1"
+            ) from None
+    if seed is None:
+        seed = random.SystemRandom().randrange(2**31)
+    root = logging.getLogger()
+    formatter = root.handlers[0].formatter if root.handlers else None
+    job = _Job(
+        test=test,
+        strategy=strategy,
+        name=name or test_name(test),
+        iterations=iterations,
+        max_steps=max_steps,
+        seed=seed,
+        threshold=max_steps // 2 if liveness_threshold is None else liveness_threshold,
+        timer_delay=timer_delay,
+        stop_at_first_bug=stop_at_first_bug,
+        workers=workers,
+        batch=batch,
+        log_level=root.level,
+        log_format=formatter._fmt if formatter is not None else None,
+        log_disabled=root.manager.disable,
+        watchdog=watchdog,
+    )
+    return job, chosen
 
 
 def explore_parallel(
@@ -123,37 +174,22 @@ def explore_parallel(
     watchdog: float | None,
 ) -> Report:
     """`explore` with the iterations spread over `workers` processes (arguments checked)."""
-    chosen = make_strategy(strategy)
-    _importable(test, workers)
-    if not isinstance(strategy, str):
-        try:
-            pickle.dumps(strategy)
-        except Exception:
-            raise TestkitError(
-                f"explore(..., workers={workers}) sends the strategy to other processes, but "
-                f"{strategy!r} cannot be pickled; pass it by name or use workers=1"
-            ) from None
-    if seed is None:
-        seed = random.SystemRandom().randrange(2**31)
-    root = logging.getLogger()
-    formatter = root.handlers[0].formatter if root.handlers else None
-    job = _Job(
-        test=test,
-        strategy=strategy,
-        name=name or test_name(test),
-        iterations=iterations,
-        max_steps=max_steps,
-        seed=seed,
-        threshold=max_steps // 2 if liveness_threshold is None else liveness_threshold,
-        timer_delay=timer_delay,
+    job, chosen = prepare_job(
+        test,
+        iterations,
+        max_steps,
+        strategy,
+        seed,
+        where=f"workers={workers}",
         stop_at_first_bug=stop_at_first_bug,
+        liveness_threshold=liveness_threshold,
+        timer_delay=timer_delay,
+        name=name,
+        watchdog=watchdog,
         workers=min(workers, iterations),
         batch=max(1, min(MAX_BATCH, iterations // (workers * 4))),
-        log_level=root.level,
-        log_format=formatter._fmt if formatter is not None else None,
-        log_disabled=root.manager.disable,
-        watchdog=watchdog,
     )
+    seed = job.seed
     report = Report(job.name, chosen.name, seed, max_steps)
     started = wall_clock()
     coordinator = _Coordinator(job)
@@ -162,17 +198,17 @@ def explore_parallel(
         coordinator.run(notify, started, time_budget, report)
     except KeyboardInterrupt:
         report.interrupted = True
-        _merge(coordinator.results, report, job, chosen, started)
+        merge(coordinator.results, report, job, chosen, started)
         raise Interrupted(report) from None
     finally:
         close = getattr(notify, "close", None)
         if close is not None:
             close()
-    _merge(coordinator.results, report, job, chosen, started)
+    merge(coordinator.results, report, job, chosen, started)
     return report
 
 
-def _merge(
+def merge(
     results: list[_Result], report: Report, job: _Job, strategy: Strategy, started: float
 ) -> None:
     """Fill `report` from the workers' results, in iteration order, as one process would."""
@@ -338,6 +374,57 @@ def _worker(job: _Job, index: int, conn: Connection, stop_at: Any, halt: Any) ->
     conn.close()
 
 
+class IterationRunner:
+    """Runs single iterations of a `_Job` in this process, as `explore` would run them."""
+
+    def __init__(self, job: _Job) -> None:
+        self.job = job
+        self.strategy = make_strategy(job.strategy)
+        self.report = Report(job.name, self.strategy.name, job.seed, job.max_steps)
+        self.signatures: set[tuple[str, str, str]] = set()
+
+    def run(self, sandbox: Sandbox, iteration: int) -> _Result | None:
+        """Iteration `iteration`'s result; None when the strategy has nothing left."""
+        from testkit._engine.explore import (  # it imports this module
+            _schedule_key,
+            delay_rng,
+            finish_bug,
+            iteration_seed,
+            run_once,
+        )
+
+        job, strategy = self.job, self.strategy
+        rng = random.Random(iteration_seed(job.seed, iteration))
+        if not strategy.begin(iteration, rng, job.max_steps):
+            return None
+        delay = job.timer_delay if strategy.delays_timers else 0
+        runtime, bug = run_once(
+            job.test,
+            strategy,
+            job.max_steps,
+            job.threshold,
+            sandbox,
+            delay,
+            delay_rng(job.seed, iteration),
+        )
+        strategy.end(runtime.steps)
+        if bug is not None:
+            if bug.signature not in self.signatures:  # later ones are only counted
+                self.signatures.add(bug.signature)
+                finish_bug(bug, runtime, strategy, self.report, job.seed, iteration, job.threshold)
+            _make_picklable(bug)
+        key = repr(tuple(_schedule_key(runtime.trace))).encode()
+        schedule = hashlib.blake2b(key, digest_size=16).digest()
+        return _Result(
+            iteration,
+            runtime.steps,
+            int(runtime.bound_reached),
+            schedule,
+            bug,
+            frozenset(runtime.notes),
+        )
+
+
 def _run_share(
     job: _Job,
     index: int,
@@ -346,59 +433,22 @@ def _run_share(
     halt: Any,
     hung: Callable[[str], None],
 ) -> None:
-    from testkit._engine.explore import (  # it imports this module
-        _schedule_key,
-        delay_rng,
-        finish_bug,
-        iteration_seed,
-        run_once,
-    )
-
-    strategy = make_strategy(job.strategy)
-    report = Report(job.name, strategy.name, job.seed, job.max_steps)
+    runner = IterationRunner(job)
     pending: list[_Result] = []
     flushed = wall_clock()
     parent = multiprocessing.parent_process()
-    signatures: set[tuple[str, str, str]] = set()
     with Sandbox(job.watchdog) as sandbox:
         sandbox.watchdog.on_give_up = hung
         for iteration in job.share(index):
             if iteration >= stop_at.value or halt.value:
                 break
-            rng = random.Random(iteration_seed(job.seed, iteration))
-            if not strategy.begin(iteration, rng, job.max_steps):
+            result = runner.run(sandbox, iteration)
+            if result is None:
                 break
-            delay = job.timer_delay if strategy.delays_timers else 0
-            runtime, bug = run_once(
-                job.test,
-                strategy,
-                job.max_steps,
-                job.threshold,
-                sandbox,
-                delay,
-                delay_rng(job.seed, iteration),
-            )
-            strategy.end(runtime.steps)
-            if bug is not None:
-                if bug.signature not in signatures:  # later ones are only counted
-                    signatures.add(bug.signature)
-                    finish_bug(bug, runtime, strategy, report, job.seed, iteration, job.threshold)
-                _make_picklable(bug)
-                if job.stop_at_first_bug and iteration < stop_at.value:
-                    stop_at.value = iteration
-            key = repr(tuple(_schedule_key(runtime.trace))).encode()
-            schedule = hashlib.blake2b(key, digest_size=16).digest()
-            pending.append(
-                _Result(
-                    iteration,
-                    runtime.steps,
-                    int(runtime.bound_reached),
-                    schedule,
-                    bug,
-                    frozenset(runtime.notes),
-                )
-            )
-            if bug is not None or wall_clock() - flushed >= FLUSH_SECONDS:
+            if result.bug is not None and job.stop_at_first_bug and iteration < stop_at.value:
+                stop_at.value = iteration
+            pending.append(result)
+            if result.bug is not None or wall_clock() - flushed >= FLUSH_SECONDS:
                 conn.send(("results", pending))
                 pending, flushed = [], wall_clock()
                 if parent is not None and not parent.is_alive():

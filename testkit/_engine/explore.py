@@ -111,6 +111,7 @@ def explore(
     time_budget: float | None = None,
     watchdog: float | None = DEFAULT_WATCHDOG,
     workers: int = 1,
+    dask: Any = None,
 ) -> Report:
     """Run `test(runtime)` for up to `iterations` schedules chosen by `strategy`.
 
@@ -133,6 +134,9 @@ def explore(
     learning strategy (`pct`, `prioritization`, the fair ones, `portfolio`'s members)
     learns per worker, so its report is the same for the same `workers`; `dfs` always runs
     in one process (its search tree is one sequence).
+    `dask`: a `dask.distributed.Client` or a scheduler address (`tcp://host:8786`): run the
+    iterations on that cluster instead, in batches of 16 (extra `pykka-fsm[dask]`); the report
+    is the same whatever the cluster's size.
     Ctrl-C raises `testkit.Interrupted`, whose `.report` covers the iterations that ran.
 
         report = testkit.explore(execute, iterations=1000, max_steps=2000, seed=1)
@@ -150,6 +154,29 @@ def explore(
         raise TestkitError(
             f"explore(..., time_budget=...) must be a number of seconds > 0 or None, "
             f"got {time_budget!r}"
+        )
+    if dask is not None:
+        if workers != 1:
+            raise TestkitError(
+                "explore(..., dask=..., workers=...): choose one; with dask the cluster's "
+                "workers run the iterations"
+            )
+        from testkit._distribution.cluster import explore_on_cluster
+
+        return explore_on_cluster(
+            test,
+            iterations,
+            max_steps,
+            strategy,
+            seed,
+            dask=dask,
+            stop_at_first_bug=stop_at_first_bug,
+            liveness_threshold=liveness_threshold,
+            timer_delay=timer_delay,
+            progress=progress,
+            name=name,
+            time_budget=time_budget,
+            watchdog=limit,
         )
     if workers > 1 and splittable(strategy):
         return explore_parallel(

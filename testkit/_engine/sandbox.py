@@ -27,6 +27,18 @@ EPOCH = datetime.datetime(2026, 1, 1, 0, 0, 0)
 """Virtual time zero of every iteration (naive, UTC)."""
 
 
+_REAL_TIME_MODULES = (
+    "testkit._engine.sandbox",
+    "testkit._engine.watchdog",
+    "fsm._timer_thread",
+    # a dask worker runs the tester inside its own event loop, whose clocks must stay real
+    "asyncio",
+    "tornado",
+    "distributed",
+    "dask",
+)
+
+
 def wall_clock() -> float:
     """Real elapsed-time seconds, even while time is frozen (freezegun ignores this module)."""
     return time.perf_counter()
@@ -44,6 +56,9 @@ def _caller() -> str:
 
 
 def _no_sleep(seconds: float | SupportsIndex = 0.0) -> None:
+    if threading.get_ident() not in CONTROLLED_THREADS:  # another library's own thread
+        _saved_sleep(seconds)
+        return
     raise Abort(
         error=TestkitError(
             f"time.sleep({seconds!r}) was called by {_caller()}, under the deterministic tester, "
@@ -67,6 +82,7 @@ def _no_threading_get(future: Any, timeout: float | None = None) -> Any:
 
 
 _saved_threading_get = pykka.ThreadingFuture.get
+_saved_sleep = time.sleep
 
 
 def _no_thread(actor: pykka.Actor) -> None:
@@ -107,7 +123,7 @@ class Sandbox:
             ) from None
         self._freezer = freezegun.freeze_time(
             EPOCH,
-            ignore=["testkit._engine.sandbox", "testkit._engine.watchdog", "fsm._timer_thread"],
+            ignore=list(_REAL_TIME_MODULES),
         )
         # freezegun gives real time to calls made within N frames of an ignored module, and
         # `threading` is one: the test function runs on its own thread, two frames below

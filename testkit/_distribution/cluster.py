@@ -1,0 +1,219 @@
+"""`explore(..., dask=...)`: iterations run in batches on a `dask.distributed` cluster.
+
+Each task runs a fixed batch of consecutive iterations (`BATCH`, whatever the cluster's size)
+with a fresh strategy, so the same arguments give the same report on any cluster: iteration i
+runs with the seeds it has in one process, a learning strategy learns within its batch, and
+the results are merged by iteration index exactly as for `workers=N`. A batch whose worker dies
+is retried elsewhere by dask; its results arrive once, so nothing is lost or counted twice.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from testkit._distribution.parallel import IterationRunner, _Job, _Result, merge, prepare_job
+from testkit._engine.sandbox import Sandbox, wall_clock
+from testkit._errors import Interrupted, TestkitError
+from testkit._reporting.progress import Progress, ProgressCallback, progress_callback
+from testkit._reporting.report import Report
+from testkit._strategies import Strategy
+
+# dask.distributed is only partly typed: its objects are `Any` here.
+Client = Any
+Future = Any
+
+BATCH = 16
+"""Iterations per task: small enough to spread and to stop soon after a bug, large enough
+that a task's overhead (a few milliseconds) stays small beside its iterations."""
+AHEAD = 4
+"""Tasks queued per worker thread of the cluster beyond those running (keeps it busy)."""
+
+_one_at_a_time = threading.Lock()  # the sandbox is per process: one batch at a time
+
+
+def _run_batch(job: _Job, first: int, last: int) -> list[_Result]:
+    """On a dask worker: iterations first..last-1, stopping at a bug if asked to."""
+    results: list[_Result] = []
+    with _one_at_a_time:
+        runner = IterationRunner(job)
+        with Sandbox(job.watchdog) as sandbox:
+            for iteration in range(first, last):
+                result = runner.run(sandbox, iteration)
+                if result is None:
+                    break
+                results.append(result)
+                if result.bug is not None and job.stop_at_first_bug:
+                    break
+    return results
+
+
+def _connect(dask: Any) -> tuple[Client, bool]:
+    """The client to use, and whether this run opened it (and so must close it)."""
+    try:
+        import distributed
+    except ImportError:
+        raise TestkitError(
+            "explore(..., dask=...) needs dask.distributed: pip install 'pykka-fsm[dask]'"
+        ) from None
+    client_class: Any = distributed.Client
+    if isinstance(dask, client_class):
+        return dask, False
+    if not isinstance(dask, str) or not dask:
+        raise TestkitError(
+            "explore(..., dask=...) takes a dask.distributed.Client or a scheduler address "
+            f"such as 'tcp://scheduler:8786', got {dask!r}"
+        )
+    try:
+        return client_class(dask, timeout=10), True
+    except OSError as exc:
+        raise TestkitError(
+            f"cannot reach the dask scheduler at {dask!r}: {exc}; start one with "
+            "`dask scheduler` (and workers with `dask worker ADDRESS`), or pass a Client"
+        ) from None
+
+
+def explore_on_cluster(
+    test: Callable[..., Any],
+    iterations: int,
+    max_steps: int,
+    strategy: str | Strategy,
+    seed: int | None,
+    *,
+    dask: Any,
+    stop_at_first_bug: bool,
+    liveness_threshold: int | None,
+    timer_delay: int,
+    progress: ProgressCallback | bool | None,
+    name: str | None,
+    time_budget: float | None,
+    watchdog: float | None,
+) -> Report:
+    """`explore` on a dask cluster (arguments checked)."""
+    job, chosen = prepare_job(
+        test,
+        iterations,
+        max_steps,
+        strategy,
+        seed,
+        where="dask=...",
+        stop_at_first_bug=stop_at_first_bug,
+        liveness_threshold=liveness_threshold,
+        timer_delay=timer_delay,
+        name=name,
+        watchdog=watchdog,
+        workers=1,
+        batch=BATCH,
+    )
+    client, owned = _connect(dask)
+    report = Report(job.name, chosen.name, job.seed, max_steps)
+    notify = progress_callback(progress)
+    run = _ClusterRun(client, job, notify, time_budget, report)
+    try:
+        run.run()
+    except KeyboardInterrupt:
+        report.interrupted = True
+        merge(run.results, report, job, chosen, run.started)
+        raise Interrupted(report) from None
+    finally:
+        run.cancel()
+        close = getattr(notify, "close", None)
+        if close is not None:
+            close()
+        if owned:
+            client.close()
+    merge(run.results, report, job, chosen, run.started)
+    return report
+
+
+class _ClusterRun:
+    """Keeps the cluster busy with batches, gathers their results, stops at a bug."""
+
+    def __init__(
+        self,
+        client: Client,
+        job: _Job,
+        notify: ProgressCallback,
+        time_budget: float | None,
+        report: Report,
+    ) -> None:
+        self.client = client
+        self.job = job
+        self.notify = notify
+        self.time_budget = time_budget
+        self.report = report
+        self.results: list[_Result] = []
+        self.pending: dict[Future, int] = {}
+        self.next_first = 0
+        self.cutoff = job.iterations  # no batch starting above the first bug's iteration
+        self.started = wall_clock()
+
+    def _submit(self, completed: Any) -> None:
+        threads = sum(self.client.nthreads().values()) or 1
+        while len(self.pending) < threads * (AHEAD + 1) and self.next_first < self.cutoff:
+            first = self.next_first
+            last = min(first + BATCH, self.job.iterations)
+            self.next_first = last
+            future = self.client.submit(
+                _run_batch, self.job, first, last, pure=False, key=f"testkit-{first}-{id(self)}"
+            )
+            self.pending[future] = first
+            completed.add(future)
+
+    def run(self) -> None:
+        import distributed
+
+        as_completed: Any = distributed.as_completed
+        completed = as_completed([], with_results=False)
+        self._submit(completed)
+        bugs = 0
+        for future in completed:
+            first = self.pending.pop(future, None)
+            if first is None:  # cancelled after a bug or at the time budget
+                continue
+            batch = self._result(future, first)
+            self.results.extend(batch)
+            for result in batch:
+                if result.bug is not None:
+                    bugs += 1
+                    if self.job.stop_at_first_bug and result.iteration < self.cutoff:
+                        self.cutoff = result.iteration
+                        self._cancel_above(result.iteration)
+            elapsed = wall_clock() - self.started
+            self.notify(Progress(len(self.results), self.job.iterations, bugs, elapsed))
+            if self.time_budget is not None and elapsed >= self.time_budget:
+                self.report.timed_out = True
+                self.cancel()
+                return
+            self._submit(completed)
+
+    def _result(self, future: Future, first: int) -> list[_Result]:
+        try:
+            results: list[_Result] = future.result()
+            return results
+        except TestkitError:
+            raise  # misuse inside the test: the same message as in one process
+        except Exception as exc:
+            last = min(first + BATCH, self.job.iterations)
+            raise TestkitError(
+                f"the dask task running iterations {first + 1}..{last} failed: "
+                f"{type(exc).__name__}: {exc}. A worker that died again and again is a test "
+                "that ends its process or hangs in C code (rerun those iterations with "
+                "workers=1 to see), or a cluster without this package and the test's module"
+            ) from None
+
+    def _cancel_above(self, iteration: int) -> None:
+        doomed = [future for future, first in self.pending.items() if first > iteration]
+        for future in doomed:
+            del self.pending[future]
+        if doomed:
+            self.client.cancel(doomed)
+
+    def cancel(self) -> None:
+        if self.pending:
+            self.client.cancel(list(self.pending))
+            self.pending.clear()
+
+
+__all__ = ["explore_on_cluster"]
