@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import pykka
 
-from fsm import _dispatch
+from fsm import _deathwatch, _dispatch, _senders
 from fsm._dispatch import Cancellable, Dispatcher, TrackingInbox
 from fsm._durations import Duration, to_seconds
 from fsm._errors import FSMError
@@ -87,6 +87,7 @@ class FSM(StateMachine, _ActorBase):
     actor_ref: pykka.ActorRef[Any]
     actor_inbox: Any  # a TrackingInbox; Any keeps it compatible with pykka.Actor's own type
     actor_stopped: Any
+    _deathwatch_reports = True  # its stop paths report to fsm._deathwatch themselves
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         """Reject `class X(pykka.ThreadingActor, FSM)` where it is written: the mixin must
@@ -117,6 +118,17 @@ class FSM(StateMachine, _ActorBase):
 
     def _start_actor_loop(self) -> None:
         self._fsm_dispatcher.start_actor_loop(self)
+
+    def _actor_loop(self) -> None:
+        """Pykka's loop on a thread of the actor's own: what it tells has a known sender."""
+        if isinstance(self, pykka.ThreadingActor):
+            _senders.bind_thread(self.actor_ref)
+        super()._actor_loop()
+
+    def _actor_loop_teardown(self) -> None:
+        """The thread's end (also after a failing `on_start`): report to death watchers."""
+        super()._actor_loop_teardown()
+        _deathwatch.stopped(self)
 
     def stop(self, reason: Reason = Normal, data: Any = _UNCHANGED) -> State:  # type: ignore[override]
         """Stop the machine with `reason`, optionally with new data for the termination.
@@ -237,6 +249,7 @@ class FSM(StateMachine, _ActorBase):
         self._sm_cancel_timers()
         pykka.ActorRegistry.unregister(self.actor_ref)
         self.actor_stopped.set()
+        _deathwatch.stopped(self)
 
     def on_stop(self) -> None:
         """External stop (`ref.stop()`): terminate with `Shutdown`."""
@@ -245,6 +258,7 @@ class FSM(StateMachine, _ActorBase):
         if current is not None and self._sm_initialized and not self._sm_terminated:
             self._sm_terminate(State(current.state_name, current.state_data, stop_reason=Shutdown))
         self._sm_cancel_timers()
+        _deathwatch.stopped(self)
 
     def on_failure(
         self,

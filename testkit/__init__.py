@@ -14,6 +14,7 @@ from testkit._engine.runtime import Runtime
 from testkit._engine.trace import Step, Trace
 from testkit._errors import Interrupted, ReplayDivergence, TestkitError
 from testkit._probes.fsm_ref import TestFSMRef
+from testkit._probes.messages import Terminated
 from testkit._probes.probe import TestProbe
 from testkit._reporting.progress import Progress
 from testkit._reporting.report import BugFound, Report
@@ -29,6 +30,7 @@ __all__ = [
     "Report",
     "Runtime",
     "Step",
+    "Terminated",
     "TestFSMRef",
     "TestProbe",
     "TestkitError",

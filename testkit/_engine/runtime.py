@@ -21,6 +21,7 @@ import pykka
 from pykka import messages as pykka_messages
 from pykka._envelope import Envelope
 
+from fsm import _deathwatch
 from fsm._dispatch import Dispatcher
 from fsm._monitor import Monitor, check_monitor_class, create_monitor
 from testkit._engine.bug import Abort, Bug, exception_text
@@ -256,6 +257,14 @@ class Runtime(Dispatcher):
             step()
         return True
 
+    def running_actor(self) -> pykka.ActorRef[Any] | None:
+        """The actor whose step runs right now (the sender of what it tells), else None."""
+        current = self._current
+        if current is None or current.actor is None:
+            return None
+        ref: pykka.ActorRef[Any] = current.actor.actor_ref
+        return ref
+
     def run(self) -> None:
         """Run until no actor can run any more (quiescence); a bug raises at once."""
         self.run_until(lambda: False)
@@ -412,6 +421,7 @@ class Runtime(Dispatcher):
             else:
                 dead = pykka.ActorDeadError(f"{mailbox.id} stopped before handling the message")
                 envelope.reply_to.set_exception((pykka.ActorDeadError, dead, None))
+        _deathwatch.stopped(mailbox.actor)  # watchers hear of it however it stopped
 
     def _choose(self, n: int, as_bool: bool) -> int:
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:

@@ -7,8 +7,9 @@ from typing import Any, Generic, TypeVar
 import pykka
 from pykka.messages import ProxyCall
 
-from fsm import FSM, FSMError
+from fsm import FSM, FSMError, LogEntry, LoggingFSM
 from fsm._actor import _KEEP
+from fsm._deathwatch import actor_of
 from fsm._durations import Duration
 
 A = TypeVar("A", bound=FSM)
@@ -76,6 +77,28 @@ class TestFSMRef(Generic[A]):
     def is_state_timer_active(self) -> bool:
         """Whether the FSM's state timeout is armed."""
         return bool(self._call("_testkit_state_timer_active"))
+
+    @property
+    def underlying_actor(self) -> A:
+        """The actor object itself, for reading (Akka's `underlyingActor`); on threads it runs
+        concurrently, so prefer `state_name`/`state_data`, which ask the actor."""
+        actor = actor_of(self.ref)
+        if actor is None:
+            raise FSMError(f"{self!r}: the actor object is gone (stopped and collected)")
+        return actor  # type: ignore[return-value]
+
+    def get_log(self) -> list[LogEntry]:
+        """A LoggingFSM's log (its last `log_depth` events, oldest first), asked of the actor.
+
+        assert [e.event for e in fsm.get_log()] == ["go", "stop"]
+        """
+        if not issubclass(self.ref.actor_class, LoggingFSM):
+            name = self.ref.actor_class.__name__
+            raise FSMError(
+                f"{self!r}.get_log(): {name} keeps no log; make it a LoggingFSM "
+                f"(class {name}(LoggingFSM, pykka.ThreadingActor)) with log_depth > 0"
+            )
+        return list(self._call("get_log"))
 
     def tell(self, msg: Any) -> None:
         self.ref.tell(msg)
