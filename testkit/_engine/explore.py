@@ -11,6 +11,7 @@ from typing import Any
 from fsm import _dispatch
 from testkit._distribution.parallel import explore_parallel, splittable
 from testkit._engine.bug import Abort, Bug, state_text
+from testkit._engine.observer import installed
 from testkit._engine.operations import TimerQueue
 from testkit._engine.payloads import Choice, describe_message
 from testkit._engine.runtime import Runtime
@@ -18,6 +19,7 @@ from testkit._engine.sandbox import Sandbox, wall_clock
 from testkit._engine.trace import Step, Trace
 from testkit._engine.watchdog import DEFAULT_WATCHDOG, Hung, check_watchdog
 from testkit._errors import Interrupted, QuiescentWait, TestkitError
+from testkit._reporting.coverage import Coverage
 from testkit._reporting.progress import Progress, ProgressCallback, progress_callback
 from testkit._reporting.report import BugFound, Report, test_name
 from testkit._strategies import DFSStrategy, Strategy, make_strategy
@@ -111,6 +113,7 @@ def explore(
     time_budget: float | None = None,
     watchdog: float | None = DEFAULT_WATCHDOG,
     workers: int = 1,
+    coverage: bool = True,
 ) -> Report:
     """Run `test(runtime)` for up to `iterations` schedules chosen by `strategy`.
 
@@ -134,6 +137,7 @@ def explore(
     learns per worker, so its report is the same for the same `workers`; `dfs` always runs
     in one process (its search tree is one sequence).
     Ctrl-C raises `testkit.Interrupted`, whose `.report` covers the iterations that ran.
+    `coverage`: count states, transitions and events into `report.coverage` (False: skip).
 
         report = testkit.explore(execute, iterations=1000, max_steps=2000, seed=1)
         assert report.bug is None, report
@@ -166,6 +170,7 @@ def explore(
             name=name,
             time_budget=time_budget,
             watchdog=limit,
+            coverage=coverage,
         )
     chosen = make_strategy(strategy)
     if seed is None:
@@ -176,8 +181,9 @@ def explore(
     schedules: set[int] = set()
     notes: set[str] = set()
     started = wall_clock()
+    observing = installed(report.coverage) if coverage else contextlib.nullcontext()
     try:
-        with Sandbox(limit) as sandbox:
+        with Sandbox(limit) as sandbox, observing:
             started = wall_clock()  # the run, not freezegun's one-off start
             for iteration in range(iterations):
                 if time_budget is not None and wall_clock() - started >= time_budget:
@@ -308,6 +314,8 @@ def run_once(
         bug = _check_liveness(runtime, strategy, threshold)
     if bug is not None:
         bug.step = max(runtime.steps - 1, 0)
+        if runtime.observer is not None:
+            runtime.observer.failed(bug.step, bug)
     return runtime, bug
 
 
