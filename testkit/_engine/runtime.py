@@ -350,6 +350,7 @@ class Runtime(Dispatcher):
         op.current = envelope
         message = envelope.message
         before = actor._sm_current
+        index = len(self.trace)
         self.trace.append((op, message, before))
         self._current = op
         try:
@@ -365,7 +366,7 @@ class Runtime(Dispatcher):
             self._current = None
             if self.observer is not None:
                 after = actor._sm_current
-                self.observer.delivered(self.steps - 1, op, envelope, before, after)
+                self.observer.delivered(index, op, envelope, before, after)
         if envelope.reply_to is not None:
             envelope.reply_to.set(response)
         if actor.actor_stopped.is_set():
@@ -378,6 +379,7 @@ class Runtime(Dispatcher):
         """The actor's first step: its `on_start`."""
         actor = mailbox.actor
         mailbox.started = True
+        index = len(self.trace)
         self.trace.append((mailbox, START, None))
         self._current = mailbox
         try:
@@ -387,7 +389,7 @@ class Runtime(Dispatcher):
         finally:
             self._current = None
             if self.observer is not None:
-                self.observer.started(self.steps - 1, mailbox)
+                self.observer.started(index, mailbox)
         if actor.actor_stopped.is_set():
             self._teardown(mailbox)
         elif not mailbox.items:

@@ -104,7 +104,8 @@ class Coverage(Observer):
             kind = message.message.__class__
         elif kind is _StateTimeoutFired:
             kind = StateTimeout
-        key = (receiver.actor.__class__, before.state_name, after.state_name, kind, after.notifies)
+        moved = after.notifies and after.stop_reason is None  # a stop is no transition
+        key = (receiver.actor.__class__, before.state_name, after.state_name, kind, moved)
         raw = self._raw
         raw[key] = raw.get(key, 0) + 1
 
