@@ -13,8 +13,8 @@ import testkit
 from failover_examples import coffee_machine
 from testkit._cli import main
 from testkit._engine.observer import Observer, installed
-from testkit._pictures.sequence_page import page_data
 from testkit._pictures.sequence import record
+from testkit._pictures.sequence_page import page_data
 from tests import buggy_systems
 
 
@@ -55,19 +55,32 @@ class Events(Observer):
     def random(self, step: int, owner: Any, choice: Any) -> None:
         self.seen.append(("random", str(owner), choice.describe()))
 
-    def monitor_event(self, step: int, sender: Any, monitor: Any, event: Any, b: Any, a: Any) -> None:
+    def monitor_event(
+        self, step: int, sender: Any, monitor: Any, event: Any, b: Any, a: Any
+    ) -> None:
         self.seen.append(("monitor", str(sender), type(monitor).__name__, a.state_name))
 
     def failed(self, step: int, bug: Any) -> None:
         self.seen.append(("failed", step, bug.kind))
 
 
-def test_observer_sees_senders_states_timers_randoms_monitors_and_the_bug(coffee_trace: Path) -> None:
+def test_observer_sees_senders_states_timers_randoms_monitors_and_the_bug(
+    coffee_trace: Path,
+) -> None:
     events = Events()
     with installed(events):
         testkit.replay(coffee_machine.execute, coffee_trace)
     kinds = {e[0] for e in events.seen}
-    assert kinds >= {"sent", "delivered", "started", "timer_set", "timer_fired", "random", "monitor", "failed"}
+    assert kinds >= {
+        "sent",
+        "delivered",
+        "started",
+        "timer_set",
+        "timer_fired",
+        "random",
+        "monitor",
+        "failed",
+    }
     # the test function sends StartTest; timers send their ticks from the actor's timer queue
     assert ("sent", "test", "FailoverDriver#1", "StartTest") in events.seen
     assert any(e[:2] == ("sent", "MockSensors#1/timers") for e in events.seen)
@@ -92,15 +105,26 @@ def test_coverage_counts_states_transitions_and_events() -> None:
     assert machine.events[("MachineState.READY", "MakeCoffee")] > 0
     monitor = report_cm.coverage["LivenessMonitor"]
     assert monitor.kind == "monitor" and "'Busy'" in monitor.hot
-    assert re.fullmatch(r"FixedCoffeeMachine: \d+/7 states, \d+ transitions, \d+ events", machine.summary())
+    assert re.fullmatch(
+        r"FixedCoffeeMachine: \d+/7 states, \d+ transitions, \d+ events", machine.summary()
+    )
     assert "coverage:" in report_cm.summary()
     with pytest.raises(KeyError, match="covered classes"):
         report_cm.coverage["Nope"]
 
 
 def test_coverage_merges_over_workers() -> None:
-    one = testkit.explore(coffee_machine.execute_fixed, iterations=8, max_steps=2000, seed=2, strategy="random")
-    two = testkit.explore(coffee_machine.execute_fixed, iterations=8, max_steps=2000, seed=2, strategy="random", workers=2)
+    one = testkit.explore(
+        coffee_machine.execute_fixed, iterations=8, max_steps=2000, seed=2, strategy="random"
+    )
+    two = testkit.explore(
+        coffee_machine.execute_fixed,
+        iterations=8,
+        max_steps=2000,
+        seed=2,
+        strategy="random",
+        workers=2,
+    )
     a, b = one.coverage["FixedCoffeeMachine"], two.coverage["FixedCoffeeMachine"]
     assert a.states == b.states and a.transitions == b.transitions and a.events == b.events
 
@@ -137,8 +161,10 @@ def test_sequence_diagram_html_is_self_contained(coffee_trace: Path) -> None:
     page = testkit.sequence_diagram(coffee_machine.execute, coffee_trace)
     assert page.startswith("<!DOCTYPE html>")
     assert "src=" not in page and "href=" not in page and "https://" not in page
-    data = json.loads(re.search(r'<script type="application/json" id="data">(.*?)</script>', page).group(1))
-    assert [l["name"] for l in data["lifelines"]][0] == "test"
+    data = json.loads(
+        re.search(r'<script type="application/json" id="data">(.*?)</script>', page).group(1)
+    )
+    assert data["lifelines"][0]["name"] == "test"
     assert data["bug_step"] == 145
     flat = [r for item in data["items"] for r in (item if isinstance(item, list) else [item])]
     assert any(r["k"] == "bug" for r in flat)
@@ -158,13 +184,17 @@ def test_sequence_diagram_bad_input(coffee_trace: Path, tmp_path: Path) -> None:
         testkit.sequence_diagram(coffee_machine.execute, coffee_trace, format="svg")
     with pytest.raises(testkit.TestkitError, match="cannot read trace"):
         testkit.sequence_diagram(coffee_machine.execute, tmp_path / "missing.trace")
-    with pytest.raises(testkit.TestkitError, match="recorded for failover_examples.coffee_machine:execute"):
+    with pytest.raises(
+        testkit.TestkitError, match=r"recorded for failover_examples\.coffee_machine:execute"
+    ):
         testkit.sequence_diagram(buggy_systems.lost_update, coffee_trace)
     with pytest.raises(testkit.TestkitError, match="trace must be a Trace"):
         testkit.sequence_diagram(coffee_machine.execute, 42)  # type: ignore[arg-type]
 
 
-def test_cli_show_and_coverage(coffee_trace: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_show_and_coverage(
+    coffee_trace: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     target = "failover_examples.coffee_machine:execute"
     out = tmp_path / "seq.html"
     assert main(["show", target, str(coffee_trace), "-o", str(out)]) == 0
@@ -175,10 +205,25 @@ def test_cli_show_and_coverage(coffee_trace: Path, tmp_path: Path, capsys: pytes
     assert "cannot read trace" in capsys.readouterr().out
     cov = tmp_path / "cov.html"
     traces = tmp_path / "traces"
-    code = main([
-        "test", target, "-i", "20", "--max-steps", "2000", "--seed", "3", "-j", "1",
-        "--no-progress", "--coverage", str(cov), "--trace-out", str(traces / "bug.trace"),
-    ])
+    code = main(
+        [
+            "test",
+            target,
+            "-i",
+            "20",
+            "--max-steps",
+            "2000",
+            "--seed",
+            "3",
+            "-j",
+            "1",
+            "--no-progress",
+            "--coverage",
+            str(cov),
+            "--trace-out",
+            str(traces / "bug.trace"),
+        ]
+    )
     assert code == 1
     printed = capsys.readouterr().out
     assert f"coverage written to {cov}" in printed and "CoffeeMachine" in cov.read_text()

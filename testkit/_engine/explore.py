@@ -19,7 +19,6 @@ from testkit._engine.sandbox import Sandbox, wall_clock
 from testkit._engine.trace import Step, Trace
 from testkit._engine.watchdog import DEFAULT_WATCHDOG, Hung, check_watchdog
 from testkit._errors import Interrupted, QuiescentWait, TestkitError
-from testkit._reporting.coverage import Coverage
 from testkit._reporting.progress import Progress, ProgressCallback, progress_callback
 from testkit._reporting.report import BugFound, Report, test_name
 from testkit._strategies import DFSStrategy, Strategy, make_strategy

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
 _NODE_H = 44
 _ROW_GAP = 36
-_COL_GAP = 76
+_COL_GAP = 58
 _CHAR_W = 7.8
 _MARGIN = 40
 
@@ -112,8 +112,8 @@ def state_svg(machine: MachineCoverage) -> str:
         )
     defs = (
         '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="11" '
-        'markerHeight="11" markerUnits="userSpaceOnUse" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" '
-        'fill="#4a5568"/></marker></defs>'
+        'markerHeight="11" markerUnits="userSpaceOnUse" orient="auto-start-reverse">'
+        '<path d="M0,0 L10,5 L0,10 z" fill="#4a5568"/></marker></defs>'
     )
     return (
         f'<svg class="states" xmlns="http://www.w3.org/2000/svg" width="{total_w:.0f}" '
@@ -145,7 +145,10 @@ def _edge(
         x1, y1 = sx + sw, sy + _NODE_H / 2 + 6
         x2, y2 = tx, ty + _NODE_H / 2 - 6 if ty >= sy else ty + _NODE_H / 2 + 6
         bend = max(40.0, (x2 - x1) / 2)
-        path = f"M{x1:.1f},{y1:.1f} C{x1 + bend:.1f},{y1:.1f} {x2 - bend:.1f},{y2:.1f} {x2:.1f},{y2:.1f}"
+        path = (
+            f"M{x1:.1f},{y1:.1f} C{x1 + bend:.1f},{y1:.1f} {x2 - bend:.1f},{y2:.1f} "
+            f"{x2:.1f},{y2:.1f}"
+        )
         lx, ly = (x1 + x2) / 2, (y1 + y2) / 2 - 4
     else:  # backward or within a column: under the boxes
         x1, y1 = sx + sw / 2 - 10, sy + _NODE_H

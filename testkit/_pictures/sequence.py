@@ -276,7 +276,9 @@ def record(test: TestFunction, trace: Trace, logs: bool) -> Diagram:
     bug = recorder.bug
     if bug is not None and not note:
         diagram.bug, diagram.bug_step = bug.headline(), bug.step
-        diagram.bug_actor = bug.actor if any(l.name == bug.actor for l in diagram.lifelines) else ""
+        diagram.bug_actor = (
+            bug.actor if any(line.name == bug.actor for line in diagram.lifelines) else ""
+        )
         diagram.bug_actor = diagram.bug_actor or "test"
         diagram.rows.append(Row(bug.step, "bug", diagram.bug_actor, label=bug.headline()))
     elif trace.bug:
@@ -338,7 +340,7 @@ def to_mermaid(diagram: Diagram, logs: bool = False) -> str:
             steps = [r.step for r in item]
             who = sorted({r.target for r in item if r.target in ids})
             text = (
-                f"… {len(item)} quiet events, steps {min(steps)}–{max(steps)} "
+                f"… {len(item)} quiet events, steps {min(steps)}-{max(steps)} "
                 f"({', '.join(who[:4])}{', …' if len(who) > 4 else ''})"
             )
             lines.append(f"    Note over {first},{last}: {_mermaid_text(text, 200)}")
@@ -382,7 +384,10 @@ def _mermaid_row(row: Row, ids: dict[str, str], first: str, last: str) -> list[s
 
 
 def sequence_diagram(
-    test: TestFunction, trace: Trace | str | os.PathLike[str], format: str = "html", *,
+    test: TestFunction,
+    trace: Trace | str | os.PathLike[str],
+    format: str = "html",
+    *,
     logs: bool = False,
 ) -> str:
     """Replay `trace` and draw it: a self-contained HTML page (no network needed) or, with

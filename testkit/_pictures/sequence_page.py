@@ -151,8 +151,10 @@ _SCRIPT = r"""
     if (r.k === 'deliver' || r.k === 'monitor') {
       const sx = (r.a && xs[r.a] !== undefined) ? xs[r.a] : null;
       const cls = 'msg' + (r.tm ? ' timer' : '') + (r.k === 'monitor' ? ' monitor' : '');
-      const g = el('g', {class: cls, 'data-step': r.s, 'data-from': r.a || '', 'data-to': r.b}, front);
-      el('title', {}, g, 'step ' + r.s + ': ' + (r.a || '?') + ' \u2192 ' + r.b + ': ' + r.t + (r.d ? '\n' + r.d : ''));
+      const g = el('g', {class: cls, 'data-step': r.s, 'data-from': r.a || '', 'data-to': r.b},
+                   front);
+      el('title', {}, g, 'step ' + r.s + ': ' + (r.a || '?') + ' \u2192 ' + r.b + ': ' + r.t +
+         (r.d ? '\n' + r.d : ''));
       const ly = y + 26;
       let label = r.t + (r.tm ? ' (timer)' : '');
       if (tx === undefined) {  // receiver hidden, sender shown: an outgoing stub
@@ -163,9 +165,11 @@ _SCRIPT = r"""
         el('path', {d: `M${tx},${ly - 8} h34 v12 h-30`, 'marker-end': 'url(#arr)'}, g);
         el('text', {x: tx + 40, y: ly}, g, cut(label, 26));
       } else {
-        el('line', {x1: sx, y1: ly, x2: tx + (tx > sx ? -3 : 3), y2: ly, 'marker-end': 'url(#arr)'}, g);
+        const end = tx + (tx > sx ? -3 : 3);
+        el('line', {x1: sx, y1: ly, x2: end, y2: ly, 'marker-end': 'url(#arr)'}, g);
         const n = Math.floor(Math.abs(tx - sx) / CH) - 2;
-        const tt = el('text', {x: (sx + tx) / 2, y: ly - 6, 'text-anchor': 'middle'}, g, cut(label, Math.max(n, 10)));
+        el('text', {x: (sx + tx) / 2, y: ly - 6, 'text-anchor': 'middle'}, g,
+           cut(label, Math.max(n, 10)));
       }
       stepText(r.s, ly + 4);
       y += 34;
@@ -180,7 +184,8 @@ _SCRIPT = r"""
       }
     } else if (r.k === 'log') {
       const g = el('g', {class: 'log', 'data-step': r.s}, front);
-      el('text', {x: (tx || GUT) - COL / 2 + 10, y: y + 14}, g, cut(r.t, Math.floor(COL * 2 / 6.7)));
+      el('text', {x: (tx || GUT) - COL / 2 + 10, y: y + 14}, g,
+         cut(r.t, Math.floor(COL * 2 / 6.7)));
       el('title', {}, g, r.t);
       y += 20;
     } else {
@@ -206,22 +211,31 @@ _SCRIPT = r"""
   const jump = document.getElementById('jump');
   if (jump) jump.addEventListener('click', () => {
     const b = document.getElementById('bug');
-    if (b) window.scrollTo(0, b.getBoundingClientRect().top + window.scrollY - window.innerHeight / 2);
+    if (!b) return;
+    window.scrollTo(0, b.getBoundingClientRect().top + window.scrollY - window.innerHeight / 2);
   });
   document.getElementById('unfold').addEventListener('click', () => {
-    if (open.size) open.clear(); else D.items.forEach((it, i) => { if (Array.isArray(it)) open.add(i); });
+    if (open.size) open.clear();
+    else D.items.forEach((it, i) => { if (Array.isArray(it)) open.add(i); });
     render();
   });
-  document.getElementById('logs').addEventListener('change', e => { showLogs = e.target.checked; render(); });
+  document.getElementById('logs').addEventListener('change', e => {
+    showLogs = e.target.checked; render();
+  });
   for (const l of D.lifelines) {
     const lab = document.createElement('label');
     const box = document.createElement('input');
     box.type = 'checkbox'; box.checked = true; box.dataset.lifeline = l.name;
-    box.addEventListener('change', () => { if (box.checked) hidden.delete(l.name); else hidden.add(l.name); render(); });
+    box.addEventListener('change', () => {
+      if (box.checked) hidden.delete(l.name); else hidden.add(l.name);
+      render();
+    });
     lab.appendChild(box); lab.appendChild(document.createTextNode(' ' + l.name));
     ctl.appendChild(lab);
   }
-  const resize = () => { document.getElementById('heads').style.top = document.getElementById('top').offsetHeight + 'px'; };
+  const resize = () => {
+    document.getElementById('heads').style.top = document.getElementById('top').offsetHeight + 'px';
+  };
   window.addEventListener('resize', resize);
   render(); resize();
 })();

@@ -46,7 +46,9 @@ def coverage_mermaid(machine: MachineCoverage) -> str:
     for (source, target), count in sorted(machine.transitions.items()):
         if source in ids and target in ids:
             lines.append(f"    {ids[source]} --> {ids[target]}: {count}x")
-    lines.append("    classDef unreached fill:#eeeeee,stroke:#999999,stroke-dasharray:4 4,color:#777777")
+    lines.append(
+        "    classDef unreached fill:#eeeeee,stroke:#999999,stroke-dasharray:4 4,color:#777777"
+    )
     lines.append("    classDef idle fill:#fff4e0,stroke:#c77700,stroke-dasharray:2 2")
     lines.append("    classDef hot fill:#fde2e2,stroke:#c53030")
     lines.append("    classDef cold fill:#e0eefc,stroke:#2b6cb0")

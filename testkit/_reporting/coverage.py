@@ -81,9 +81,9 @@ _START = object()  # raw key marker: the initial state was entered
 class Coverage(Observer):
     """Per FSM class and monitor: states visited, transitions and events handled, counted.
 
-        report = testkit.explore(execute, iterations=100)
-        print(report.coverage.summary())             # CoffeeMachine: 9/10 states, ...
-        Path("cm.mmd").write_text(report.coverage.to_mermaid("CoffeeMachine"))
+    report = testkit.explore(execute, iterations=100)
+    print(report.coverage.summary())             # CoffeeMachine: 9/10 states, ...
+    Path("cm.mmd").write_text(report.coverage.to_mermaid("CoffeeMachine"))
     """
 
     def __init__(self) -> None:
@@ -93,9 +93,7 @@ class Coverage(Observer):
 
     # ---- the observer: cheap counting --------------------------------------------------------
 
-    def delivered(
-        self, step: int, receiver: Any, envelope: Any, before: Any, after: Any
-    ) -> None:
+    def delivered(self, step: int, receiver: Any, envelope: Any, before: Any, after: Any) -> None:
         if after is before or before is None:
             return  # not handled (a stale timer, an actor that has stopped)
         message = envelope.message
@@ -134,7 +132,13 @@ class Coverage(Observer):
     ) -> None:
         if after is before or before is None:
             return
-        key = (monitor.__class__, before.state_name, after.state_name, event.__class__, after.notifies)
+        key = (
+            monitor.__class__,
+            before.state_name,
+            after.state_name,
+            event.__class__,
+            after.notifies,
+        )
         self._raw[key] = self._raw.get(key, 0) + 1
 
     def _declare(self, cls: type, kind: str, machine: Any) -> None:
