@@ -81,9 +81,14 @@ def bare_loop(steps: int) -> float:
     return count / (time.perf_counter() - started)
 
 
-def scheduler(steps: int, strategy: str) -> float:
+def scheduler(steps: int, strategy: str, coverage: bool = True) -> float:
     report = testkit.explore(
-        ping_pong(steps), iterations=1, max_steps=steps + 100, strategy=strategy, seed=1
+        ping_pong(steps),
+        iterations=1,
+        max_steps=steps + 100,
+        strategy=strategy,
+        seed=1,
+        coverage=coverage,
     )
     assert report.bug is None, report.bug
     return report.steps_per_second
@@ -94,11 +99,14 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--strategy", default="random")
+    parser.add_argument(
+        "--no-coverage", action="store_true", help="explore(coverage=False): no observer at all"
+    )
     args = parser.parse_args()
     bare, sched = [], []
     for _ in range(args.rounds):  # interleaved so machine load hits both alike
         bare.append(bare_loop(args.steps))
-        sched.append(scheduler(args.steps, args.strategy))
+        sched.append(scheduler(args.steps, args.strategy, not args.no_coverage))
     b, s = statistics.median(bare), statistics.median(sched)
     print(f"bare deque loop:          {b:,.0f} messages/s (median of {args.rounds})")
     print(f"scheduler ({args.strategy}):       {s:,.0f} steps/s (median of {args.rounds})")

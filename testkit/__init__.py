@@ -13,9 +13,11 @@ from testkit._engine.replay import replay
 from testkit._engine.runtime import Runtime
 from testkit._engine.trace import Step, Trace
 from testkit._errors import Interrupted, ReplayDivergence, TestkitError
+from testkit._pictures.sequence import sequence_diagram
 from testkit._probes.fsm_ref import TestFSMRef
 from testkit._probes.messages import Terminated
 from testkit._probes.probe import TestProbe
+from testkit._reporting.coverage import Coverage, MachineCoverage
 from testkit._reporting.progress import Progress
 from testkit._reporting.report import BugFound, Report
 from testkit._strategies import NAMES as STRATEGIES
@@ -24,7 +26,9 @@ __all__ = [
     "STRATEGIES",
     "Bug",
     "BugFound",
+    "Coverage",
     "Interrupted",
+    "MachineCoverage",
     "Progress",
     "ReplayDivergence",
     "Report",
@@ -38,4 +42,5 @@ __all__ = [
     "deterministic",
     "explore",
     "replay",
+    "sequence_diagram",
 ]

@@ -1,4 +1,4 @@
-"""`python -m testkit test|replay MODULE:FUNCTION ...`: the tester from the command line."""
+"""`python -m testkit test|replay|show MODULE:FUNCTION ...`: the tester from the command line."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from testkit._engine.replay import check_target, replay
 from testkit._engine.trace import TRACE_DIR, Trace, bug_line
 from testkit._engine.watchdog import DEFAULT_WATCHDOG
 from testkit._errors import Interrupted, ReplayDivergence, TestkitError
+from testkit._pictures.sequence import sequence_diagram
 from testkit._reporting.progress import ProgressBar
 from testkit._reporting.report import Report, describe_bug, test_name
 from testkit._strategies import NAMES, make_strategy
@@ -162,6 +163,13 @@ def _parser() -> argparse.ArgumentParser:
         help="run the iterations on the dask.distributed cluster whose scheduler is at ADDRESS "
         "(e.g. tcp://scheduler:8786) instead of local processes",
     )
+    test.add_argument(
+        "--coverage",
+        type=Path,
+        default=None,
+        metavar="FILE.html",
+        help="write a coverage page: one state diagram per FSM class and monitor",
+    )
     test.add_argument("--no-progress", action="store_true", help="no progress bar or lines")
     test.add_argument("-v", "--verbose", action="store_true", help="show the actors' logs")
     rep = commands.add_parser(
@@ -181,6 +189,27 @@ def _parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="stop a handler or the test function that runs this long without a step",
     )
+    show = commands.add_parser(
+        "show",
+        help="draw a trace as a sequence diagram",
+        description="Replay TRACE against MODULE:FUNCTION and draw it: an HTML page (offline, "
+        "self-contained) or Mermaid text.",
+        epilog=EXIT_CODES,
+        formatter_class=formatter,
+    )
+    show.add_argument("target", metavar="MODULE:FUNCTION", help="the test the trace was made for")
+    show.add_argument("trace", type=Path, help="a trace file")
+    show.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        default=None,
+        help="where to write it (default: the trace's name with .html; Mermaid: stdout)",
+    )
+    show.add_argument("--mermaid", action="store_true", help="Mermaid sequenceDiagram text")
+    show.add_argument(
+        "--logs", action="store_true", help="capture DEBUG log lines (LoggingFSM) and show them"
+    )
     return parser
 
 
@@ -194,11 +223,13 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     root = logging.getLogger()
     saved_level = root.level
     root.addHandler(handler)
-    root.setLevel(logging.INFO if args.verbose else quiet)
+    root.setLevel(logging.INFO if getattr(args, "verbose", False) else quiet)
     try:
         test = load_test(args.target)
         if args.command == "test":
             return _test(args, test, stream)
+        if args.command == "show":
+            return _show(args, test, stream)
         return _replay(args, test, stream)
     except TestkitError as exc:
         stream.write(f"error: {exc}\n")
@@ -214,6 +245,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
 def _test(args: argparse.Namespace, test: Callable[..., Any], stream: TextIO) -> int:
     # bad input is an error before anything is printed
     make_strategy(args.strategy)
+    if args.coverage is not None and args.coverage.is_dir():
+        raise TestkitError(f"--coverage {args.coverage}: that is a directory; name an .html file")
     check_arguments(
         test, args.iterations, args.max_steps, args.seed, args.liveness_threshold, args.timer_delay
     )
@@ -251,6 +284,12 @@ def _test(args: argparse.Namespace, test: Callable[..., Any], stream: TextIO) ->
 
 def _print_report(report: Report, args: argparse.Namespace, stream: TextIO) -> int:
     stream.write(report.summary() + "\n")
+    if args.coverage is not None:
+        try:
+            args.coverage.write_text(report.coverage.to_html(f"coverage of {args.target}"))
+        except OSError as exc:
+            raise TestkitError(f"cannot write --coverage {args.coverage}: {exc}") from None
+        stream.write(f"coverage written to {args.coverage}\n")
     if report.bug is None:
         stream.write("no bug found\n")
         return EXIT_OK
@@ -262,10 +301,39 @@ def _print_report(report: Report, args: argparse.Namespace, stream: TextIO) -> i
         if len(report.bugs) > 1:
             stream.write(f"{bug.count} x {bug.signature_text()}\n")
         stream.write(f"trace written to {path}\n")
+        _draw_next_to(args, path, stream)
         stream.write(
             f"replay it with: python -m testkit replay {args.target} {shlex.quote(str(path))}\n"
         )
     return EXIT_BUG
+
+
+def _draw_next_to(args: argparse.Namespace, trace: Path, stream: TextIO) -> None:
+    """The bug's sequence diagram as HTML beside its trace (a note if it cannot be drawn)."""
+    page = trace.with_suffix(".html")
+    try:
+        page.write_text(sequence_diagram(load_test(args.target), trace))
+    except (TestkitError, OSError) as exc:
+        stream.write(f"note: no sequence diagram drawn: {exc}\n")
+        return
+    stream.write(f"sequence diagram written to {page}\n")
+
+
+def _show(args: argparse.Namespace, test: Callable[..., Any], stream: TextIO) -> int:
+    text = sequence_diagram(
+        test, args.trace, format="mermaid" if args.mermaid else "html", logs=args.logs
+    )
+    output = args.output
+    if output is None and args.mermaid:
+        stream.write(text)
+        return EXIT_OK
+    output = output or args.trace.with_suffix(".html")
+    try:
+        output.write_text(text)
+    except OSError as exc:
+        raise TestkitError(f"cannot write {output}: {exc}") from None
+    stream.write(f"sequence diagram written to {output}\n")
+    return EXIT_OK
 
 
 def _replay(args: argparse.Namespace, test: Callable[..., Any], stream: TextIO) -> int:

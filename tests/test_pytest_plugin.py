@@ -295,7 +295,8 @@ def test_workers_with_an_explore_that_has_none_is_a_clear_failure(
     [
         (
             "@pytest.mark.testkit(iterations=10, iteration=3)",
-            "@pytest.mark.testkit: unknown keyword(s) iteration; it accepts dask, iterations, "
+            "@pytest.mark.testkit: unknown keyword(s) iteration; it accepts coverage, dask, "
+            "iterations, "
             "liveness_threshold, max_steps, *seed, stop_at_first_bug, strategy, time_budget, "
             "timer_delay*workers",
         ),

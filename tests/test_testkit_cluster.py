@@ -129,3 +129,10 @@ def test_the_command_line_takes_dask(cluster: Any, capsys: pytest.CaptureFixture
     args = ["-i", "40", "--seed", "1", "--dask", address, "--no-progress"]
     assert main(["test", "tests.buggy_systems:lost_update_fixed", *args]) == 0
     assert "explored 40 iteration(s)" in capsys.readouterr().out
+
+
+def test_coverage_comes_back_from_the_cluster(client: Any) -> None:
+    arguments: dict[str, Any] = {"iterations": 48, "strategy": "random", "seed": 2}
+    here = explore(systems.lost_update_fixed, **arguments)
+    there = explore(systems.lost_update_fixed, **arguments, dask=client)
+    assert there.coverage.summary() == here.coverage.summary()

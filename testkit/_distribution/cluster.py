@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from contextlib import nullcontext
 from typing import Any
 
 from testkit._distribution.parallel import IterationRunner, _Job, _Result, merge, prepare_job
+from testkit._engine.observer import installed
 from testkit._engine.sandbox import Sandbox, wall_clock
 from testkit._errors import Interrupted, TestkitError
+from testkit._reporting.coverage import Coverage
 from testkit._reporting.progress import Progress, ProgressCallback, progress_callback
 from testkit._reporting.report import Report
 from testkit._strategies import Strategy
@@ -33,10 +36,12 @@ AHEAD = 4
 _one_at_a_time = threading.Lock()  # the sandbox is per process: one batch at a time
 
 
-def _run_batch(job: _Job, first: int, last: int) -> list[_Result]:
-    """On a dask worker: iterations first..last-1, stopping at a bug if asked to."""
+def _run_batch(job: _Job, first: int, last: int) -> tuple[list[_Result], Coverage | None]:
+    """On a dask worker: iterations first..last-1, stopping at a bug if asked to, and what
+    they covered."""
     results: list[_Result] = []
-    with _one_at_a_time:
+    coverage = Coverage() if job.coverage else None
+    with _one_at_a_time, installed(coverage) if coverage is not None else nullcontext():
         runner = IterationRunner(job)
         with Sandbox(job.watchdog) as sandbox:
             for iteration in range(first, last):
@@ -46,7 +51,7 @@ def _run_batch(job: _Job, first: int, last: int) -> list[_Result]:
                 results.append(result)
                 if result.bug is not None and job.stop_at_first_bug:
                     break
-    return results
+    return results, coverage
 
 
 def _connect(dask: Any) -> tuple[Client, bool]:
@@ -89,6 +94,7 @@ def explore_on_cluster(
     name: str | None,
     time_budget: float | None,
     watchdog: float | None,
+    coverage: bool = True,
 ) -> Report:
     """`explore` on a dask cluster (arguments checked)."""
     job, chosen = prepare_job(
@@ -105,6 +111,7 @@ def explore_on_cluster(
         watchdog=watchdog,
         workers=1,
         batch=BATCH,
+        coverage=coverage,
     )
     client, owned = _connect(dask)
     report = Report(job.name, chosen.name, job.seed, max_steps)
@@ -114,7 +121,7 @@ def explore_on_cluster(
         run.run()
     except KeyboardInterrupt:
         report.interrupted = True
-        merge(run.results, report, job, chosen, run.started)
+        merge(run.results, report, job, chosen, run.started, run.coverage)
         raise Interrupted(report) from None
     finally:
         run.cancel()
@@ -123,7 +130,7 @@ def explore_on_cluster(
             close()
         if owned:
             client.close()
-    merge(run.results, report, job, chosen, run.started)
+    merge(run.results, report, job, chosen, run.started, run.coverage)
     return report
 
 
@@ -144,6 +151,7 @@ class _ClusterRun:
         self.time_budget = time_budget
         self.report = report
         self.results: list[_Result] = []
+        self.coverage: list[Coverage] = []
         self.pending: dict[Future, int] = {}
         self.next_first = 0
         self.cutoff = job.iterations  # no batch starting above the first bug's iteration
@@ -172,8 +180,10 @@ class _ClusterRun:
             first = self.pending.pop(future, None)
             if first is None:  # cancelled after a bug or at the time budget
                 continue
-            batch = self._result(future, first)
+            batch, covered = self._result(future, first)
             self.results.extend(batch)
+            if covered is not None:
+                self.coverage.append(covered)
             for result in batch:
                 if result.bug is not None:
                     bugs += 1
@@ -188,10 +198,10 @@ class _ClusterRun:
                 return
             self._submit(completed)
 
-    def _result(self, future: Future, first: int) -> list[_Result]:
+    def _result(self, future: Future, first: int) -> tuple[list[_Result], Coverage | None]:
         try:
-            results: list[_Result] = future.result()
-            return results
+            outcome: tuple[list[_Result], Coverage | None] = future.result()
+            return outcome
         except TestkitError:
             raise  # misuse inside the test: the same message as in one process
         except Exception as exc:

@@ -26,8 +26,10 @@ from multiprocessing.process import BaseProcess
 from typing import Any
 
 from testkit._engine.bug import Bug, state_text
+from testkit._engine.observer import installed
 from testkit._engine.sandbox import Sandbox, wall_clock
 from testkit._errors import Interrupted, TestkitError
+from testkit._reporting.coverage import Coverage
 from testkit._reporting.progress import Progress, ProgressCallback, progress_callback
 from testkit._reporting.report import Report, test_name
 from testkit._strategies import DFSStrategy, Strategy, make_strategy
@@ -62,6 +64,7 @@ class _Job:
     log_format: str | None
     log_disabled: int
     watchdog: float | None
+    coverage: bool = True
 
     def share(self, worker: int) -> Iterator[int]:
         """Worker `worker`'s iterations, in increasing order."""
@@ -121,6 +124,7 @@ def prepare_job(
     watchdog: float | None,
     workers: int,
     batch: int,
+    coverage: bool = True,
 ) -> tuple[_Job, Strategy]:
     """What other processes need to run iterations, checked to travel (picklable)."""
     chosen = make_strategy(strategy)
@@ -153,6 +157,7 @@ def prepare_job(
         log_format=formatter._fmt if formatter is not None else None,
         log_disabled=root.manager.disable,
         watchdog=watchdog,
+        coverage=coverage,
     )
     return job, chosen
 
@@ -172,6 +177,7 @@ def explore_parallel(
     name: str | None,
     time_budget: float | None,
     watchdog: float | None,
+    coverage: bool = True,
 ) -> Report:
     """`explore` with the iterations spread over `workers` processes (arguments checked)."""
     job, chosen = prepare_job(
@@ -188,6 +194,7 @@ def explore_parallel(
         watchdog=watchdog,
         workers=min(workers, iterations),
         batch=max(1, min(MAX_BATCH, iterations // (workers * 4))),
+        coverage=coverage,
     )
     seed = job.seed
     report = Report(job.name, chosen.name, seed, max_steps)
@@ -198,20 +205,26 @@ def explore_parallel(
         coordinator.run(notify, started, time_budget, report)
     except KeyboardInterrupt:
         report.interrupted = True
-        merge(coordinator.results, report, job, chosen, started)
+        merge(coordinator.results, report, job, chosen, started, coordinator.coverage)
         raise Interrupted(report) from None
     finally:
         close = getattr(notify, "close", None)
         if close is not None:
             close()
-    merge(coordinator.results, report, job, chosen, started)
+    merge(coordinator.results, report, job, chosen, started, coordinator.coverage)
     return report
 
 
 def merge(
-    results: list[_Result], report: Report, job: _Job, strategy: Strategy, started: float
+    results: list[_Result],
+    report: Report,
+    job: _Job,
+    strategy: Strategy,
+    started: float,
+    coverage: list[Coverage],
 ) -> None:
-    """Fill `report` from the workers' results, in iteration order, as one process would."""
+    """Fill `report` from the workers' results, in iteration order, as one process would;
+    coverage is every worker's, of all the iterations it ran."""
     from testkit._engine.explore import finish_report  # it imports this module
 
     cutoff = job.iterations
@@ -227,6 +240,8 @@ def merge(
             report.add_bug(result.bug)
     expected = cutoff + 1 if cutoff < job.iterations else job.iterations
     report.timed_out = report.timed_out and len(kept) < expected
+    for worker_coverage in coverage:
+        report.coverage.merge(worker_coverage)
     notes = set().union(*(r.notes for r in kept))
     finish_report(report, {hash(r.schedule) for r in kept}, notes, strategy, started)
 
@@ -246,6 +261,7 @@ class _Coordinator:
         self.processes: list[BaseProcess] = []
         self.connections: dict[Connection, int] = {}
         self.results: list[_Result] = []
+        self.coverage: list[Coverage] = []
 
     def run(
         self,
@@ -314,6 +330,8 @@ class _Coordinator:
                 "crashed the interpreter (run it with workers=1 to see)"
             ) from None
         if kind == "done":
+            if payload is not None:
+                self.coverage.append(payload)
             conn.close()
             del self.connections[conn]
             return []
@@ -352,14 +370,16 @@ def _worker(job: _Job, index: int, conn: Connection, stop_at: Any, halt: Any) ->
         logging.basicConfig(level=job.log_level, format=job.log_format)
     else:
         logging.getLogger().setLevel(job.log_level)
-    message: tuple[str, str | None]
+    message: tuple[str, Any]
 
     def hung(text: str) -> None:  # the watchdog gave up: tell the parent before it exits
         with contextlib.suppress(OSError):
             conn.send(("error", text))
 
+    coverage = Coverage() if job.coverage else None
     try:
-        _run_share(job, index, conn, stop_at, halt, hung)
+        with installed(coverage) if coverage is not None else contextlib.nullcontext():
+            _run_share(job, index, conn, stop_at, halt, hung)
     except TestkitError as exc:
         message = ("error", str(exc))
     except (BrokenPipeError, ConnectionResetError):  # the parent is gone: nobody to tell
@@ -368,7 +388,7 @@ def _worker(job: _Job, index: int, conn: Connection, stop_at: Any, halt: Any) ->
     except Exception:
         message = ("crash", traceback.format_exc())
     else:
-        message = ("done", None)
+        message = ("done", coverage)
     with contextlib.suppress(BrokenPipeError, ConnectionResetError):
         conn.send(message)
     conn.close()

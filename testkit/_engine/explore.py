@@ -11,6 +11,7 @@ from typing import Any
 from fsm import _dispatch
 from testkit._distribution.parallel import explore_parallel, splittable
 from testkit._engine.bug import Abort, Bug, state_text
+from testkit._engine.observer import installed
 from testkit._engine.operations import TimerQueue
 from testkit._engine.payloads import Choice, describe_message
 from testkit._engine.runtime import Runtime
@@ -112,6 +113,7 @@ def explore(
     watchdog: float | None = DEFAULT_WATCHDOG,
     workers: int = 1,
     dask: Any = None,
+    coverage: bool = True,
 ) -> Report:
     """Run `test(runtime)` for up to `iterations` schedules chosen by `strategy`.
 
@@ -138,6 +140,7 @@ def explore(
     iterations on that cluster instead, in batches of 16 (extra `pykka-fsm[dask]`); the report
     is the same whatever the cluster's size.
     Ctrl-C raises `testkit.Interrupted`, whose `.report` covers the iterations that ran.
+    `coverage`: count states, transitions and events into `report.coverage` (False: skip).
 
         report = testkit.explore(execute, iterations=1000, max_steps=2000, seed=1)
         assert report.bug is None, report
@@ -177,6 +180,7 @@ def explore(
             name=name,
             time_budget=time_budget,
             watchdog=limit,
+            coverage=coverage,
         )
     if workers > 1 and splittable(strategy):
         return explore_parallel(
@@ -193,6 +197,7 @@ def explore(
             name=name,
             time_budget=time_budget,
             watchdog=limit,
+            coverage=coverage,
         )
     chosen = make_strategy(strategy)
     if seed is None:
@@ -203,8 +208,9 @@ def explore(
     schedules: set[int] = set()
     notes: set[str] = set()
     started = wall_clock()
+    observing = installed(report.coverage) if coverage else contextlib.nullcontext()
     try:
-        with Sandbox(limit) as sandbox:
+        with Sandbox(limit) as sandbox, observing:
             started = wall_clock()  # the run, not freezegun's one-off start
             for iteration in range(iterations):
                 if time_budget is not None and wall_clock() - started >= time_budget:
@@ -335,6 +341,8 @@ def run_once(
         bug = _check_liveness(runtime, strategy, threshold)
     if bug is not None:
         bug.step = max(runtime.steps - 1, 0)
+        if runtime.observer is not None:
+            runtime.observer.failed(bug.step, bug)
     return runtime, bug
 
 

@@ -53,6 +53,8 @@ class Mailbox:
         if not self.enabled and self.alive and self.actor is not None:
             self.enabled = True
             runtime.enabled.append(self)
+        if runtime.observer is not None:
+            runtime.observer.sent(runtime.steps - 1, runtime.sender(), self, envelope)
         if runtime.in_body:  # sent by the test function: the strategy decides when it goes on
             runtime.body.pause()
 
@@ -145,7 +147,10 @@ class TimerQueue:
         except ValueError:
             return
         heapq.heapify(heap)
-        self.mailbox.runtime.refresh(self)
+        runtime = self.mailbox.runtime
+        runtime.refresh(self)
+        if runtime.observer is not None:
+            runtime.observer.timer_cancelled(runtime.steps - 1, self.mailbox, entry)
 
     def peek(self) -> tuple[str, str]:
         return "timer", describe_message(self.heap[0].message)[1]

@@ -26,6 +26,7 @@ from fsm._dispatch import Dispatcher
 from fsm._monitor import Monitor, check_monitor_class, create_monitor
 from testkit._engine.bug import Abort, Bug, exception_text
 from testkit._engine.future import DeterministicFuture, blocking_error
+from testkit._engine.observer import current as current_observer
 from testkit._engine.operations import Mailbox, TimerEntry, TimerQueue
 from testkit._engine.payloads import CONTINUE, START, Choice, describe_message
 from testkit._engine.test_body import FINISHED, RUNNABLE, WAITING, BodyWorker, TestBody
@@ -103,6 +104,10 @@ class Runtime(Dispatcher):
         """Set by a thread the tester does not control; ends the run at the next step."""
         self.notes: set[str] = set()
         """Why this iteration may have tested less than it seems (the report's warnings)."""
+        self._firing: Any = None  # the timer whose message is being put in a mailbox
+        self.observer = current_observer()
+        if self.observer is not None:
+            self.observer.attached(self)
 
     # ---- the test's API ------------------------------------------------------------------
 
@@ -116,6 +121,8 @@ class Runtime(Dispatcher):
         except Exception as exc:  # misuse: stop the exploration, it is not a bug found
             raise Abort(error=exc) from None
         self.monitor_slots[monitor_cls] = MonitorSlot(monitor, self.steps)
+        if self.observer is not None:
+            self.observer.monitor_registered(self.steps - 1, monitor)
         return monitor
 
     def random_bool(self) -> bool:
@@ -139,12 +146,19 @@ class Runtime(Dispatcher):
             return
         monitor = slot.monitor
         slot.recent.append(f"step {self.steps}: {event!r} in state {monitor.state_name!r}")
+        before = monitor._sm_current
         try:
             monitor.handle(event)
         except Exception as exc:
             kind = "safety" if isinstance(exc, AssertionError) else "exception"
             bug = Bug(kind, exception_text(exc), monitor_cls.__name__, monitor.state_name)
             raise Abort(bug=bug) from exc
+        finally:
+            if self.observer is not None:
+                after = monitor._sm_current
+                self.observer.monitor_event(
+                    self.steps - 1, self.sender(), monitor, event, before, after
+                )
         if monitor.is_cold:
             slot.hot_since = None
         elif slot.hot_since is None and monitor.is_hot:
@@ -192,6 +206,8 @@ class Runtime(Dispatcher):
             timers, self.now + delay, self._timer_seq, message, interval, self._ready_step()
         )
         timers.add(entry)
+        if self.observer is not None:
+            self.observer.timer_set(self.steps - 1, mailbox, entry)
         return entry
 
     def _ready_step(self) -> int:
@@ -222,6 +238,12 @@ class Runtime(Dispatcher):
             if timers.heap:
                 timers.heap[0].ready = min(timers.heap[0].ready, steps)
             self.refresh(timers)
+
+    def sender(self) -> Any:
+        """The operation running now: an actor's mailbox, a firing timer or the test."""
+        if self._current is not None:
+            return self._current
+        return self._firing if self._firing is not None else self.body
 
     def foreign_thread(self, mailbox: Mailbox, envelope: Any) -> None:
         """A thread the tester does not run sent a message: an error there and for the run."""
@@ -336,7 +358,9 @@ class Runtime(Dispatcher):
         envelope = op.items.popleft()
         op.current = envelope
         message = envelope.message
-        self.trace.append((op, message, actor._sm_current))
+        before = actor._sm_current
+        index = len(self.trace)
+        self.trace.append((op, message, before))
         self._current = op
         try:
             if message.__class__ in _PYKKA_INTERNAL:
@@ -349,6 +373,9 @@ class Runtime(Dispatcher):
             self._failed(op, exc)
         finally:
             self._current = None
+            if self.observer is not None:
+                after = actor._sm_current
+                self.observer.delivered(index, op, envelope, before, after)
         if envelope.reply_to is not None:
             envelope.reply_to.set(response)
         if actor.actor_stopped.is_set():
@@ -361,6 +388,7 @@ class Runtime(Dispatcher):
         """The actor's first step: its `on_start`."""
         actor = mailbox.actor
         mailbox.started = True
+        index = len(self.trace)
         self.trace.append((mailbox, START, None))
         self._current = mailbox
         try:
@@ -369,6 +397,8 @@ class Runtime(Dispatcher):
             self._failed(mailbox, exc)
         finally:
             self._current = None
+            if self.observer is not None:
+                self.observer.started(index, mailbox)
         if actor.actor_stopped.is_set():
             self._teardown(mailbox)
         elif not mailbox.items:
@@ -393,8 +423,14 @@ class Runtime(Dispatcher):
         heapq.heappop(heap)  # a repeating timer comes back once its tick is handled
         self.refresh(timers)
         mailbox = timers.mailbox
+        if self.observer is not None:
+            self.observer.timer_fired(self.steps - 1, mailbox, entry)
         if mailbox.alive:
-            mailbox.put(Envelope(entry.message))
+            self._firing = timers
+            try:
+                mailbox.put(Envelope(entry.message))
+            finally:
+                self._firing = None
 
     def _failed(self, mailbox: Mailbox, exc: Exception) -> None:
         kind = "safety" if isinstance(exc, AssertionError) else "exception"
@@ -405,6 +441,8 @@ class Runtime(Dispatcher):
     def _teardown(self, mailbox: Mailbox) -> None:
         """The actor stopped: fail what is still queued, as Pykka does, and drop its timers."""
         mailbox.alive = False
+        if self.observer is not None:
+            self.observer.stopped(self.steps - 1, mailbox)
         if mailbox.enabled:
             self.disable(mailbox)
         timers = mailbox.timers
@@ -429,8 +467,11 @@ class Runtime(Dispatcher):
             raise Abort(error=error)
         value = self.strategy.pick_int(n, self.steps) if n > 1 or self._replaying else 0
         owner = self._current if self._current is not None else self.body
-        self.trace.append((owner, Choice(n, value, as_bool), None))
+        choice = Choice(n, value, as_bool)
+        self.trace.append((owner, choice, None))
         self.steps += 1
+        if self.observer is not None:
+            self.observer.random(self.steps - 1, owner, choice)
         return value
 
     def dispose(self) -> None:

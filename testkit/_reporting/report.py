@@ -8,6 +8,7 @@ from typing import Any
 
 from testkit._engine.bug import Bug
 from testkit._engine.trace import Trace
+from testkit._reporting.coverage import Coverage
 
 MAX_DISTINCT_BUGS = 100
 """`explore(stop_at_first_bug=False)` keeps the trace of at most this many distinct bugs;
@@ -39,6 +40,8 @@ class Report:
     """Buggy iterations of signatures beyond `MAX_DISTINCT_BUGS` (counted, not kept)."""
     warnings: list[str] = field(default_factory=list)
     """Why a green run may mean less than it seems (every run cut short, a monitor unused)."""
+    coverage: Coverage = field(default_factory=Coverage)
+    """States, transitions and events each FSM class and monitor went through."""
 
     @property
     def bug(self) -> Bug | None:
@@ -83,6 +86,8 @@ class Report:
             f"{self.iterations_per_second:,.1f} iterations/s); "
             f"{self.bound_reached} iteration(s) reached max_steps={self.max_steps}",
         ]
+        if self.coverage:
+            lines.append(f"  {self.coverage.figure()}")
         if self.interrupted:
             lines.append("  interrupted (Ctrl-C): these figures cover the iterations that ran")
         if len(self.bugs) > 1 or self.untracked_bugs:

@@ -1,0 +1,88 @@
+"""The runtime's observer seam: what happened at each step, for coverage and pictures.
+
+The runtime calls an `Observer` only when one is installed (`installed(observer)` around the
+code that creates runtimes), so a run without one pays a `None` check per step and nothing
+else. `step` is the index of the trace step during which the event happened (-1: before the
+first step, while the test function started).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from fsm import Monitor
+    from testkit._engine.bug import Bug
+    from testkit._engine.operations import Mailbox, TimerEntry
+    from testkit._engine.payloads import Choice
+    from testkit._engine.runtime import Runtime
+
+
+class Observer:
+    """Receives the runtime's events; every method does nothing unless overridden.
+
+    `sender` is the operation that ran when a message was put in a mailbox: a `Mailbox`
+    (an actor's handler or `on_start`), a `TimerQueue` (a timer firing) or the `TestBody`.
+    `before`/`after` are an FSM's `State` objects around a delivery (None for an actor
+    without one): `after is before` means the message was not handled (a stale timer).
+    """
+
+    def attached(self, runtime: Runtime) -> None:
+        """A new runtime (one iteration, or one replay) will report to this observer."""
+
+    def sent(self, step: int, sender: Any, receiver: Mailbox, envelope: Any) -> None:
+        """`envelope` was put in `receiver`'s mailbox."""
+
+    def delivered(
+        self, step: int, receiver: Mailbox, envelope: Any, before: Any, after: Any
+    ) -> None:
+        """`receiver` handled `envelope` (also when its handler raised)."""
+
+    def started(self, step: int, mailbox: Mailbox) -> None:
+        """The actor's `on_start` ran."""
+
+    def stopped(self, step: int, mailbox: Mailbox) -> None:
+        """The actor stopped."""
+
+    def timer_set(self, step: int, mailbox: Mailbox, entry: TimerEntry) -> None:
+        """A timer (named, or a state timeout) was set for `mailbox`'s actor."""
+
+    def timer_fired(self, step: int, mailbox: Mailbox, entry: TimerEntry) -> None:
+        """A timer fired: its message goes to the actor's mailbox next."""
+
+    def timer_cancelled(self, step: int, mailbox: Mailbox, entry: TimerEntry) -> None:
+        """A pending timer was cancelled before it fired."""
+
+    def random(self, step: int, owner: Any, choice: Choice) -> None:
+        """`owner` (a `Mailbox` or the `TestBody`) made a controlled random choice."""
+
+    def monitor_registered(self, step: int, monitor: Monitor) -> None:
+        """The test registered `monitor`."""
+
+    def monitor_event(
+        self, step: int, sender: Any, monitor: Monitor, event: Any, before: Any, after: Any
+    ) -> None:
+        """`monitor` handled `event` (also when it failed); `sender` as for `sent`."""
+
+    def failed(self, step: int, bug: Bug) -> None:
+        """The iteration ended with `bug` at `step`."""
+
+
+_installed: list[Observer] = []
+
+
+def current() -> Observer | None:
+    """The observer new runtimes report to, if any."""
+    return _installed[-1] if _installed else None
+
+
+@contextlib.contextmanager
+def installed(observer: Observer) -> Iterator[Observer]:
+    """Runtimes created inside the block report to `observer`."""
+    _installed.append(observer)
+    try:
+        yield observer
+    finally:
+        _installed.remove(observer)

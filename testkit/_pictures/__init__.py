@@ -1,0 +1,1 @@
+"""Pictures of runs: state diagrams of coverage, sequence diagrams of traces."""

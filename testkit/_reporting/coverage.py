@@ -1,0 +1,250 @@
+"""`Coverage`: which states, transitions and events each FSM class and monitor went through.
+
+It is an `Observer` that `explore` installs: during a run it only counts raw keys (class,
+state before, state after, message type) in one dict per delivery; names become text when
+the figures are read or sent to another process, so that workers' coverage merges.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from fsm import Monitor, StateTimeout
+from fsm._actor import _StateTimeoutFired, _TimerFired
+from testkit._engine.bug import state_text
+from testkit._engine.observer import Observer
+
+
+@dataclass
+class MachineCoverage:
+    """The coverage of one FSM class or monitor, merged over every iteration that ran.
+
+    `states` counts entries into each state (the initial one at start, then transitions),
+    `transitions` counts `(from, to)` pairs, `events` counts `(state, message type)` pairs
+    handled; states are written as in bug reports (`MachineState.READY`, `'on'`).
+    """
+
+    name: str
+    kind: str  # "FSM" or "monitor"
+    declared: list[str] = field(default_factory=list)
+    initial: str | None = None
+    hot: list[str] = field(default_factory=list)
+    cold: list[str] = field(default_factory=list)
+    states: Counter[str] = field(default_factory=Counter)
+    transitions: Counter[tuple[str, str]] = field(default_factory=Counter)
+    events: Counter[tuple[str, str]] = field(default_factory=Counter)
+
+    @property
+    def visited(self) -> list[str]:
+        """The states entered at least once, declared ones first in declaration order."""
+        extra = sorted(s for s in self.states if s not in self.declared)
+        return [s for s in self.declared if self.states[s]] + extra
+
+    @property
+    def unreached(self) -> list[str]:
+        """Declared states (`when(...)`) that no run ever entered."""
+        return [s for s in self.declared if not self.states[s]]
+
+    @property
+    def unhandled(self) -> list[str]:
+        """States entered where no event was ever handled."""
+        handled = {state for state, _ in self.events}
+        return [s for s in self.visited if s not in handled]
+
+    def all_states(self) -> list[str]:
+        return self.declared + sorted(s for s in self.states if s not in self.declared)
+
+    def summary(self) -> str:
+        total = len(self.all_states())
+        return (
+            f"{self.name}: {len(self.visited)}/{total} states, {len(self.transitions)} "
+            f"transitions, {len(self.events)} events"
+        )
+
+    def merge(self, other: MachineCoverage) -> None:
+        for state in other.declared:
+            if state not in self.declared:
+                self.declared.append(state)
+        self.initial = self.initial or other.initial
+        self.hot = self.hot or other.hot
+        self.cold = self.cold or other.cold
+        self.states.update(other.states)
+        self.transitions.update(other.transitions)
+        self.events.update(other.events)
+
+
+_START = object()  # raw key marker: the initial state was entered
+
+
+class Coverage(Observer):
+    """Per FSM class and monitor: states visited, transitions and events handled, counted.
+
+    report = testkit.explore(execute, iterations=100)
+    print(report.coverage.summary())             # CoffeeMachine: 9/10 states, ...
+    Path("cm.mmd").write_text(report.coverage.to_mermaid("CoffeeMachine"))
+    """
+
+    def __init__(self) -> None:
+        self._raw: dict[tuple[Any, ...], int] = {}
+        self._classes: dict[type, str] = {}  # class -> "FSM"/"monitor", declared states read
+        self._machines: dict[str, MachineCoverage] = {}
+
+    # ---- the observer: cheap counting --------------------------------------------------------
+
+    def delivered(self, step: int, receiver: Any, envelope: Any, before: Any, after: Any) -> None:
+        if after is before or before is None:
+            return  # not handled (a stale timer, an actor that has stopped)
+        message = envelope.message
+        kind: Any = message.__class__
+        if kind is _TimerFired:
+            kind = message.message.__class__
+        elif kind is _StateTimeoutFired:
+            kind = StateTimeout
+        moved = after.notifies and after.stop_reason is None  # a stop is no transition
+        key = (receiver.actor.__class__, before.state_name, after.state_name, kind, moved)
+        raw = self._raw
+        raw[key] = raw.get(key, 0) + 1
+
+    def started(self, step: int, mailbox: Any) -> None:
+        actor = mailbox.actor
+        cls = actor.__class__
+        current = getattr(actor, "_sm_current", None)
+        if current is None:
+            return  # not an FSM
+        if cls not in self._classes:
+            self._declare(cls, "FSM", actor)
+        key = (cls, _START, current.state_name)
+        self._raw[key] = self._raw.get(key, 0) + 1
+
+    def monitor_registered(self, step: int, monitor: Monitor) -> None:
+        cls = monitor.__class__
+        if cls not in self._classes:
+            self._declare(cls, "monitor", monitor)
+        current = monitor._sm_current
+        if current is not None:
+            key = (cls, _START, current.state_name)
+            self._raw[key] = self._raw.get(key, 0) + 1
+
+    def monitor_event(
+        self, step: int, sender: Any, monitor: Monitor, event: Any, before: Any, after: Any
+    ) -> None:
+        if after is before or before is None:
+            return
+        key = (
+            monitor.__class__,
+            before.state_name,
+            after.state_name,
+            event.__class__,
+            after.notifies,
+        )
+        self._raw[key] = self._raw.get(key, 0) + 1
+
+    def _declare(self, cls: type, kind: str, machine: Any) -> None:
+        self._classes[cls] = kind
+        entry = self._machine(cls.__name__, kind)
+        for state in machine._sm_handlers:
+            text = state_text(state)
+            if text not in entry.declared:
+                entry.declared.append(text)
+        if entry.initial is None and machine._sm_current is not None:
+            entry.initial = state_text(machine._sm_current.state_name)
+        if kind == "monitor":
+            entry.hot = sorted(state_text(s) for s in getattr(cls, "hot_states", ()))
+            entry.cold = sorted(state_text(s) for s in getattr(cls, "cold_states", ()))
+
+    def _machine(self, name: str, kind: str) -> MachineCoverage:
+        entry = self._machines.get(name)
+        if entry is None:
+            entry = self._machines[name] = MachineCoverage(name, kind)
+        return entry
+
+    def _fold(self) -> None:
+        """Turn the raw counts into text figures (done when read, and before pickling)."""
+        raw, self._raw = self._raw, {}
+        for key, count in raw.items():
+            cls = key[0]
+            entry = self._machine(cls.__name__, self._classes.get(cls, "FSM"))
+            if key[1] is _START:
+                entry.states[state_text(key[2])] += count
+                continue
+            _, before, after, kind, notifies = key
+            source, target = state_text(before), state_text(after)
+            entry.events[(source, kind.__qualname__)] += count
+            if notifies:
+                entry.transitions[(source, target)] += count
+                entry.states[target] += count
+
+    def __getstate__(self) -> dict[str, Any]:
+        self._fold()
+        return {"machines": self._machines}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__()  # type: ignore[misc]
+        self._machines = state["machines"]
+
+    # ---- reading ---------------------------------------------------------------------------
+
+    @property
+    def machines(self) -> dict[str, MachineCoverage]:
+        """Each FSM class's and monitor's coverage by class name, FSMs first then monitors."""
+        self._fold()
+        ordered = sorted(self._machines.values(), key=lambda m: (m.kind != "FSM", m.name))
+        return {m.name: m for m in ordered}
+
+    def __getitem__(self, name: str) -> MachineCoverage:
+        machines = self.machines
+        if name not in machines:
+            known = ", ".join(machines) or "none (no FSM ran)"
+            raise KeyError(f"no coverage for {name!r}; covered classes: {known}")
+        return machines[name]
+
+    def __bool__(self) -> bool:
+        return bool(self.machines)
+
+    def merge(self, other: Coverage) -> None:
+        """Add `other`'s counts (another worker's, another run's) to these."""
+        for name, machine in other.machines.items():
+            self._machine(name, machine.kind).merge(machine)
+
+    def summary(self) -> str:
+        """One line per class, e.g. "CoffeeMachine: 9/10 states, 14 transitions, 31 events"."""
+        return "\n".join(m.summary() for m in self.machines.values())
+
+    def figure(self) -> str:
+        """The one-line total `Report.summary()` prints."""
+        machines = list(self.machines.values())
+        total = sum(len(m.all_states()) for m in machines)
+        visited = sum(len(m.visited) for m in machines)
+        transitions = sum(len(m.transitions) for m in machines)
+        events = sum(len(m.events) for m in machines)
+        fsms = sum(m.kind == "FSM" for m in machines)
+        monitors = len(machines) - fsms
+        return (
+            f"coverage: {visited}/{total} states, {transitions} transitions, {events} events "
+            f"in {fsms} FSM class(es) and {monitors} monitor(s)"
+        )
+
+    def to_mermaid(self, name: str | None = None) -> str:
+        """Mermaid `stateDiagram-v2` text: one diagram per class (or only `name`)."""
+        from testkit._pictures.state_diagrams import coverage_mermaid
+
+        machines = [self[name]] if name is not None else list(self.machines.values())
+        return "\n\n".join(coverage_mermaid(m) for m in machines)
+
+    def to_dot(self, name: str | None = None) -> str:
+        """Graphviz DOT text: one cluster per class (or only `name`)."""
+        from testkit._pictures.state_diagrams import coverage_dot
+
+        machines = [self[name]] if name is not None else list(self.machines.values())
+        return coverage_dot(machines)
+
+    def to_html(self, title: str = "testkit coverage") -> str:
+        """A self-contained HTML page: one state diagram per class, with the counts."""
+        from testkit._pictures.coverage_page import coverage_html
+
+        return coverage_html(list(self.machines.values()), title)
+
+    def __repr__(self) -> str:
+        return f"Coverage({', '.join(self.machines)})"
