@@ -17,6 +17,7 @@ from testkit._probes.fsm_ref import TestFSMRef
 from testkit._probes.probe import TestProbe
 from testkit._reporting.progress import Progress
 from testkit._reporting.report import BugFound, Report
+from testkit._shrinking.api import shrink
 from testkit._strategies import NAMES as STRATEGIES
 
 __all__ = [
@@ -36,4 +37,5 @@ __all__ = [
     "deterministic",
     "explore",
     "replay",
+    "shrink",
 ]

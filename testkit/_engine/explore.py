@@ -111,6 +111,8 @@ def explore(
     time_budget: float | None = None,
     watchdog: float | None = DEFAULT_WATCHDOG,
     workers: int = 1,
+    shrink: bool = True,
+    shrink_budget: float = 30.0,
 ) -> Report:
     """Run `test(runtime)` for up to `iterations` schedules chosen by `strategy`.
 
@@ -133,6 +135,9 @@ def explore(
     learning strategy (`pct`, `prioritization`, the fair ones, `portfolio`'s members)
     learns per worker, so its report is the same for the same `workers`; `dfs` always runs
     in one process (its search tree is one sequence).
+    `shrink`: shrink each kept bug's trace (`bug.trace` the shrunk one, `bug.original_trace`
+    the one found), spending at most `shrink_budget` seconds on top of the exploration,
+    shared among the bugs (see `testkit.shrink`).
     Ctrl-C raises `testkit.Interrupted`, whose `.report` covers the iterations that ran.
 
         report = testkit.explore(execute, iterations=1000, max_steps=2000, seed=1)
@@ -151,8 +156,14 @@ def explore(
             f"explore(..., time_budget=...) must be a number of seconds > 0 or None, "
             f"got {time_budget!r}"
         )
+    if not isinstance(shrink, bool):
+        raise TestkitError(f"explore(..., shrink=...) must be True or False, got {shrink!r}")
+    if shrink:
+        from testkit._shrinking.driver import check_budget  # it imports this module
+
+        check_budget(shrink_budget, "explore(..., shrink_budget=...)")
     if workers > 1 and splittable(strategy):
-        return explore_parallel(
+        report = explore_parallel(
             test,
             iterations,
             max_steps,
@@ -167,6 +178,7 @@ def explore(
             time_budget=time_budget,
             watchdog=limit,
         )
+        return _shrunk(report, test, shrink_budget if shrink else 0.0, limit)
     chosen = make_strategy(strategy)
     if seed is None:
         seed = random.SystemRandom().randrange(2**31)
@@ -215,6 +227,20 @@ def explore(
         if close is not None:
             close()
     finish_report(report, schedules, notes, chosen, started)
+    return _shrunk(report, test, shrink_budget if shrink else 0.0, limit)
+
+
+def _shrunk(report: Report, test: TestFunction, budget: float, watchdog: float | None) -> Report:
+    """`report` with its bugs shrunk within `budget` seconds (0: left as found)."""
+    if budget <= 0 or not report.bugs:
+        return report
+    from testkit._shrinking.api import shrink_report  # it imports this module
+
+    try:
+        shrink_report(test, report, budget, watchdog)
+    except KeyboardInterrupt:
+        report.interrupted = True
+        raise Interrupted(report) from None
     return report
 
 
@@ -365,6 +391,7 @@ def finish_bug(
         timer_delay=runtime.timer_delay,
         bug=bug.headline(),
     )
+    bug.original_trace = bug.trace
     bug.events = _recent_events(steps)
     for slot_cls, slot in runtime.monitor_slots.items():
         if slot.recent:
