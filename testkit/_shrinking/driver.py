@@ -37,15 +37,17 @@ def same_bug(target: Bug, found: Bug) -> bool:
 @dataclass(frozen=True)
 class Candidate:
     """A run that reproduced the bug: its steps, its units and how it orders (shortlex on the
-    choices: fewer steps first, then lower choice indices and random values)."""
+    choices: fewer steps first, then a lower timer delay, then lower choice indices and
+    random values)."""
 
     steps: list[Step]
     units: list[Unit]
     starts: list[int]
     """The index of each unit's first step."""
     enabled: list[tuple[str, ...] | None]
-    key: tuple[int, tuple[int, ...]]
+    key: tuple[int, int, tuple[int, ...]]
     max_steps: int
+    timer_delay: int
 
 
 @dataclass
@@ -96,10 +98,10 @@ class Shrinker:
         self.bound_liveness = bound_liveness
         """The bug is a monitor hot too long at max_steps: a shorter run needs a lower
         max_steps (the liveness threshold stays), so the cap is shrunk too."""
-        self.tried: set[tuple[tuple[Unit, ...], int]] = set()
+        self.tried: set[tuple[tuple[Unit, ...], int, int]] = set()
         self.runs = 0
         self.timed_out = False
-        first = self._run(units_of(trace.steps), trace.max_steps)
+        first = self._run(units_of(trace.steps), trace.max_steps, trace.timer_delay)
         if first is None:  # lenient replay of the original itself must reproduce it
             raise TestkitError(
                 "the trace reproduces its bug when replayed exactly but not when shrinking "
@@ -113,22 +115,26 @@ class Shrinker:
             self.timed_out = True
         return self.timed_out
 
-    def consider(self, units: Sequence[Unit], cap: int | None = None) -> bool:
-        """Try `units`; True if the result reproduces the bug, is smaller and is kept."""
+    def consider(
+        self, units: Sequence[Unit], cap: int | None = None, timer_delay: int | None = None
+    ) -> bool:
+        """Try `units` (with another max_steps or timer delay in the trace's header); True
+        if the result reproduces the bug, is smaller and is kept."""
         limit = self.best.max_steps if cap is None else cap
         if not self.bound_liveness:
             limit = min(limit, len(self.best.steps))
-        key = (tuple(units), limit)
+        delay = self.best.timer_delay if timer_delay is None else timer_delay
+        key = (tuple(units), limit, delay)
         if key in self.tried or self.done:
             return False
         self.tried.add(key)
-        found = self._run(units, limit)
+        found = self._run(units, limit, delay)
         if found is None or found.key >= self.best.key or not self._verified(found):
             return False
         self.best = found
         return True
 
-    def _run(self, units: Sequence[Unit], limit: int) -> Candidate | None:
+    def _run(self, units: Sequence[Unit], limit: int, delay: int) -> Candidate | None:
         self.runs += 1
         strategy = LenientStrategy(units, self.trace.fair, self.trace.strategy)
         strategy.begin(0, random.Random(0), limit)
@@ -139,7 +145,7 @@ class Shrinker:
                 limit,
                 self.trace.liveness_threshold,
                 self.sandbox,
-                self.trace.timer_delay,
+                delay,
                 delay_rng(self.trace.seed, self.trace.iteration - 1),
                 replaying=True,
             )
@@ -158,12 +164,18 @@ class Shrinker:
             units_of(steps),
             starts,
             strategy.enabled,
-            (len(steps), tuple(strategy.choices)),
+            (len(steps), delay, tuple(strategy.choices)),
             limit if self.bound_liveness else self.trace.max_steps,
+            delay,
         )
 
     def trace_of(self, found: Candidate) -> Trace:
-        return replace(self.trace, steps=found.steps, max_steps=found.max_steps)
+        return replace(
+            self.trace,
+            steps=found.steps,
+            max_steps=found.max_steps,
+            timer_delay=found.timer_delay,
+        )
 
     def _verified(self, found: Candidate) -> bool:
         """The candidate, as a trace, replays strictly to the same bug."""

@@ -98,8 +98,21 @@ def lower_cap(shrinker: Shrinker) -> None:
             low = middle
 
 
+def lower_timer_delay(shrinker: Shrinker) -> None:
+    """Lower the trace's timer delay (how many steps a timer may wait before it can fire;
+    0: at once), so that timers fire earlier and the steps spent waiting for them go."""
+    low, high = -1, shrinker.best.timer_delay  # low fails (or is untried), high works
+    while high - low > 1 and not shrinker.done:
+        delay = 0 if low < 0 else (low + high) // 2
+        if shrinker.consider(shrinker.best.units, timer_delay=delay):
+            high = shrinker.best.timer_delay
+        else:
+            low = delay
+
+
 PASSES: tuple[Callable[[Shrinker], None], ...] = (
     lower_cap,
+    lower_timer_delay,
     delete_chunks,
     drop_actors,
     lower_values,
