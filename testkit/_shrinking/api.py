@@ -18,6 +18,13 @@ DEFAULT_SHRINK_BUDGET = 30.0
 """Seconds `explore` spends shrinking, shared among the bugs it keeps."""
 
 
+def original_path(path: Path) -> Path:
+    """Where the trace as found goes, next to its shrunk form: `x.trace` -> `x.original.trace`."""
+    if path.suffix == ".trace":
+        return path.with_suffix(".original.trace")
+    return path.with_name(path.name + ".original")
+
+
 def load(test: TestFunction, trace: Trace | str | Path, where: str) -> Trace:
     """The trace to shrink, checked like `replay` checks it."""
     check_test(test, where)
