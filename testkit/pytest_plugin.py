@@ -317,8 +317,8 @@ def _trace_lines(test: Callable[..., Any], bug: Bug, config: pytest.Config) -> l
         return [f"trace: {shown}", f"replay: {_replay_hint(test, shown)}"]
     assert isinstance(original, Trace)
     return [
-        f"trace (shrunk from {len(original)} to {len(trace)} steps): {shown}",
-        f"original trace: {_shown_path(found)}",
+        f"trace: {shown}",
+        f"  shrunk from {len(original)} to {len(trace)} steps; as found: {_shown_path(found)}",
         f"replay: {_replay_hint(test, shown)}",
     ]
 
