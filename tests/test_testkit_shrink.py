@@ -186,3 +186,17 @@ def test_cli_test_saves_shrunk_and_original_or_only_the_found_one(tmp_path: Path
     code, text = run_cli(*args, "--no-shrink", "--trace-out", str(tmp_path / "b" / "bug.trace"))
     assert code == 1 and "shrunk from" not in text
     assert [p.name for p in (tmp_path / "b").iterdir()] == ["bug.trace"]
+
+
+def test_workers_shrink_in_the_parent_to_the_same_trace_as_one_process() -> None:
+    arguments: dict[str, Any] = {
+        "iterations": 20,
+        "max_steps": 2000,
+        "strategy": "random",
+        "seed": 1,
+    }
+    one = explore(coffee_machine.execute, **arguments).bug
+    two = explore(coffee_machine.execute, workers=2, **arguments).bug
+    assert one is not None and two is not None
+    assert two.trace.to_text() == one.trace.to_text()
+    assert two.original_trace.to_text() == one.original_trace.to_text()
