@@ -1,5 +1,5 @@
-"""`python -m failover_examples`: the tester finds the coffee machine's failover bug, then
-replays it. The same as
+"""`python -m failover_examples`: the tester finds the coffee machine's failover bug, shrinks
+its trace, then replays the shrunk trace. The same as
 
     python -m testkit test failover_examples.coffee_machine:execute -i 100 --max-steps 2000
 
@@ -15,6 +15,7 @@ import shlex
 
 import testkit
 from failover_examples import coffee_machine
+from testkit._shrinking.api import original_path
 
 TARGET = "failover_examples.coffee_machine:execute"
 
@@ -40,8 +41,12 @@ def main(argv: list[str] | None = None) -> int:
     if report.bug is None:
         print("the tester did not find the bug this time; try more iterations")
         return 1
-    path = report.bug.trace.save(args.trace_out)
-    print(f"\ntrace written to {path}")
+    bug = report.bug
+    path = bug.trace.save(args.trace_out)
+    original = bug.original_trace.save(original_path(path))
+    print(f"\nshrunk from {len(bug.original_trace)} to {len(bug.trace)} steps")
+    print(f"original trace written to {original}")
+    print(f"trace written to {path}")
     print(f"replay it with: python -m testkit replay {TARGET} {shlex.quote(str(path))}")
     again = testkit.replay(coffee_machine.execute, path)
     assert again.bug is not None

@@ -20,6 +20,7 @@ from testkit._probes.probe import TestProbe
 from testkit._reporting.coverage import Coverage, MachineCoverage
 from testkit._reporting.progress import Progress
 from testkit._reporting.report import BugFound, Report
+from testkit._shrinking.api import shrink
 from testkit._strategies import NAMES as STRATEGIES
 
 __all__ = [
@@ -43,4 +44,5 @@ __all__ = [
     "explore",
     "replay",
     "sequence_diagram",
+    "shrink",
 ]

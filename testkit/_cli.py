@@ -1,4 +1,4 @@
-"""`python -m testkit test|replay|show MODULE:FUNCTION ...`: the tester from the command line."""
+"""`python -m testkit test|replay|shrink|show MODULE:FUNCTION ...`: the command line."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from testkit._errors import Interrupted, ReplayDivergence, TestkitError
 from testkit._pictures.sequence import sequence_diagram
 from testkit._reporting.progress import ProgressBar
 from testkit._reporting.report import Report, describe_bug, test_name
+from testkit._shrinking.api import DEFAULT_SHRINK_BUDGET, original_path, shrink_file
 from testkit._strategies import NAMES, make_strategy
 
 EXIT_OK, EXIT_BUG, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -78,7 +79,7 @@ is printed)"""
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m testkit",
-        description="Systematic testing of FSM actors: explore schedules, replay bugs.",
+        description="Systematic testing of FSM actors: explore schedules, replay and shrink bugs.",
         epilog=EXIT_CODES,
     )
     commands = parser.add_subparsers(dest="command", required=True)
@@ -170,6 +171,18 @@ def _parser() -> argparse.ArgumentParser:
         metavar="FILE.html",
         help="write a coverage page: one state diagram per FSM class and monitor",
     )
+    test.add_argument(
+        "--no-shrink",
+        action="store_true",
+        help="save the bug's trace as found, without shrinking it",
+    )
+    test.add_argument(
+        "--shrink-timeout",
+        type=_seconds,
+        default=DEFAULT_SHRINK_BUDGET,
+        metavar="SECONDS",
+        help="seconds to spend shrinking, on top of --timeout, shared among the bugs",
+    )
     test.add_argument("--no-progress", action="store_true", help="no progress bar or lines")
     test.add_argument("-v", "--verbose", action="store_true", help="show the actors' logs")
     rep = commands.add_parser(
@@ -189,6 +202,38 @@ def _parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="stop a handler or the test function that runs this long without a step",
     )
+    shr = commands.add_parser(
+        "shrink",
+        help="shrink a trace written by `test`",
+        description="Cut TRACE down to a shorter trace that replays to the same bug, write it "
+        "and print both lengths.",
+        epilog=EXIT_CODES,
+        formatter_class=formatter,
+    )
+    shr.add_argument("target", metavar="MODULE:FUNCTION", help="the test the trace was made for")
+    shr.add_argument("trace", type=Path, help="a trace file")
+    shr.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        default=None,
+        help="file for the shrunk trace (default: TRACE's name with .shrunk.trace)",
+    )
+    shr.add_argument(
+        "--timeout",
+        type=_seconds,
+        default=DEFAULT_SHRINK_BUDGET,
+        metavar="SECONDS",
+        help="stop shrinking after this many seconds (the best trace so far is written)",
+    )
+    shr.add_argument(
+        "--watchdog",
+        type=_seconds,
+        default=DEFAULT_WATCHDOG,
+        metavar="SECONDS",
+        help="stop a handler or the test function that runs this long without a step",
+    )
+    shr.add_argument("-v", "--verbose", action="store_true", help="show the actors' logs")
     show = commands.add_parser(
         "show",
         help="draw a trace as a sequence diagram",
@@ -217,7 +262,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     """Run the command line; returns the exit code (see `EXIT_CODES`)."""
     stream = out or sys.stdout
     args = _parser().parse_args(argv)
-    quiet = logging.CRITICAL if args.command == "test" else logging.ERROR
+    quiet = logging.ERROR if args.command == "replay" else logging.CRITICAL
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
     root = logging.getLogger()
@@ -230,6 +275,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
             return _test(args, test, stream)
         if args.command == "show":
             return _show(args, test, stream)
+        if args.command == "shrink":
+            return _shrink(args, test, stream)
         return _replay(args, test, stream)
     except TestkitError as exc:
         stream.write(f"error: {exc}\n")
@@ -272,6 +319,8 @@ def _test(args: argparse.Namespace, test: Callable[..., Any], stream: TextIO) ->
             watchdog=args.watchdog,
             workers=1 if args.dask else args.workers,
             dask=args.dask,
+            shrink=not args.no_shrink,
+            shrink_budget=args.shrink_timeout,
         )
     except Interrupted as interrupted:
         bar.close()
@@ -300,6 +349,11 @@ def _print_report(report: Report, args: argparse.Namespace, stream: TextIO) -> i
         path = bug.trace.save(target)
         if len(report.bugs) > 1:
             stream.write(f"{bug.count} x {bug.signature_text()}\n")
+        original = bug.original_trace
+        if original is not None and original is not bug.trace:
+            found = original.save(original_path(path))
+            stream.write(f"shrunk from {len(original)} to {len(bug.trace)} steps\n")
+            stream.write(f"original trace written to {found}\n")
         stream.write(f"trace written to {path}\n")
         _draw_next_to(args, path, stream)
         stream.write(
@@ -334,6 +388,31 @@ def _show(args: argparse.Namespace, test: Callable[..., Any], stream: TextIO) ->
         raise TestkitError(f"cannot write {output}: {exc}") from None
     stream.write(f"sequence diagram written to {output}\n")
     return EXIT_OK
+
+
+def _shrink(args: argparse.Namespace, test: Callable[..., Any], stream: TextIO) -> int:
+    trace = Trace.load(args.trace)
+    check_target(trace.test, test_name(test))  # before the banner: an error stands alone
+    output = args.output
+    if output is None:
+        name = args.trace.name.removesuffix(".trace")
+        output = args.trace.with_name(f"{name}.shrunk.trace")
+    stream.write(f"testkit: shrinking {args.trace} ({len(trace)} steps) against {args.target}\n")
+    stream.flush()
+    shrunk = shrink_file(test, trace, args.timeout, args.watchdog)
+    path = shrunk.trace.save(output)
+    stream.write(describe_bug(shrunk.bug) + "\n")
+    budget = " (time budget used up: the best so far)" if shrunk.timed_out else ""
+    stream.write(
+        f"shrunk from {len(trace)} to {len(shrunk.trace)} steps in {shrunk.seconds:.2f}s, "
+        f"{shrunk.runs} runs{budget}\n"
+    )
+    stream.write(f"original trace: {args.trace}\n")
+    stream.write(f"shrunk trace written to {path}\n")
+    stream.write(
+        f"replay it with: python -m testkit replay {args.target} {shlex.quote(str(path))}\n"
+    )
+    return EXIT_BUG
 
 
 def _replay(args: argparse.Namespace, test: Callable[..., Any], stream: TextIO) -> int:

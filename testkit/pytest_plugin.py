@@ -29,9 +29,11 @@ from typing import Any, NoReturn
 import pytest
 
 from testkit._engine import explore as _explore
+from testkit._engine.bug import Bug
 from testkit._engine.trace import TRACE_DIR, Trace
 from testkit._errors import TestkitError
 from testkit._reporting.report import Report, describe_bug, test_name
+from testkit._shrinking.api import original_path
 from testkit._strategies import NAMES, make_strategy
 
 OPTIONS = {
@@ -298,14 +300,27 @@ def _replay_hint(test: Callable[..., Any], path: Path) -> str:
     return f"python -m testkit replay {name} {shlex.quote(str(path))}"
 
 
-def _trace_lines(test: Callable[..., Any], trace: Trace, config: pytest.Config) -> list[str]:
-    """Save the trace under `<rootdir>/testkit-traces/`; where it is and how to replay it."""
+def _trace_lines(test: Callable[..., Any], bug: Bug, config: pytest.Config) -> list[str]:
+    """Save the bug's trace under `<rootdir>/testkit-traces/` (and the trace as found, when
+    it was shrunk, next to it); where they are and how to replay them."""
+    trace = bug.trace
     try:
         path = trace.save(Path(config.rootpath) / TRACE_DIR / trace.file_name())
+        original = getattr(bug, "original_trace", None)
+        found = None
+        if isinstance(original, Trace) and original is not trace:
+            found = original.save(original_path(path))
     except TestkitError as exc:  # Trace.save's clear error for an unwritable target
         return [f"trace not saved ({exc}); rerun with the seed below instead"]
     shown = _shown_path(path)
-    return [f"trace: {shown}", f"replay: {_replay_hint(test, shown)}"]
+    if found is None:
+        return [f"trace: {shown}", f"replay: {_replay_hint(test, shown)}"]
+    assert isinstance(original, Trace)
+    return [
+        f"trace: {shown}",
+        f"  shrunk from {len(original)} to {len(trace)} steps; as found: {_shown_path(found)}",
+        f"replay: {_replay_hint(test, shown)}",
+    ]
 
 
 def _more_bugs(test: Callable[..., Any], report: Report, config: pytest.Config) -> list[str]:
@@ -318,7 +333,7 @@ def _more_bugs(test: Callable[..., Any], report: Report, config: pytest.Config) 
         count = getattr(bug, "count", 1)  # iterations with this bug, where explore groups them
         times = f" (in {count} iterations)" if isinstance(count, int) and count > 1 else ""
         lines.append(f"  {bug.headline().splitlines()[0]}{times}")
-        lines.extend(f"    {line}" for line in _trace_lines(test, bug.trace, config))
+        lines.extend(f"    {line}" for line in _trace_lines(test, bug, config))
     if len(others) > MORE_BUGS:
         lines.append(f"  ... and {len(others) - MORE_BUGS} more")
     return lines
@@ -358,7 +373,7 @@ def explore_fixture(request: pytest.FixtureRequest) -> Callable[..., Report]:
             _fail("\n".join(part for part in (f"TestkitError: {error}", logs) if part))
         bug = report.bug
         if bug is not None:
-            parts = [describe_bug(bug), logs, *_trace_lines(test, bug.trace, request.config)]
+            parts = [describe_bug(bug), logs, *_trace_lines(test, bug, request.config)]
             parts.extend(_more_bugs(test, report, request.config))
             parts.append(
                 f"rerun this exploration: pytest {shlex.quote(request.node.nodeid)} "

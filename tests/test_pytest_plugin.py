@@ -61,7 +61,7 @@ def test_a_bug_fails_the_test_with_a_unique_trace_under_rootdir_and_the_replay_c
             "rerun this exploration: pytest test_uses_fixture.py::test_buggy --testkit-seed 1",
         ]
     )
-    traces = sorted(p.name for p in (inner.path / "testkit-traces").iterdir())
+    traces = sorted(p.name for p in (inner.path / "testkit-traces").glob("*[0-9].trace"))
     assert len(traces) == 2, traces  # one per bug, neither overwriting the other
     assert [name.split("-seed")[1][0] for name in traces] == ["1", "2"]
     assert not (inner.path / ".testkit-traces").exists()
@@ -108,7 +108,7 @@ def test_with_stop_at_first_bug_false_every_bug_is_listed_with_its_own_trace(
     result.stdout.fnmatch_lines(["BUG: *bug *", "* more bug(s):", "  safety bug in test *"])
     output = result.stdout.str()
     assert "bug one" in output and "bug two" in output
-    traces = list((inner.path / "testkit-traces").iterdir())
+    traces = list((inner.path / "testkit-traces").glob("*[0-9].trace"))
     assert output.count("trace: testkit-traces/") == min(len(traces), 11)
     assert len(traces) >= 2
 
@@ -296,9 +296,8 @@ def test_workers_with_an_explore_that_has_none_is_a_clear_failure(
         (
             "@pytest.mark.testkit(iterations=10, iteration=3)",
             "@pytest.mark.testkit: unknown keyword(s) iteration; it accepts coverage, dask, "
-            "iterations, "
-            "liveness_threshold, max_steps, *seed, stop_at_first_bug, strategy, time_budget, "
-            "timer_delay*workers",
+            "iterations, liveness_threshold, max_steps, *seed, shrink, shrink_budget, "
+            "stop_at_first_bug, strategy, time_budget, timer_delay*workers",
         ),
         ("@pytest.mark.testkit(10)", "@pytest.mark.testkit takes keywords only, got (10,)*"),
         (

@@ -172,7 +172,7 @@ def ticks(runtime: testkit.Runtime) -> None:
 
 
 def test_the_iteration_counts_from_1_and_format_1_traces_still_replay() -> None:
-    report = explore(ticks, iterations=50, max_steps=500, strategy="random", seed=3)
+    report = explore(ticks, iterations=50, max_steps=500, strategy="random", seed=3, shrink=False)
     assert report.bug is not None
     trace = report.bug.trace
     # this bug depends on the timer delays of its iteration: off by one, it diverges
@@ -214,7 +214,7 @@ def test_cli_trace_out_may_be_a_directory(tmp_path: Path) -> None:
     ORDERED[0] = 2
     code, text = run_cli("test", SHOP, "-i", "1", "--seed", "1", "--trace-out", str(tmp_path))
     assert code == 1, text
-    written = list(tmp_path.glob("*.trace"))
+    written = [p for p in tmp_path.glob("*.trace") if not p.name.endswith(".original.trace")]
     assert [p.name for p in written] == [Trace.load(written[0]).file_name()]
     assert f"trace written to {written[0]}" in text
 

@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def found(test: Any = systems.lost_update, seed: int = 1) -> testkit.Report:
-    report = explore(test, iterations=50, max_steps=500, strategy="random", seed=seed)
+    report = explore(test, iterations=50, max_steps=500, strategy="random", seed=seed, shrink=False)
     assert report.bug is not None
     return report
 
@@ -184,9 +184,10 @@ def test_python_dash_m_testkit_runs_as_a_program(tmp_path: Path) -> None:
     )  # fmt: skip
     assert result.returncode == 1, result.stdout + result.stderr
     assert "the oven beeped 'done'" in result.stdout
+    assert "shrunk from 9 to 8 steps" in result.stdout
     result = subprocess.run(
         [sys.executable, "-m", "testkit", "replay", "tests.buggy_systems:timer_race",
-         str(trace_path), "-v"],
+         str(tmp_path / "m.original.trace"), "-v"],
         cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert result.returncode == 1

@@ -16,6 +16,8 @@ class Bug:
         self.state = state
         self.step = 0
         self.trace: Any = None  # a testkit.Trace once the explorer has built it
+        self.original_trace: Any = None
+        """The trace as found; `trace` is its shrunk form when `explore` shrank it."""
         self.events: dict[str, list[str]] = {}
         self.logs: dict[str, list[str]] = {}
         self.count = 1

@@ -114,6 +114,8 @@ def explore(
     workers: int = 1,
     dask: Any = None,
     coverage: bool = True,
+    shrink: bool = True,
+    shrink_budget: float = 30.0,
 ) -> Report:
     """Run `test(runtime)` for up to `iterations` schedules chosen by `strategy`.
 
@@ -139,6 +141,9 @@ def explore(
     `dask`: a `dask.distributed.Client` or a scheduler address (`tcp://host:8786`): run the
     iterations on that cluster instead, in batches of 16 (extra `pykka-fsm[dask]`); the report
     is the same whatever the cluster's size.
+    `shrink`: shrink each kept bug's trace (`bug.trace` the shrunk one, `bug.original_trace`
+    the one found), spending at most `shrink_budget` seconds on top of the exploration,
+    shared among the bugs (see `testkit.shrink`).
     Ctrl-C raises `testkit.Interrupted`, whose `.report` covers the iterations that ran.
     `coverage`: count states, transitions and events into `report.coverage` (False: skip).
 
@@ -158,6 +163,12 @@ def explore(
             f"explore(..., time_budget=...) must be a number of seconds > 0 or None, "
             f"got {time_budget!r}"
         )
+    if not isinstance(shrink, bool):
+        raise TestkitError(f"explore(..., shrink=...) must be True or False, got {shrink!r}")
+    if shrink:
+        from testkit._shrinking.driver import check_budget  # it imports this module
+
+        check_budget(shrink_budget, "explore(..., shrink_budget=...)")
     if dask is not None:
         if workers != 1:
             raise TestkitError(
@@ -166,7 +177,7 @@ def explore(
             )
         from testkit._distribution.cluster import explore_on_cluster
 
-        return explore_on_cluster(
+        report = explore_on_cluster(
             test,
             iterations,
             max_steps,
@@ -182,8 +193,9 @@ def explore(
             watchdog=limit,
             coverage=coverage,
         )
+        return _shrunk(report, test, shrink_budget if shrink else 0.0, limit)
     if workers > 1 and splittable(strategy):
-        return explore_parallel(
+        report = explore_parallel(
             test,
             iterations,
             max_steps,
@@ -199,6 +211,7 @@ def explore(
             watchdog=limit,
             coverage=coverage,
         )
+        return _shrunk(report, test, shrink_budget if shrink else 0.0, limit)
     chosen = make_strategy(strategy)
     if seed is None:
         seed = random.SystemRandom().randrange(2**31)
@@ -248,6 +261,20 @@ def explore(
         if close is not None:
             close()
     finish_report(report, schedules, notes, chosen, started)
+    return _shrunk(report, test, shrink_budget if shrink else 0.0, limit)
+
+
+def _shrunk(report: Report, test: TestFunction, budget: float, watchdog: float | None) -> Report:
+    """`report` with its bugs shrunk within `budget` seconds (0: left as found)."""
+    if budget <= 0 or not report.bugs:
+        return report
+    from testkit._shrinking.api import shrink_report  # it imports this module
+
+    try:
+        shrink_report(test, report, budget, watchdog)
+    except KeyboardInterrupt:
+        report.interrupted = True
+        raise Interrupted(report) from None
     return report
 
 
@@ -400,6 +427,7 @@ def finish_bug(
         timer_delay=runtime.timer_delay,
         bug=bug.headline(),
     )
+    bug.original_trace = bug.trace
     bug.events = _recent_events(steps)
     for slot_cls, slot in runtime.monitor_slots.items():
         if slot.recent:

@@ -117,9 +117,15 @@ def describe_bug(bug: Bug) -> str:
     lines = [f"BUG: {bug.headline()}"]
     trace = bug.trace
     if isinstance(trace, Trace):
+        original = getattr(bug, "original_trace", None)
+        shrunk = (
+            f" (shrunk from {len(original)})"
+            if isinstance(original, Trace) and original is not trace
+            else ""
+        )
         lines.append(
             f"  iteration {trace.iteration}, strategy {trace.strategy}, seed {trace.seed}, "
-            f"{len(trace)} steps"
+            f"{len(trace)} steps{shrunk}"
         )
     if bug.events:
         lines.append("last events of each actor (oldest first):")

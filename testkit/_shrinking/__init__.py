@@ -1,0 +1,1 @@
+"""Shrinking: cut a failing trace down to a short one that replays to the same bug."""

@@ -1,0 +1,94 @@
+"""`testkit.shrink`, and shrinking the bugs of an `explore` report."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from testkit._engine.explore import TestFunction, check_test
+from testkit._engine.replay import check_target
+from testkit._engine.sandbox import wall_clock
+from testkit._engine.trace import Trace
+from testkit._engine.watchdog import DEFAULT_WATCHDOG, check_watchdog
+from testkit._errors import TestkitError
+from testkit._reporting.report import Report, test_name
+from testkit._shrinking.driver import Shrunk, check_budget, shrink_trace
+
+DEFAULT_SHRINK_BUDGET = 30.0
+"""Seconds `explore` spends shrinking, shared among the bugs it keeps."""
+
+
+def original_path(path: Path) -> Path:
+    """Where the trace as found goes, next to its shrunk form: `x.trace` -> `x.original.trace`."""
+    if path.suffix == ".trace":
+        return path.with_suffix(".original.trace")
+    return path.with_name(path.name + ".original")
+
+
+def load(test: TestFunction, trace: Trace | str | Path, where: str) -> Trace:
+    """The trace to shrink, checked like `replay` checks it."""
+    check_test(test, where)
+    if not isinstance(trace, (Trace, str, os.PathLike)):
+        raise TestkitError(
+            f"{where}(test, trace): trace must be a Trace or the path of a trace file, "
+            f"got {trace!r}"
+        )
+    loaded = trace if isinstance(trace, Trace) else Trace.load(trace)
+    if not loaded.max_steps:
+        raise TestkitError(
+            "the trace's '# max_steps:' header is missing or 0; a trace written by testkit "
+            "has the max_steps of the run that found the bug"
+        )
+    check_target(loaded.test, test_name(test))
+    return loaded
+
+
+def shrink(
+    test: TestFunction, trace: Trace | str | Path, *, time_budget: float = DEFAULT_SHRINK_BUDGET
+) -> Trace:
+    """A trace no longer than `trace` that replays to the same bug: the same kind, actor
+    class and message (for a liveness bug, the same monitor and hot state).
+
+    Deterministic for a given trace; `time_budget` (seconds) only cuts the search short,
+    so a tiny budget may return the trace unshrunk. Raises `TestkitError` if `trace` is not
+    a trace of `test` that replays to a bug.
+
+        small = testkit.shrink(execute, report.bug.original_trace, time_budget=10)
+        testkit.replay(execute, small)
+    """
+    budget = check_budget(time_budget, "shrink(test, trace, time_budget=...)")
+    return shrink_trace(test, load(test, trace, "shrink"), budget, DEFAULT_WATCHDOG).trace
+
+
+def shrink_file(
+    test: TestFunction, trace: Trace | str | Path, time_budget: float, watchdog: float | None
+) -> Shrunk:
+    """`shrink` for the command line: the whole outcome (bug, lengths, time)."""
+    budget = check_budget(time_budget, "shrink")
+    limit = check_watchdog(watchdog, "shrink")
+    return shrink_trace(test, load(test, trace, "shrink"), budget, limit)
+
+
+def shrink_report(
+    test: TestFunction, report: Report, time_budget: float, watchdog: float | None
+) -> None:
+    """Shrink each bug `report` kept, sharing `time_budget` among them: a bug gets what is
+    left divided by the bugs still to shrink. Each bug then describes its shrunk run, and
+    keeps the trace found as `original_trace`."""
+    started = wall_clock()
+    bugs = [bug for bug in report.bugs if bug.trace is not None]
+    for number, bug in enumerate(bugs):
+        left = time_budget - (wall_clock() - started)
+        if left <= 0:
+            break
+        try:
+            shrunk = shrink_trace(test, bug.trace, left / (len(bugs) - number), watchdog)
+        except TestkitError as exc:  # e.g. a program that decides differently on a rerun
+            report.warnings.append(f"{bug.signature_text()} was not shrunk: {exc}")
+            continue
+        found = shrunk.bug
+        bug.trace = found.trace
+        bug.original_trace = shrunk.original
+        bug.actor, bug.state, bug.step = found.actor, found.state, found.step
+        bug.message = found.message
+        bug.events, bug.logs = found.events, found.logs

@@ -1,0 +1,249 @@
+"""The shrinker: replays candidates leniently, keeps the smaller ones that strictly replay to
+the same bug, and runs the passes until none helps or the time budget is spent."""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from testkit._engine.bug import Bug
+from testkit._engine.explore import TestFunction, build_steps, delay_rng, finish_bug, run_once
+from testkit._engine.replay import ReplayStrategy
+from testkit._engine.runtime import Runtime
+from testkit._engine.sandbox import Sandbox, wall_clock
+from testkit._engine.trace import Step, Trace
+from testkit._errors import TestkitError
+from testkit._reporting.report import Report
+from testkit._shrinking.lenient import LenientStrategy
+from testkit._shrinking.units import Unit, units_of
+from testkit._strategies import Strategy
+
+_NUMBER = re.compile(r"[0-9]+")
+
+
+def same_bug(target: Bug, found: Bug) -> bool:
+    """Whether `found` is the bug `target` is: the same kind and actor class (`Robot#2` is a
+    `Robot#1`), and the same exception type and message; for a liveness bug the same
+    monitor, hot state and wording (the step counts in it may differ)."""
+    if found.kind != target.kind or found.signature[1] != target.signature[1]:
+        return False
+    if target.kind == "liveness":
+        return _NUMBER.sub("N", found.message) == _NUMBER.sub("N", target.message)
+    return found.message == target.message
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A run that reproduced the bug: its steps, its units and how it orders (shortlex on the
+    choices: fewer steps first, then a lower timer delay, then lower choice indices and
+    random values)."""
+
+    steps: list[Step]
+    units: list[Unit]
+    starts: list[int]
+    """The index of each unit's first step."""
+    enabled: list[tuple[str, ...] | None]
+    key: tuple[int, int, tuple[int, ...]]
+    max_steps: int
+    timer_delay: int
+
+
+@dataclass
+class Shrunk:
+    """The outcome: the shrunk trace, its bug as a report shows it, and what it took."""
+
+    trace: Trace
+    bug: Bug
+    original: Trace
+    seconds: float
+    runs: int
+    timed_out: bool
+
+
+def strict_run(test: TestFunction, trace: Trace, sandbox: Sandbox) -> tuple[Runtime, Bug | None]:
+    """Replay `trace` exactly (`ReplayDivergence` where the program differs)."""
+    strategy = ReplayStrategy(trace, False)
+    strategy.begin(0, random.Random(0), trace.max_steps)
+    return run_once(
+        test,
+        strategy,
+        trace.max_steps,
+        trace.liveness_threshold,
+        sandbox,
+        trace.timer_delay,
+        delay_rng(trace.seed, trace.iteration - 1),
+        replaying=True,
+    )
+
+
+class Shrinker:
+    """Holds the best candidate so far and tries new ones against it, within a deadline."""
+
+    def __init__(
+        self,
+        test: TestFunction,
+        trace: Trace,
+        target: Bug,
+        sandbox: Sandbox,
+        deadline: float,
+        bound_liveness: bool,
+    ) -> None:
+        self.test = test
+        self.trace = trace
+        self.target = target
+        self.sandbox = sandbox
+        self.deadline = deadline
+        self.bound_liveness = bound_liveness
+        """The bug is a monitor hot too long at max_steps: a shorter run needs a lower
+        max_steps (the liveness threshold stays), so the cap is shrunk too."""
+        self.tried: set[tuple[tuple[Unit, ...], int, int]] = set()
+        self.runs = 0
+        self.timed_out = False
+        first = self._run(units_of(trace.steps), trace.max_steps, trace.timer_delay)
+        if first is None:  # lenient replay of the original itself must reproduce it
+            raise TestkitError(
+                "the trace reproduces its bug when replayed exactly but not when shrinking "
+                "replays it; the program may decide differently from run to run"
+            )
+        self.best = first
+
+    @property
+    def done(self) -> bool:
+        if not self.timed_out and wall_clock() >= self.deadline:
+            self.timed_out = True
+        return self.timed_out
+
+    def consider(
+        self, units: Sequence[Unit], cap: int | None = None, timer_delay: int | None = None
+    ) -> bool:
+        """Try `units` (with another max_steps or timer delay in the trace's header); True
+        if the result reproduces the bug, is smaller and is kept."""
+        limit = self.best.max_steps if cap is None else cap
+        if not self.bound_liveness:
+            limit = min(limit, len(self.best.steps))
+        delay = self.best.timer_delay if timer_delay is None else timer_delay
+        key = (tuple(units), limit, delay)
+        if key in self.tried or self.done:
+            return False
+        self.tried.add(key)
+        found = self._run(units, limit, delay)
+        if found is None or found.key >= self.best.key or not self._verified(found):
+            return False
+        self.best = found
+        return True
+
+    def _run(self, units: Sequence[Unit], limit: int, delay: int) -> Candidate | None:
+        self.runs += 1
+        strategy = LenientStrategy(units, self.trace.fair, self.trace.strategy)
+        strategy.begin(0, random.Random(0), limit)
+        try:
+            runtime, bug = run_once(
+                self.test,
+                strategy,
+                limit,
+                self.trace.liveness_threshold,
+                self.sandbox,
+                delay,
+                delay_rng(self.trace.seed, self.trace.iteration - 1),
+                replaying=True,
+            )
+        except TestkitError:  # misuse on this schedule (or a hang): not a candidate
+            return None
+        if bug is None or not same_bug(self.target, bug):
+            return None
+        if runtime.bound_reached and limit < self.trace.max_steps and not self.bound_liveness:
+            return None
+        steps = build_steps(runtime.trace)
+        starts = [i for i, s in enumerate(steps) if s.kind != "random"]
+        if steps and steps[0].kind == "random":
+            starts.insert(0, 0)
+        return Candidate(
+            steps,
+            units_of(steps),
+            starts,
+            strategy.enabled,
+            (len(steps), delay, tuple(strategy.choices)),
+            limit if self.bound_liveness else self.trace.max_steps,
+            delay,
+        )
+
+    def trace_of(self, found: Candidate) -> Trace:
+        return replace(
+            self.trace,
+            steps=found.steps,
+            max_steps=found.max_steps,
+            timer_delay=found.timer_delay,
+        )
+
+    def _verified(self, found: Candidate) -> bool:
+        """The candidate, as a trace, replays strictly to the same bug."""
+        try:
+            runtime, bug = strict_run(self.test, self.trace_of(found), self.sandbox)
+        except TestkitError:
+            return False
+        return bug is not None and runtime.steps == len(found.steps) and same_bug(self.target, bug)
+
+
+def shrink_trace(
+    test: TestFunction, trace: Trace, time_budget: float, watchdog: float | None
+) -> Shrunk:
+    """Shrink `trace` for at most `time_budget` seconds (arguments checked by the caller)."""
+    from testkit._shrinking.passes import run_passes  # the passes drive a Shrinker
+
+    started = wall_clock()
+    with Sandbox(watchdog) as sandbox:
+        try:
+            runtime, bug = strict_run(test, trace, sandbox)
+        except TestkitError as exc:
+            raise TestkitError(f"cannot shrink this trace: it does not replay: {exc}") from None
+        if bug is None:
+            raise TestkitError(
+                f"cannot shrink this trace: it replays to its end ({runtime.steps} steps) "
+                "without a bug; shrink a trace written for a bug by `python -m testkit test` "
+                "or explore()"
+            )
+        bound_liveness = runtime.bound_reached and bug.kind == "liveness"
+        shrinker = Shrinker(test, trace, bug, sandbox, started + time_budget, bound_liveness)
+        run_passes(shrinker)
+        best = shrinker.trace_of(shrinker.best)
+        if len(best) > len(trace):  # never longer: keep the original
+            best = trace
+        runtime, final = strict_run(test, best, sandbox)
+    assert final is not None
+    finished = _finished(final, runtime, best)
+    return Shrunk(
+        finished.trace,
+        finished,
+        trace,
+        wall_clock() - started,
+        shrinker.runs,
+        shrinker.timed_out,
+    )
+
+
+def _finished(bug: Bug, runtime: Runtime, trace: Trace) -> Bug:
+    """`bug` with its trace, events and logs, as `explore` reports a bug."""
+    strategy = Strategy()
+    strategy.name = trace.strategy
+    strategy.fair = trace.fair
+    report = Report(trace.test, trace.strategy, trace.seed, trace.max_steps)
+    finish_bug(
+        bug, runtime, strategy, report, trace.seed, trace.iteration - 1, trace.liveness_threshold
+    )
+    bug.trace.versions = trace.versions
+    return bug
+
+
+def check_budget(time_budget: object, where: str) -> float:
+    """A time budget is a number of seconds > 0."""
+    if (
+        isinstance(time_budget, bool)
+        or not isinstance(time_budget, (int, float))
+        or not time_budget > 0
+    ):
+        raise TestkitError(
+            f"{where}: time_budget must be a number of seconds > 0, got {time_budget!r}"
+        )
+    return float(time_budget)

@@ -1,0 +1,50 @@
+"""A trace as a sequence of units: one scheduling decision and the random values drawn
+while it ran. Shrinking edits units, so that a handler keeps its own random values."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from testkit._engine.trace import Step
+
+LEADING = ""
+"""The label of the unit holding random values drawn before the first scheduling step."""
+
+
+@dataclass(frozen=True)
+class Unit:
+    """`label` names the operation to run (`Robot#1`, `timer Robot#1`, `test`); `values` are
+    the random choices made while it ran, in order."""
+
+    label: str
+    values: tuple[int, ...] = ()
+
+
+def label_of(step: Step) -> str:
+    """The enabled operation a scheduling step ran, as the replay strategies name it."""
+    return f"timer {step.actor}" if step.kind == "timer" else step.actor
+
+
+def units_of(steps: Iterable[Step]) -> list[Unit]:
+    """Group `steps` into units (random values join the scheduling step before them)."""
+    units: list[Unit] = []
+    label: str | None = None
+    values: list[int] = []
+    for step in steps:
+        if step.kind == "random":
+            if label is None:
+                label = LEADING
+            values.append(step.value)
+            continue
+        if label is not None:
+            units.append(Unit(label, tuple(values)))
+        label, values = label_of(step), []
+    if label is not None:
+        units.append(Unit(label, tuple(values)))
+    return units
+
+
+def without(units: Sequence[Unit], start: int, stop: int) -> list[Unit]:
+    """`units` with `units[start:stop]` deleted."""
+    return [*units[:start], *units[stop:]]
