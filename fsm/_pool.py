@@ -239,8 +239,8 @@ class Pool:
                         continue
                     worker.replaced = True
                     self.replacements += 1
+                    self._warn(inbox, blocked_for)  # first: it is logged before any effect
                     self._spawn()
-                    self._warn(inbox, blocked_for)
 
     def _warn(self, inbox: PoolInbox, blocked_for: float) -> None:
         envelope = inbox.current
@@ -254,7 +254,7 @@ class Pool:
             inbox.actor,
             blocked_for,
             what,
-            len(self.workers),
+            len(self.workers) + 1,
             self.target,
         )
 
