@@ -17,7 +17,7 @@ import threading
 import time
 from collections import deque
 from itertools import count
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import pykka
 from pykka import messages as pykka_messages
@@ -308,10 +308,6 @@ class PoolDispatcher(Dispatcher):
 POOL = PoolDispatcher()
 
 
-def _pool_dispatcher() -> Dispatcher:
-    return POOL
-
-
 def configure_pool(workers: int | None = None, throughput: int = DEFAULT_THROUGHPUT) -> None:
     """Size the shared pool of `PooledActor`s: `workers` threads (default: the number of
     cores) and `throughput` messages per actor per turn. Call before the first one starts.
@@ -335,13 +331,21 @@ class PooledActor(pykka.Actor):
     """A Pykka actor run on the shared pool instead of a thread of its own.
 
     Use as `class Device(FSM, fsm.PooledActor)`, or on its own with `on_receive`; under the
-    deterministic tester it runs like any other actor.
+    deterministic tester it runs like any other actor. A subclass with `pooled = False` gets
+    a thread of its own instead, as a `ThreadingActor` would (for an actor that must block,
+    or to choose at start-up, before any actor of the class starts).
 
     Example: `class Session(FSM, fsm.PooledActor): ...; ref = Session.start()`
     """
 
-    _fsm_production_dispatcher = staticmethod(_pool_dispatcher)
+    pooled: ClassVar[bool] = True
+    """False: production runs this class on a thread per actor instead of the pool."""
+
     _sm_current: Any = None  # plain actors have no state; the tester's trace reads it
+
+    @classmethod
+    def _fsm_production_dispatcher(cls) -> Dispatcher:
+        return POOL if cls.pooled else _dispatch.production()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self._pool_dispatcher = _dispatch.current_for(type(self))

@@ -308,3 +308,14 @@ def test_deterministic_block_runs_pooled_fsms_and_plain_pooled_actors() -> None:
         probe.send(counter, "get")
         probe.expect_msg(2)
     assert not any(name.startswith("fsm-pool") for name in ran_on)
+
+
+def test_pooled_false_gives_a_subclass_a_thread_of_its_own() -> None:
+    class Own(fsm.PooledActor):
+        pooled = False
+
+        def on_receive(self, message: Any) -> Any:
+            return threading.current_thread().name
+
+    assert Own.start().ask("where", timeout=5).startswith("Own-")
+    assert Recorder.start([]).ask("overlaps", timeout=5) == 0  # the pool still serves others
