@@ -102,8 +102,11 @@ class PoolInbox:
     def empty(self) -> bool:
         return not self.items
 
-    def run_turn(self, throughput: int) -> None:
-        """Handle up to `throughput` messages (the first turn runs `on_start` first)."""
+    def run_turn(self, throughput: int) -> bool:
+        """Handle up to `throughput` messages (the first turn runs `on_start` first).
+
+        Returns True when messages are still waiting: the actor needs another turn.
+        """
         actor: Any = self.actor
         stopped = actor.actor_stopped
         if not self.started:
@@ -115,12 +118,12 @@ class PoolInbox:
                 actor._actor_loop_running()
         if stopped.is_set():
             self._finish(actor)
-            return
+            return False
         with self.lock:
             if not self.items:
                 self.scheduled = False
-                return
-        self.pool.ready.put(self)
+                return False
+        return True
 
     def _finish(self, actor: Any) -> None:
         """The actor stopped: refuse later messages; fail what is queued, as Pykka does."""
@@ -201,12 +204,19 @@ class Pool:
         throughput = self.throughput
         while True:
             inbox = ready.get()
-            worker.turns += 1
             worker.inbox = inbox
-            try:
-                inbox.run_turn(throughput)
-            except BaseException:  # a bug here must not cost the pool a thread silently
-                _log.exception("pool worker failed running %s", inbox.actor)
+            more = True
+            while more:
+                worker.turns += 1
+                try:
+                    more = inbox.run_turn(throughput)
+                except BaseException:  # a bug here must not cost the pool a thread silently
+                    _log.exception("pool worker failed running %s", inbox.actor)
+                    more = False
+                if more and not ready.empty():
+                    ready.put(inbox)  # others wait: to the back of the queue
+                    more = False
+                # else nobody waits: the next turn on this worker, without a hand-over
             worker.inbox = None
             if worker.replaced and self._retire(worker):
                 return
