@@ -1,13 +1,17 @@
 """Messages/s through an FSM actor vs a bare pykka.ThreadingActor, measured in the same run.
 
-    python bench/fsm_throughput.py [--messages N] [--rounds R]
+    python bench/fsm_throughput.py [--messages N] [--rounds R] [--actors A]
 
-Two measures, each as paired rounds (bare, then FSM) so machine load hits both alike:
+Four measures, each as paired rounds so machine load hits both alike:
 
 - end to end (the target, at least 0.7): a sender tells N messages while the actor handles
   them, then asks for the count; what an application sees.
 - drain only (for information): the actor is held until all N messages are queued, so only
   dequeue, dispatch and handling are timed; this isolates the FSM's own cost per message.
+- pooled, end to end (target: at least 1.0): the same FSM on `fsm.PooledActor` vs on
+  `ThreadingActor`.
+- many busy actors (for information): A FSMs (default 1,000) on the pool vs A on threads;
+  one sender tells N messages round-robin, then asks each for its count.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from typing import Any
 
 import pykka
 
+import fsm
 from fsm import FSM, Event, State
 
 
@@ -38,7 +43,7 @@ class BareCounter(pykka.ThreadingActor):
         return None
 
 
-class FSMCounter(FSM, pykka.ThreadingActor):
+class CountingFSM(FSM):
     def __init__(self) -> None:
         super().__init__()
         self.start_with("counting", 0)
@@ -54,7 +59,15 @@ class FSMCounter(FSM, pykka.ThreadingActor):
         return self.stay().using(event.data + 1)
 
 
-def end_to_end(cls: type[pykka.ThreadingActor], messages: int) -> float:
+class FSMCounter(CountingFSM, pykka.ThreadingActor):
+    pass
+
+
+class PooledFSMCounter(CountingFSM, fsm.PooledActor):
+    pass
+
+
+def end_to_end(cls: type[pykka.Actor], messages: int) -> float:
     ref = cls.start()
     started = time.perf_counter()
     for i in range(messages):
@@ -65,7 +78,24 @@ def end_to_end(cls: type[pykka.ThreadingActor], messages: int) -> float:
     return messages / elapsed
 
 
-def drain_only(cls: type[pykka.ThreadingActor], messages: int) -> float:
+def many_actors(cls: type[pykka.Actor], messages: int, actors: int) -> float:
+    refs = [cls.start() for _ in range(actors)]
+    per_actor = messages // actors
+    started = time.perf_counter()
+    for i in range(per_actor):
+        for ref in refs:
+            ref.tell(i)
+    counts = pykka.get_all([ref.ask("done", block=False) for ref in refs])
+    elapsed = time.perf_counter() - started
+    assert counts == [per_actor] * actors
+    for ref in refs:
+        ref.stop(block=False)
+    for ref in refs:
+        ref.actor_stopped.wait()
+    return per_actor * actors / elapsed
+
+
+def drain_only(cls: type[pykka.Actor], messages: int) -> float:
     ref = cls.start()
     hold = threading.Event()
     ref.tell(hold)
@@ -80,16 +110,24 @@ def drain_only(cls: type[pykka.ThreadingActor], messages: int) -> float:
     return messages / elapsed
 
 
-def compare(name: str, measure: Any, messages: int, rounds: int, target: str) -> None:
-    bare, fsm, ratios = [], [], []
+def compare(
+    name: str,
+    measure: Any,
+    rounds: int,
+    target: str,
+    base: tuple[str, type[pykka.Actor]] = ("pykka", BareCounter),
+    new: tuple[str, type[pykka.Actor]] = ("FSM", FSMCounter),
+) -> None:
+    olds, news, ratios = [], [], []
     for _ in range(rounds):
-        bare.append(measure(BareCounter, messages))
-        fsm.append(measure(FSMCounter, messages))
-        ratios.append(fsm[-1] / bare[-1])
+        olds.append(measure(base[1]))
+        news.append(measure(new[1]))
+        ratios.append(news[-1] / olds[-1])
     print(
-        f"{name}: pykka {statistics.median(bare):,.0f} msg/s, FSM "
-        f"{statistics.median(fsm):,.0f} msg/s; ratio FSM / Pykka {statistics.median(ratios):.2f} "
-        f"(median of {rounds} paired rounds, range {min(ratios):.2f}-{max(ratios):.2f}){target}"
+        f"{name}: {base[0]} {statistics.median(olds):,.0f} msg/s, {new[0]} "
+        f"{statistics.median(news):,.0f} msg/s; ratio {new[0]} / {base[0]} "
+        f"{statistics.median(ratios):.2f} (median of {rounds} paired rounds, range "
+        f"{min(ratios):.2f}-{max(ratios):.2f}){target}"
     )
 
 
@@ -97,9 +135,28 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--messages", type=int, default=200_000)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--actors", type=int, default=1_000)
     args = parser.parse_args()
-    compare("end to end", end_to_end, args.messages, args.rounds, "; target >= 0.70")
-    compare("drain only", drain_only, args.messages, args.rounds, "")
+    n = args.messages
+    compare("end to end", lambda cls: end_to_end(cls, n), args.rounds, "; target >= 0.70")
+    compare("drain only", lambda cls: drain_only(cls, n), args.rounds, "")
+    threaded, pooled = ("threaded FSM", FSMCounter), ("pooled FSM", PooledFSMCounter)
+    compare(
+        "pooled, end to end",
+        lambda cls: end_to_end(cls, n),
+        args.rounds,
+        "; target >= 1.00",
+        threaded,
+        pooled,
+    )
+    compare(
+        f"{args.actors:,} busy actors",
+        lambda cls: many_actors(cls, n, args.actors),
+        args.rounds,
+        "",
+        (f"{args.actors:,} threaded FSMs", FSMCounter),
+        (f"{args.actors:,} pooled FSMs", PooledFSMCounter),
+    )
 
 
 if __name__ == "__main__":

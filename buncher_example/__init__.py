@@ -15,7 +15,16 @@ import pykka
 
 from fsm import FSM, Event, State, StateTimeout
 
-__all__ = ["Batch", "Buncher", "BuncherState", "Flush", "Queue", "SetTarget", "Todo"]
+__all__ = [
+    "Batch",
+    "Buncher",
+    "BuncherFSM",
+    "BuncherState",
+    "Flush",
+    "Queue",
+    "SetTarget",
+    "Todo",
+]
 
 log = logging.getLogger(__name__)
 
@@ -59,8 +68,12 @@ class Todo:
     queue: tuple[Any, ...] = ()
 
 
-class Buncher(FSM, pykka.ThreadingActor):
-    """Idle until something is queued, Active while a burst lasts; flushes on leaving Active."""
+class BuncherFSM(FSM):
+    """Idle until something is queued, Active while a burst lasts; flushes on leaving Active.
+
+    The machine on no actor base yet: `Buncher` runs it on a thread of its own, and
+    `class PooledBuncher(BuncherFSM, fsm.PooledActor)` would run it on the shared pool.
+    """
 
     def __init__(self, burst_timeout: float = 1.0) -> None:
         super().__init__()
@@ -102,3 +115,7 @@ class Buncher(FSM, pykka.ThreadingActor):
             todo = self.state_data
             log.info("flushing a batch of %d to %s", len(todo.queue), todo.target)
             todo.target.tell(Batch(todo.queue))
+
+
+class Buncher(BuncherFSM, pykka.ThreadingActor):
+    """The Buncher on a thread of its own (Pykka's `ThreadingActor`)."""

@@ -1,6 +1,7 @@
 """Running an example for real: console logging like Coyote's, and a clean way to stop.
 
-Both examples run on Pykka threads and real timers until Enter, Ctrl-C, `--duration`
+Both examples run on Pykka threads (or, with `--pooled`, on the shared pool of
+`fsm.PooledActor`) and real timers until Enter, Ctrl-C, `--duration`
 seconds, or their driver stops by itself; then every actor is stopped.
 """
 
@@ -15,6 +16,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import pykka
+
+from failover_examples.actors import use_pool
 
 
 class ActorNameFormatter(logging.Formatter):
@@ -37,11 +40,15 @@ def run_example(
     start: Callable[[argparse.Namespace], pykka.ActorRef[Any]],
     argv: Sequence[str] | None = None,
 ) -> int:
-    """Parse `--duration`/`--fixed`, start the driver with `start(args)`, wait, stop."""
+    """Parse `--duration`/`--fixed`/`--pooled`, start the driver with `start(args)`, wait, stop."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--duration", type=float, default=None, help="stop after SECONDS")
     parser.add_argument("--fixed", action="store_true", help="run the fixed variant")
+    parser.add_argument(
+        "--pooled", action="store_true", help="run the actors on fsm.PooledActor's shared pool"
+    )
     args = parser.parse_args(argv)
+    use_pool(args.pooled)
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(ActorNameFormatter())
     logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)

@@ -1,6 +1,7 @@
 """Akka's classic FSM as a mixin for Pykka actors.
 
     class Buncher(FSM, pykka.ThreadingActor): ...
+    class Device(FSM, fsm.PooledActor): ...   # many actors on a shared pool of threads
 
 See the README for a tutorial and `SPEC.md` for the contract.
 """
@@ -29,6 +30,7 @@ from fsm._messages import (
     UnsubscribeTransitionCallBack,
 )
 from fsm._monitor import Monitor
+from fsm._pool import PooledActor, configure_pool
 from fsm._state import State
 
 
@@ -72,6 +74,7 @@ __all__ = [
     "LoggingFSM",
     "Monitor",
     "Normal",
+    "PooledActor",
     "Reason",
     "Shutdown",
     "State",
@@ -80,6 +83,7 @@ __all__ = [
     "SubscribeTransitionCallBack",
     "Transition",
     "UnsubscribeTransitionCallBack",
+    "configure_pool",
     "disable_monitor",
     "enable_monitor",
     "monitor",

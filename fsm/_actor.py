@@ -96,7 +96,7 @@ class FSM(StateMachine, _ActorBase):
         _check_mixin_order(cls)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        self._fsm_dispatcher: Dispatcher = _dispatch.current()
+        self._fsm_dispatcher: Dispatcher = _dispatch.current_for(type(self))
         self._sm_setup()
         self._fsm_timers: dict[str, _NamedTimer] = {}
         self._fsm_generations = itertools.count(1)
@@ -110,7 +110,7 @@ class FSM(StateMachine, _ActorBase):
 
     @classmethod
     def _create_actor_inbox(cls) -> TrackingInbox:
-        return _dispatch.current().create_inbox(cls)
+        return _dispatch.current_for(cls).create_inbox(cls)
 
     @classmethod
     def _create_future(cls) -> pykka.Future[Any]:

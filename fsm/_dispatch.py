@@ -160,6 +160,18 @@ def current() -> Dispatcher:
     return _current
 
 
+def current_for(actor_class: type) -> Dispatcher:
+    """The dispatcher for a new actor of `actor_class`: the installed one, except that in
+    production a class may name its own (`fsm.PooledActor` names the shared pool)."""
+    if _current is _PRODUCTION:
+        own: Callable[[], Dispatcher] | None = getattr(
+            actor_class, "_fsm_production_dispatcher", None
+        )
+        if own is not None:
+            return own()
+    return _current
+
+
 @contextlib.contextmanager
 def installed(dispatcher: Dispatcher) -> Iterator[Dispatcher]:
     """Make `dispatcher` the current one for the duration of the block."""

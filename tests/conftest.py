@@ -8,6 +8,7 @@ import pykka
 import pytest
 
 from testkit import TestProbe
+from tests.bases import ACTOR_BASES
 
 pytest_plugins = ["pytester", "testkit.pytest_plugin"]
 
@@ -21,3 +22,10 @@ def _stop_all_actors() -> Iterator[None]:
 @pytest.fixture
 def probe() -> TestProbe:
     return TestProbe()
+
+
+@pytest.fixture(params=list(ACTOR_BASES.values()), ids=list(ACTOR_BASES))
+def actor_base(request: pytest.FixtureRequest) -> type[pykka.Actor]:
+    """The FSM suite runs once with a thread per actor, once on the shared pool."""
+    base: type[pykka.Actor] = request.param
+    return base

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from buncher_example import Batch, Buncher, BuncherState, Flush, Queue, SetTarget, Todo
+import pykka
+
+from buncher_example import Batch, BuncherFSM, BuncherState, Flush, Queue, SetTarget, Todo
 from buncher_example.__main__ import main
 from testkit import TestFSMRef, TestProbe
+from tests.bases import on
 
 
-def test_batch_correctly(probe: TestProbe) -> None:
-    buncher = Buncher.start()
+def test_batch_correctly(actor_base: type[pykka.Actor], probe: TestProbe) -> None:
+    buncher = on(actor_base, BuncherFSM).start()
     buncher.tell(SetTarget(probe.ref))
     buncher.tell(Queue(42))
     buncher.tell(Queue(43))
@@ -20,14 +23,14 @@ def test_batch_correctly(probe: TestProbe) -> None:
     probe.expect_msg(Batch((45,)))
 
 
-def test_batch_not_if_uninitialized(probe: TestProbe) -> None:
-    buncher = Buncher.start()
+def test_batch_not_if_uninitialized(actor_base: type[pykka.Actor], probe: TestProbe) -> None:
+    buncher = on(actor_base, BuncherFSM).start()
     buncher.tell(Queue(42))
     probe.expect_no_msg(timeout=0.3)
 
 
-def test_states_and_data_along_a_burst(probe: TestProbe) -> None:
-    buncher = TestFSMRef(Buncher, burst_timeout=60)
+def test_states_and_data_along_a_burst(actor_base: type[pykka.Actor], probe: TestProbe) -> None:
+    buncher = TestFSMRef(on(actor_base, BuncherFSM), burst_timeout=60)
     assert buncher.state_name is BuncherState.IDLE
     assert buncher.state_data is None
     buncher.tell(SetTarget(probe.ref))

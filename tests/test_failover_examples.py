@@ -8,10 +8,13 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
+import pykka
 import pytest
 
 from failover_examples import coffee_machine, drinks_robot
+from failover_examples.actors import use_pool
 from failover_examples.coffee_machine.machine import CoffeeMachine, FixedCoffeeMachine
 from failover_examples.console import run_example
 from testkit import explore, replay
@@ -108,9 +111,12 @@ def test_cli_finds_the_robot_liveness_bug() -> None:
         ("failover_examples.drinks_robot", "<Robot> Asked for a new Drink Order"),
     ],
 )
-def test_production_mode_runs_on_threads_and_stops_cleanly(module: str, expected: str) -> None:
+@pytest.mark.parametrize("flags", [[], ["--pooled"]], ids=["threads", "pooled"])
+def test_production_mode_runs_on_threads_and_stops_cleanly(
+    module: str, expected: str, flags: list[str]
+) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", module, "--duration", "2"],
+        [sys.executable, "-m", module, "--duration", "2", *flags],
         cwd=ROOT, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL,
         check=False,
     )  # fmt: skip
@@ -134,3 +140,29 @@ def test_production_mode_leaves_no_thread_behind(capsys: pytest.CaptureFixture[s
             break
         time.sleep(0.1)
     assert not left
+
+
+def test_pooled_production_mode_runs_the_actors_on_the_pool(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    seen: dict[str, Any] = {}
+
+    def start(args):  # type: ignore[no-untyped-def]
+        driver = drinks_robot.FailoverDriver.start(run_forever=True)
+        seen["inbox"] = type(driver.actor_inbox).__name__
+        time.sleep(0.3)  # the driver starts the robot, navigator and services meanwhile
+        seen["actors"] = len(pykka.ActorRegistry.get_all())
+        seen["threads"] = actor_threads()
+        return driver
+
+    def actor_threads() -> set[str]:  # a thread of the examples' own is named after its class
+        names = {"FailoverDriver", "Robot", "Navigator", "MockStorage", "MockCognitiveService"}
+        return {t.name for t in threading.enumerate() if t.name.split("-")[0] in names}
+
+    try:
+        assert run_example("robot", start, ["--duration", "1", "--pooled"]) == 0
+    finally:
+        use_pool(False)
+    assert "<Robot> Asked for a new Drink Order" in capsys.readouterr().out
+    assert seen["inbox"] == "PoolInbox"
+    assert seen["actors"] >= 4 and not seen["threads"]

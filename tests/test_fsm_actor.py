@@ -24,9 +24,10 @@ from fsm import (
     StopEvent,
 )
 from testkit import TestFSMRef, TestProbe
+from tests.bases import on
 
 
-class Lock(FSM, pykka.ThreadingActor):
+class Lock(FSM):
     """Akka's code lock: collect digits; the right code opens it for a while."""
 
     def __init__(self, code: str, probe: pykka.ActorRef[Any], open_for: float = 0.3) -> None:
@@ -77,8 +78,8 @@ class Lock(FSM, pykka.ThreadingActor):
         self.probe.tell(("terminated", stop.reason, stop.state_name))
 
 
-def test_unlock_the_lock(probe: TestProbe) -> None:
-    lock = Lock.start("33221", probe.ref)
+def test_unlock_the_lock(actor_base: type[pykka.Actor], probe: TestProbe) -> None:
+    lock = on(actor_base, Lock).start("33221", probe.ref)
     for digit in "3322":
         lock.tell(digit)
     lock.tell("1")
@@ -94,14 +95,16 @@ def test_unlock_the_lock(probe: TestProbe) -> None:
     assert not lock.is_alive()
 
 
-def test_run_on_termination_upon_actor_ref_stop(probe: TestProbe) -> None:
-    lock = Lock.start("1", probe.ref)
+def test_run_on_termination_upon_actor_ref_stop(
+    actor_base: type[pykka.Actor], probe: TestProbe
+) -> None:
+    lock = on(actor_base, Lock).start("1", probe.ref)
     lock.stop()
     probe.expect_msg(("terminated", Shutdown, "locked"))
 
 
-def test_stop_with_reason_and_data(probe: TestProbe) -> None:
-    class Stopper(FSM, pykka.ThreadingActor):
+def test_stop_with_reason_and_data(actor_base: type[pykka.Actor], probe: TestProbe) -> None:
+    class Stopper(FSM, actor_base):
         def __init__(self) -> None:
             super().__init__()
             self.start_with("a", "data")
@@ -122,8 +125,8 @@ def test_stop_with_reason_and_data(probe: TestProbe) -> None:
     probe.expect_msg(StopEvent(Failure("broken"), "a", "final data"))
 
 
-def test_no_message_is_handled_after_stop(probe: TestProbe) -> None:
-    class Stopper(FSM, pykka.ThreadingActor):
+def test_no_message_is_handled_after_stop(actor_base: type[pykka.Actor], probe: TestProbe) -> None:
+    class Stopper(FSM, actor_base):
         def __init__(self) -> None:
             super().__init__()
             self.start_with("a", None)
@@ -143,8 +146,10 @@ def test_no_message_is_handled_after_stop(probe: TestProbe) -> None:
         fsm.ask("after", timeout=1)
 
 
-def test_exception_in_handler_stops_with_failure(probe: TestProbe) -> None:
-    class Crasher(FSM, pykka.ThreadingActor):
+def test_exception_in_handler_stops_with_failure(
+    actor_base: type[pykka.Actor], probe: TestProbe
+) -> None:
+    class Crasher(FSM, actor_base):
         def __init__(self) -> None:
             super().__init__()
             self.start_with("a", 1)
@@ -172,8 +177,8 @@ def test_exception_in_handler_stops_with_failure(probe: TestProbe) -> None:
         told.ask("after", timeout=1)
 
 
-def test_cancel_all_timers_when_terminated(probe: TestProbe) -> None:
-    class Timers(FSM, pykka.ThreadingActor):
+def test_cancel_all_timers_when_terminated(actor_base: type[pykka.Actor], probe: TestProbe) -> None:
+    class Timers(FSM, actor_base):
         def __init__(self) -> None:
             super().__init__()
             self.start_with("a", None)
@@ -197,8 +202,8 @@ def test_cancel_all_timers_when_terminated(probe: TestProbe) -> None:
     probe.expect_no_msg(0.5)
 
 
-def test_replying_answers_an_ask_with_the_last_reply() -> None:
-    class Replier(FSM, pykka.ThreadingActor):
+def test_replying_answers_an_ask_with_the_last_reply(actor_base: type[pykka.Actor]) -> None:
+    class Replier(FSM, actor_base):
         def __init__(self) -> None:
             super().__init__()
             self.start_with("a", None)
@@ -208,8 +213,10 @@ def test_replying_answers_an_ask_with_the_last_reply() -> None:
     assert Replier.start().ask("q", timeout=3) == 2
 
 
-def test_replying_to_a_tell_is_logged_not_lost(caplog: pytest.LogCaptureFixture) -> None:
-    class Replier(FSM, pykka.ThreadingActor):
+def test_replying_to_a_tell_is_logged_not_lost(
+    actor_base: type[pykka.Actor], caplog: pytest.LogCaptureFixture
+) -> None:
+    class Replier(FSM, actor_base):
         def __init__(self) -> None:
             super().__init__()
             self.start_with("a", None)
@@ -226,8 +233,10 @@ def test_replying_to_a_tell_is_logged_not_lost(caplog: pytest.LogCaptureFixture)
     )
 
 
-def test_allow_cancelling_state_timeout_by_for_max_inf(probe: TestProbe) -> None:
-    class Timeouter(FSM, pykka.ThreadingActor):
+def test_allow_cancelling_state_timeout_by_for_max_inf(
+    actor_base: type[pykka.Actor], probe: TestProbe
+) -> None:
+    class Timeouter(FSM, actor_base):
         def __init__(self) -> None:
             super().__init__()
             self.start_with("a", None)
@@ -248,8 +257,10 @@ def test_allow_cancelling_state_timeout_by_for_max_inf(probe: TestProbe) -> None
     probe.expect_no_msg(0.4)
 
 
-def test_start_with_timeout_overrides_default(probe: TestProbe) -> None:
-    class Quick(FSM, pykka.ThreadingActor):
+def test_start_with_timeout_overrides_default(
+    actor_base: type[pykka.Actor], probe: TestProbe
+) -> None:
+    class Quick(FSM, actor_base):
         def __init__(self) -> None:
             super().__init__()
             self.start_with("a", None, timeout=0.05)
@@ -264,8 +275,10 @@ def test_start_with_timeout_overrides_default(probe: TestProbe) -> None:
     probe.expect_msg(StateTimeout(), timeout=2)
 
 
-def test_set_state_timeout_changes_the_default(probe: TestProbe) -> None:
-    class Changer(FSM, pykka.ThreadingActor):
+def test_set_state_timeout_changes_the_default(
+    actor_base: type[pykka.Actor], probe: TestProbe
+) -> None:
+    class Changer(FSM, actor_base):
         def __init__(self) -> None:
             super().__init__()
             self.start_with("a", None)
@@ -285,8 +298,10 @@ def test_set_state_timeout_changes_the_default(probe: TestProbe) -> None:
     probe.expect_msg(StateTimeout(), timeout=2)
 
 
-def test_chained_when_handlers_are_tried_in_order(probe: TestProbe) -> None:
-    class Chained(FSM, pykka.ThreadingActor):
+def test_chained_when_handlers_are_tried_in_order(
+    actor_base: type[pykka.Actor], probe: TestProbe
+) -> None:
+    class Chained(FSM, actor_base):
         def __init__(self) -> None:
             super().__init__()
             self.start_with("a", None)
@@ -299,8 +314,8 @@ def test_chained_when_handlers_are_tried_in_order(probe: TestProbe) -> None:
     assert fsm.ask(2, timeout=3) == "second"
 
 
-def test_when_unhandled_replaces_the_previous_handler() -> None:
-    class Replaced(FSM, pykka.ThreadingActor):
+def test_when_unhandled_replaces_the_previous_handler(actor_base: type[pykka.Actor]) -> None:
+    class Replaced(FSM, actor_base):
         def __init__(self) -> None:
             super().__init__()
             self.start_with("a", None)
@@ -312,8 +327,10 @@ def test_when_unhandled_replaces_the_previous_handler() -> None:
     assert Replaced.start().ask("x", timeout=3) == "new"
 
 
-def test_on_termination_replaces_the_previous_handler(probe: TestProbe) -> None:
-    class Replaced(FSM, pykka.ThreadingActor):
+def test_on_termination_replaces_the_previous_handler(
+    actor_base: type[pykka.Actor], probe: TestProbe
+) -> None:
+    class Replaced(FSM, actor_base):
         def __init__(self) -> None:
             super().__init__()
             self.start_with("a", None)
@@ -327,14 +344,16 @@ def test_on_termination_replaces_the_previous_handler(probe: TestProbe) -> None:
     probe.expect_no_msg(0.1)
 
 
-def test_log_is_named_after_the_class() -> None:
-    fsm = TestFSMRef(Lock, "1", TestProbe().ref)
+def test_log_is_named_after_the_class(actor_base: type[pykka.Actor]) -> None:
+    fsm = TestFSMRef(on(actor_base, Lock), "1", TestProbe().ref)
     name = fsm.ref.ask(pykka.messages.ProxyGetAttr(("log",))).name
     assert name == f"{Lock.__module__}.Lock"
 
 
-def test_on_start_may_be_overridden_without_super(probe: TestProbe) -> None:
-    class Starter(FSM, pykka.ThreadingActor):
+def test_on_start_may_be_overridden_without_super(
+    actor_base: type[pykka.Actor], probe: TestProbe
+) -> None:
+    class Starter(FSM, actor_base):
         def __init__(self) -> None:
             super().__init__()
             self.start_with("a", None)
@@ -349,8 +368,8 @@ def test_on_start_may_be_overridden_without_super(probe: TestProbe) -> None:
     assert fsm.ask("ping", timeout=3) == "ping"
 
 
-def test_initialize_in_on_start() -> None:
-    class LateInit(FSM, pykka.ThreadingActor):
+def test_initialize_in_on_start(actor_base: type[pykka.Actor]) -> None:
+    class LateInit(FSM, actor_base):
         def __init__(self) -> None:
             super().__init__()
             self.start_with("a", None)
@@ -362,7 +381,7 @@ def test_initialize_in_on_start() -> None:
     assert LateInit.start().ask("x", timeout=3) == "ok"
 
 
-class Logger(LoggingFSM, pykka.ThreadingActor):
+class Logger(LoggingFSM):
     log_depth = 3
 
     def __init__(self) -> None:
@@ -383,16 +402,18 @@ class Logger(LoggingFSM, pykka.ThreadingActor):
         return self.goto(3 - self.state_name).using(event.data + 1)
 
 
-def test_fill_rolling_event_log_and_hand_it_out() -> None:
-    fsm = Logger.start()
+def test_fill_rolling_event_log_and_hand_it_out(actor_base: type[pykka.Actor]) -> None:
+    fsm = on(actor_base, Logger).start()
     for message in ("a", "b", "c", "d"):
         fsm.tell(message)
     log = fsm.ask("log", timeout=3)
     assert log == [LogEntry(1, 2, "c"), LogEntry(2, 3, "d"), LogEntry(1, 4, "log")]
 
 
-def test_log_events_and_transitions_if_asked_to_do_so(caplog: pytest.LogCaptureFixture) -> None:
-    fsm = Logger.start()
+def test_log_events_and_transitions_if_asked_to_do_so(
+    actor_base: type[pykka.Actor], caplog: pytest.LogCaptureFixture
+) -> None:
+    fsm = on(actor_base, Logger).start()
     with caplog.at_level(logging.DEBUG, logger=f"{Logger.__module__}.Logger"):
         fsm.tell("a")
         fsm.tell("timer")
@@ -404,8 +425,8 @@ def test_log_events_and_transitions_if_asked_to_do_so(caplog: pytest.LogCaptureF
     assert "cancelling timer 't'" in messages
 
 
-def test_logging_fsm_with_zero_depth_keeps_no_log() -> None:
-    class Quiet(Logger):
+def test_logging_fsm_with_zero_depth_keeps_no_log(actor_base: type[pykka.Actor]) -> None:
+    class Quiet(Logger, actor_base):
         log_depth = 0
 
     fsm = Quiet.start()
@@ -413,10 +434,12 @@ def test_logging_fsm_with_zero_depth_keeps_no_log() -> None:
     assert fsm.ask("log", timeout=3) == []
 
 
-def test_log_termination(probe: TestProbe, caplog: pytest.LogCaptureFixture) -> None:
+def test_log_termination(
+    actor_base: type[pykka.Actor], probe: TestProbe, caplog: pytest.LogCaptureFixture
+) -> None:
     """Akka's "log termination": a failed FSM logs why it terminated, naming the state."""
 
-    class GoesNowhere(FSM, pykka.ThreadingActor):
+    class GoesNowhere(FSM, actor_base):
         def __init__(self) -> None:
             super().__init__()
             self.start_with(1, None)
@@ -436,9 +459,10 @@ def test_log_termination(probe: TestProbe, caplog: pytest.LogCaptureFixture) -> 
 
 
 def test_run_on_termination_with_updated_state_upon_stop_reason_and_data(
+    actor_base: type[pykka.Actor],
     probe: TestProbe,
 ) -> None:
-    class Updater(FSM, pykka.ThreadingActor):
+    class Updater(FSM, actor_base):
         def __init__(self) -> None:
             super().__init__()
             self.start_with(1, None)
@@ -457,10 +481,10 @@ def test_run_on_termination_with_updated_state_upon_stop_reason_and_data(
     probe.expect_msg("green")
 
 
-def test_not_leak_memory_in_next_state(probe: TestProbe) -> None:
+def test_not_leak_memory_in_next_state(actor_base: type[pykka.Actor], probe: TestProbe) -> None:
     """next_state_data is the new data during on_transition and unavailable afterwards."""
 
-    class Switch(FSM, pykka.ThreadingActor):
+    class Switch(FSM, actor_base):
         def __init__(self) -> None:
             super().__init__()
             self.start_with(0, None)

@@ -21,6 +21,7 @@ from fsm import FSM, Event, FSMError, State
 from fsm._actor import _TimerFired
 from fsm._timer_thread import TimerThread
 from testkit import TestFSMRef, TestProbe
+from tests.bases import on
 
 REPEATING = ["start_timer_with_fixed_delay", "start_timer_at_fixed_rate", "set_timer"]
 
@@ -44,7 +45,7 @@ class Record:
         self.work = 0.0  # seconds each tick's handler takes
 
 
-class Ticker(FSM, pykka.ThreadingActor):
+class Ticker(FSM):
     """Reports every message to `probe` and `record`; `("start", kind, name, msg, delay)`
     starts a timer; "block" makes the next tick's handler wait for `record.gate`."""
 
@@ -79,14 +80,18 @@ class Ticker(FSM, pykka.ThreadingActor):
 
     def _ticks_in_inbox(self) -> int:
         inbox: Any = self.actor_inbox
-        with inbox.mutex:
-            return sum(isinstance(env.message, _TimerFired) for env in inbox.queue)
+        threaded = hasattr(inbox, "mutex")  # a queue.Queue; else the pool's PoolInbox
+        lock, items = (inbox.mutex, inbox.queue) if threaded else (inbox.lock, inbox.items)
+        with lock:
+            return sum(isinstance(env.message, _TimerFired) for env in items)
 
 
 @pytest.mark.parametrize("kind", REPEATING)
-def test_a_slow_receiver_never_has_a_backlog_of_ticks(kind: str) -> None:
+def test_a_slow_receiver_never_has_a_backlog_of_ticks(
+    actor_base: type[pykka.Actor], kind: str
+) -> None:
     actor = Record()
-    fsm = TestFSMRef(Ticker, None, actor)
+    fsm = TestFSMRef(on(actor_base, Ticker), None, actor)
     fsm.tell("block")
     fsm.tell(("start", kind, "t", "tick", 0.005))
     time.sleep(0.3)  # ~60 intervals while the first tick's handler is blocked
@@ -100,10 +105,12 @@ def test_a_slow_receiver_never_has_a_backlog_of_ticks(kind: str) -> None:
     assert max(actor.queued_ticks) == 0
 
 
-def test_fixed_delay_measures_from_the_end_of_the_previous_tick() -> None:
+def test_fixed_delay_measures_from_the_end_of_the_previous_tick(
+    actor_base: type[pykka.Actor],
+) -> None:
     actor = Record()
     actor.work = 0.03  # a fixed rate would start the next tick 0.02 s after this one ends
-    fsm = TestFSMRef(Ticker, None, actor)
+    fsm = TestFSMRef(on(actor_base, Ticker), None, actor)
     fsm.tell(("start", "start_timer_with_fixed_delay", "t", "tick", 0.05))
     deadline = time.monotonic() + 5
     while len(actor.spans) < 4 and time.monotonic() < deadline:
@@ -115,8 +122,10 @@ def test_fixed_delay_measures_from_the_end_of_the_previous_tick() -> None:
         assert start - end >= 0.05 - 1e-3
 
 
-def test_single_timer_fires_once_and_accepts_a_timedelta(probe: TestProbe) -> None:
-    fsm = TestFSMRef(Ticker, probe.ref)
+def test_single_timer_fires_once_and_accepts_a_timedelta(
+    actor_base: type[pykka.Actor], probe: TestProbe
+) -> None:
+    fsm = TestFSMRef(on(actor_base, Ticker), probe.ref)
     fsm.start_single_timer("once", "ding", timedelta(milliseconds=20))
     assert fsm.is_timer_active("once")
     probe.expect_msg("ding")
@@ -125,9 +134,11 @@ def test_single_timer_fires_once_and_accepts_a_timedelta(probe: TestProbe) -> No
 
 
 @pytest.mark.parametrize("kind", ["start_timer_with_fixed_delay", "start_timer_at_fixed_rate"])
-def test_repeating_timers_tick_until_cancelled(kind: str, probe: TestProbe) -> None:
+def test_repeating_timers_tick_until_cancelled(
+    actor_base: type[pykka.Actor], kind: str, probe: TestProbe
+) -> None:
     record = Record()
-    fsm = TestFSMRef(Ticker, probe.ref, record)
+    fsm = TestFSMRef(on(actor_base, Ticker), probe.ref, record)
     getattr(fsm, kind)("t", "tick", timedelta(milliseconds=10))
     assert fsm.is_timer_active("t")
     probe.receive_n(3)
@@ -138,8 +149,10 @@ def test_repeating_timers_tick_until_cancelled(kind: str, probe: TestProbe) -> N
     assert len(record.spans) == handled
 
 
-def test_the_same_name_replaces_a_timer_of_another_kind(probe: TestProbe) -> None:
-    fsm = TestFSMRef(Ticker, probe.ref)
+def test_the_same_name_replaces_a_timer_of_another_kind(
+    actor_base: type[pykka.Actor], probe: TestProbe
+) -> None:
+    fsm = TestFSMRef(on(actor_base, Ticker), probe.ref)
     fsm.start_timer_with_fixed_delay("t", "old", 0.01)
     probe.expect_msg("old")
     fsm.start_single_timer("t", "new", 0.05)
@@ -159,8 +172,10 @@ def test_the_same_name_replaces_a_timer_of_another_kind(probe: TestProbe) -> Non
         (lambda f: f.start_timer_at_fixed_rate("t", "x", float("inf")), "must be finite"),
     ],
 )
-def test_bad_timer_durations_are_clear_errors(call: Any, message: str) -> None:
-    fsm = TestFSMRef(Ticker)
+def test_bad_timer_durations_are_clear_errors(
+    actor_base: type[pykka.Actor], call: Any, message: str
+) -> None:
+    fsm = TestFSMRef(on(actor_base, Ticker))
     with pytest.raises(FSMError, match=message):
         call(fsm)
 
@@ -168,7 +183,7 @@ def test_bad_timer_durations_are_clear_errors(call: Any, message: str) -> None:
 # ---- under the deterministic tester ------------------------------------------------------
 
 
-class VirtualTicker(FSM, pykka.ThreadingActor):
+class VirtualTicker(FSM):
     """A repeating timer `kind` of 10 s and a single-shot timer at 10.5 s that moves the
     virtual clock; checks, at every tick, that no other tick waits and the spacing holds."""
 
@@ -201,20 +216,24 @@ class VirtualTicker(FSM, pykka.ThreadingActor):
 
 
 @pytest.mark.parametrize("kind", REPEATING)
-def test_under_the_tester_a_repeating_timer_never_queues_a_second_tick(kind: str) -> None:
+def test_under_the_tester_a_repeating_timer_never_queues_a_second_tick(
+    actor_base: type[pykka.Actor], kind: str
+) -> None:
     def test(runtime: testkit.Runtime) -> None:
-        VirtualTicker.start(kind)
-        VirtualTicker.start(kind)
+        on(actor_base, VirtualTicker).start(kind)
+        on(actor_base, VirtualTicker).start(kind)
 
     report = testkit.explore(test, iterations=50, max_steps=200, seed=1, timer_delay=0)
     assert report.bug is None, report.bug.headline() if report.bug else ""
 
 
-def test_under_the_tester_fixed_rate_keeps_its_grid_where_fixed_delay_would_not() -> None:
+def test_under_the_tester_fixed_rate_keeps_its_grid_where_fixed_delay_would_not(
+    actor_base: type[pykka.Actor],
+) -> None:
     """The spacing check of VirtualTicker holds for fixed delay (above) and fails for a
     fixed-rate timer in the schedules where the clock jumps before a tick is delivered."""
 
-    class RateChecked(VirtualTicker):
+    class RateChecked(VirtualTicker, actor_base):
         def on(self, event: Event) -> State:
             if event.message == "tick":
                 now = time.monotonic()

@@ -25,6 +25,7 @@ from fsm import (
 )
 from fsm._timer_thread import SHARED
 from testkit import TestProbe
+from tests.bases import on
 
 
 class S(enum.Enum):
@@ -69,7 +70,7 @@ STATE_TIMEOUT = 0.4
 SINGLE_TIMER = 0.4
 
 
-class TimingFSM(FSM, pykka.ThreadingActor):
+class TimingFSM(FSM):
     """The state machine of Akka's FSMTimingSpec; `tester` receives what the spec expects."""
 
     def __init__(self, tester: pykka.ActorRef[Any]) -> None:
@@ -204,8 +205,8 @@ class TimingFSM(FSM, pykka.ThreadingActor):
 
 
 @pytest.fixture
-def fsm(probe: TestProbe) -> pykka.ActorRef[Any]:
-    ref = TimingFSM.start(probe.ref)
+def fsm(actor_base: type[pykka.Actor], probe: TestProbe) -> pykka.ActorRef[Any]:
+    ref = on(actor_base, TimingFSM).start(probe.ref)
     ref.tell(SubscribeTransitionCallBack(probe.ref))
     probe.expect_msg(CurrentState(ref, S.INITIAL))
     return ref
@@ -231,8 +232,10 @@ def test_cancel_a_state_timeout(fsm: pykka.ActorRef[Any], probe: TestProbe) -> N
     probe.expect_no_msg(STATE_TIMEOUT + 0.2)
 
 
-def test_cancel_a_state_timeout_when_actor_is_stopped(probe: TestProbe) -> None:
-    class StoppingActor(FSM, pykka.ThreadingActor):
+def test_cancel_a_state_timeout_when_actor_is_stopped(
+    actor_base: type[pykka.Actor], probe: TestProbe
+) -> None:
+    class StoppingActor(FSM, actor_base):
         def __init__(self) -> None:
             super().__init__()
             self.start_with("initial", None)
@@ -341,8 +344,8 @@ def test_notify_unhandled_messages(
     assert any("Unhandled(msg='test')" in w for w in warnings)
 
 
-def test_state_timeout_rearmed_by_stay(probe: TestProbe) -> None:
-    class Keeper(FSM, pykka.ThreadingActor):
+def test_state_timeout_rearmed_by_stay(actor_base: type[pykka.Actor], probe: TestProbe) -> None:
+    class Keeper(FSM, actor_base):
         def __init__(self) -> None:
             super().__init__()
             self.start_with("s", None)
@@ -363,8 +366,8 @@ def test_state_timeout_rearmed_by_stay(probe: TestProbe) -> None:
     ref.stop()
 
 
-def test_timers_share_one_thread(probe: TestProbe) -> None:
-    class ManyTimers(FSM, pykka.ThreadingActor):
+def test_timers_share_one_thread(actor_base: type[pykka.Actor], probe: TestProbe) -> None:
+    class ManyTimers(FSM, actor_base):
         def __init__(self) -> None:
             super().__init__()
             self.start_with("s", None)
@@ -381,11 +384,13 @@ def test_timers_share_one_thread(probe: TestProbe) -> None:
         ref.stop()
 
 
-def test_queued_state_timeout_is_dropped_after_an_intervening_message(probe: TestProbe) -> None:
+def test_queued_state_timeout_is_dropped_after_an_intervening_message(
+    actor_base: type[pykka.Actor], probe: TestProbe
+) -> None:
     """The StateTimeout already sits in the mailbox behind another message: never processed."""
     from fsm._actor import _StateTimeoutFired
 
-    class Racer(FSM, pykka.ThreadingActor):
+    class Racer(FSM, actor_base):
         def __init__(self) -> None:
             super().__init__()
             self.start_with("s", None)

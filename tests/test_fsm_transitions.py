@@ -16,9 +16,10 @@ from fsm import (
     UnsubscribeTransitionCallBack,
 )
 from testkit import TestFSMRef, TestProbe
+from tests.bases import on
 
 
-class Switch(FSM, pykka.ThreadingActor):
+class Switch(FSM):
     """Goes 0 -> 1 -> 0 on "tick"; "same" is goto(current); "stay" is stay()."""
 
     def __init__(self, target: pykka.ActorRef[Any] | None = None) -> None:
@@ -45,8 +46,8 @@ class Switch(FSM, pykka.ThreadingActor):
             self.target.tell(("transition", from_state, to_state))
 
 
-def test_notify_listeners(probe: TestProbe) -> None:
-    fsm = Switch.start()
+def test_notify_listeners(actor_base: type[pykka.Actor], probe: TestProbe) -> None:
+    fsm = on(actor_base, Switch).start()
     fsm.tell(SubscribeTransitionCallBack(probe.ref))
     probe.expect_msg(CurrentState(fsm, 0))
     fsm.tell("tick")
@@ -55,9 +56,9 @@ def test_notify_listeners(probe: TestProbe) -> None:
     probe.expect_msg(Transition(fsm, 1, 0))
 
 
-def test_not_fail_when_listener_goes_away(probe: TestProbe) -> None:
+def test_not_fail_when_listener_goes_away(actor_base: type[pykka.Actor], probe: TestProbe) -> None:
     forward = TestProbe("forward")
-    fsm = Switch.start()
+    fsm = on(actor_base, Switch).start()
     fsm.tell(SubscribeTransitionCallBack(forward.ref))
     fsm.tell(SubscribeTransitionCallBack(probe.ref))
     forward.expect_msg(CurrentState(fsm, 0))
@@ -71,8 +72,8 @@ def test_not_fail_when_listener_goes_away(probe: TestProbe) -> None:
     forward.expect_no_msg(0.1)
 
 
-def test_unsubscribe(probe: TestProbe) -> None:
-    fsm = Switch.start()
+def test_unsubscribe(actor_base: type[pykka.Actor], probe: TestProbe) -> None:
+    fsm = on(actor_base, Switch).start()
     fsm.tell(SubscribeTransitionCallBack(probe.ref))
     probe.expect_msg(CurrentState(fsm, 0))
     fsm.tell(UnsubscribeTransitionCallBack(probe.ref))
@@ -80,10 +81,12 @@ def test_unsubscribe(probe: TestProbe) -> None:
     probe.expect_no_msg(0.2)
 
 
-def test_subscribing_a_stopped_listener_warns_and_is_ignored(probe: TestProbe) -> None:
+def test_subscribing_a_stopped_listener_warns_and_is_ignored(
+    actor_base: type[pykka.Actor], probe: TestProbe
+) -> None:
     dead = TestProbe("dead")
     dead._actor.actor_stopped.set()
-    fsm = Switch.start()
+    fsm = on(actor_base, Switch).start()
     fsm.tell(SubscribeTransitionCallBack(dead.ref))
     fsm.tell(SubscribeTransitionCallBack(probe.ref))
     probe.expect_msg(CurrentState(fsm, 0))
@@ -91,24 +94,30 @@ def test_subscribing_a_stopped_listener_warns_and_is_ignored(probe: TestProbe) -
     probe.expect_msg(Transition(fsm, 0, 1))
 
 
-def test_trigger_transition_event_when_goto_the_same_state(probe: TestProbe) -> None:
-    fsm = Switch.start(probe.ref)
+def test_trigger_transition_event_when_goto_the_same_state(
+    actor_base: type[pykka.Actor], probe: TestProbe
+) -> None:
+    fsm = on(actor_base, Switch).start(probe.ref)
     fsm.tell(SubscribeTransitionCallBack(probe.ref))
     probe.expect_msg(CurrentState(fsm, 0))
     fsm.tell("same")
     probe.expect_msg_all_of(("transition", 0, 0), Transition(fsm, 0, 0))
 
 
-def test_not_trigger_transition_event_on_stay(probe: TestProbe) -> None:
-    fsm = Switch.start(probe.ref)
+def test_not_trigger_transition_event_on_stay(
+    actor_base: type[pykka.Actor], probe: TestProbe
+) -> None:
+    fsm = on(actor_base, Switch).start(probe.ref)
     fsm.tell(SubscribeTransitionCallBack(probe.ref))
     probe.expect_msg(CurrentState(fsm, 0))
     fsm.tell("stay")
     probe.expect_no_msg(0.2)
 
 
-def test_on_transition_handlers_stack_in_declaration_order(probe: TestProbe) -> None:
-    class Stacked(Switch):
+def test_on_transition_handlers_stack_in_declaration_order(
+    actor_base: type[pykka.Actor], probe: TestProbe
+) -> None:
+    class Stacked(Switch, actor_base):
         def __init__(self) -> None:
             super().__init__(probe.ref)
             self.on_transition(lambda a, b: probe.ref.tell(("second", a, b)))
@@ -118,8 +127,10 @@ def test_on_transition_handlers_stack_in_declaration_order(probe: TestProbe) -> 
     assert probe.receive_n(2) == [("transition", 0, 1), ("second", 0, 1)]
 
 
-def test_make_previous_and_next_state_data_available_in_on_transition(probe: TestProbe) -> None:
-    class DataSeer(FSM, pykka.ThreadingActor):
+def test_make_previous_and_next_state_data_available_in_on_transition(
+    actor_base: type[pykka.Actor], probe: TestProbe
+) -> None:
+    class DataSeer(FSM, actor_base):
         def __init__(self) -> None:
             super().__init__()
             self.start_with(0, "old")
@@ -136,8 +147,10 @@ def test_make_previous_and_next_state_data_available_in_on_transition(probe: Tes
     probe.expect_msg((0, 1, "old", "new"))
 
 
-def test_transition_handler_runs_before_the_reply(probe: TestProbe) -> None:
-    class Replier(FSM, pykka.ThreadingActor):
+def test_transition_handler_runs_before_the_reply(
+    actor_base: type[pykka.Actor], probe: TestProbe
+) -> None:
+    class Replier(FSM, actor_base):
         def __init__(self) -> None:
             super().__init__()
             self.start_with(0, None)
@@ -151,7 +164,9 @@ def test_transition_handler_runs_before_the_reply(probe: TestProbe) -> None:
     assert probe.receive_n(2) == [("transition", 0, 1), "done"]
 
 
-def test_initialize_does_not_count_as_a_transition(probe: TestProbe) -> None:
-    fsm = TestFSMRef(Switch, probe.ref)
+def test_initialize_does_not_count_as_a_transition(
+    actor_base: type[pykka.Actor], probe: TestProbe
+) -> None:
+    fsm = TestFSMRef(on(actor_base, Switch), probe.ref)
     assert fsm.state_name == 0
     probe.expect_no_msg(0.1)

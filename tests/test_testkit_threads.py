@@ -10,9 +10,10 @@ import pytest
 
 from fsm import FSM, Event, State, StateTimeout
 from testkit import TestFSMRef, TestProbe
+from tests.bases import on
 
 
-class Numbers(FSM, pykka.ThreadingActor):
+class Numbers(FSM):
     """TestFSMRefSpec's machine: 1 --"go"--> 2 --"back"--> 1; a timeout in 1 goes to 2."""
 
     def __init__(self) -> None:
@@ -36,8 +37,8 @@ class Numbers(FSM, pykka.ThreadingActor):
         return None
 
 
-def test_allow_access_to_state_data() -> None:
-    fsm = TestFSMRef(Numbers)
+def test_allow_access_to_state_data(actor_base: type[pykka.Actor]) -> None:
+    fsm = TestFSMRef(on(actor_base, Numbers))
     assert (fsm.state_name, fsm.state_data) == (1, "")
     fsm.tell("go")
     assert (fsm.state_name, fsm.state_data) == (2, "go")
@@ -55,8 +56,8 @@ def test_allow_access_to_state_data() -> None:
     assert fsm.state_data == "timeout"
 
 
-def test_allow_access_to_timers() -> None:
-    fsm = TestFSMRef(Numbers)
+def test_allow_access_to_timers(actor_base: type[pykka.Actor]) -> None:
+    fsm = TestFSMRef(on(actor_base, Numbers))
     assert not fsm.is_timer_active("test")
     fsm.set_timer("test", 12, 0.01, repeat=True)
     assert fsm.is_timer_active("test")
@@ -64,8 +65,8 @@ def test_allow_access_to_timers() -> None:
     assert not fsm.is_timer_active("test")
 
 
-def test_set_state_to_an_undeclared_state_is_a_clear_error() -> None:
-    fsm = TestFSMRef(Numbers)
+def test_set_state_to_an_undeclared_state_is_a_clear_error(actor_base: type[pykka.Actor]) -> None:
+    fsm = TestFSMRef(on(actor_base, Numbers))
     with pytest.raises(Exception, match="has no when"):
         fsm.set_state(99)
     assert fsm.state_name == 1
@@ -74,7 +75,9 @@ def test_set_state_to_an_undeclared_state_is_a_clear_error() -> None:
 # ---- TestProbe ------------------------------------------------------------------------------
 
 
-class Echo(pykka.ThreadingActor):
+class Echo:
+    """A plain actor (no FSM): `on(base, Echo)`."""
+
     def on_receive(self, message: Any) -> Any:
         return ("echo", message)
 
@@ -122,11 +125,13 @@ def test_expect_msg_times_out_with_a_clear_message() -> None:
     assert time.monotonic() - started >= 0.19
 
 
-def test_send_delivers_the_reply_to_the_probe(probe: TestProbe) -> None:
-    echo = Echo.start()
+def test_send_delivers_the_reply_to_the_probe(
+    actor_base: type[pykka.Actor], probe: TestProbe
+) -> None:
+    echo = on(actor_base, Echo).start()
     probe.send(echo, "hi")
     probe.expect_msg(("echo", "hi"))
-    fsm = TestFSMRef(Numbers)
+    fsm = TestFSMRef(on(actor_base, Numbers))
     probe.send(fsm.ref, "go")  # no replying(): nothing lands
     probe.expect_no_msg(0.1)
 

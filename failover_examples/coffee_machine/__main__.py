@@ -2,7 +2,8 @@
 
 The failover driver makes coffee after coffee and kills the machine at random moments; the
 sensors persist. Runs until Enter, Ctrl-C, `--duration` seconds, or the machine reports that
-it needs a refill or fixing. `--fixed` runs `FixedCoffeeMachine`.
+it needs a refill or fixing. `--fixed` runs `FixedCoffeeMachine`; `--pooled` runs every actor
+on the shared pool of `fsm.PooledActor` instead of a thread each.
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ from typing import Any
 
 import pykka
 
+from failover_examples.actors import ExampleActor
 from failover_examples.coffee_machine.events import CoffeeCompleted, Halted, MakeCoffee, Terminate
 from failover_examples.coffee_machine.machine import CoffeeMachine
 from failover_examples.coffee_machine.sensors import MockSensors, SensorOdometer
@@ -39,7 +40,7 @@ class DriverState(enum.Enum):
     STOP = "Stop"
 
 
-class FailoverDriver(FSM, pykka.ThreadingActor):
+class FailoverDriver(FSM, ExampleActor):
     """Runs rounds of "make a coffee, maybe die half-way"; forever when `run_forever`."""
 
     def __init__(

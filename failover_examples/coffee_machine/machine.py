@@ -17,6 +17,7 @@ from typing import Any
 
 import pykka
 
+from failover_examples.actors import ExampleActor
 from failover_examples.coffee_machine.events import (
     CoffeeCompleted,
     DoorOpen,
@@ -62,7 +63,7 @@ class MachineState(enum.Enum):
 S = MachineState
 
 
-class CoffeeMachine(FSM, pykka.ThreadingActor):
+class CoffeeMachine(FSM, ExampleActor):
     """Makes espresso with the sensors at `sensors`; reports to `client` (the driver)."""
 
     def __init__(self, sensors: pykka.ActorRef[Any], client: pykka.ActorRef[Any]) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 
 import pykka
 
+from failover_examples.actors import ExampleActor
 from failover_examples.coffee_machine.events import (
     DoorOpen,
     DumpGrindsButton,
@@ -70,7 +71,7 @@ class SensorOdometer:
         self.steps = 0
 
 
-class MockSensors(FSM, pykka.ThreadingActor):
+class MockSensors(FSM, ExampleActor):
     """A mock of every sensor and switch in the machine, with random initial levels.
 
     `run_slowly=True` (production) heats and grinds in small real-time increments so it is

@@ -2,7 +2,7 @@
 
 The robot serves drink after drink while the failover driver replaces its Navigator at
 random moments. Runs until Enter, Ctrl-C or `--duration` seconds. `--fixed` runs
-`FixedRobot`.
+`FixedRobot`; `--pooled` runs every actor on the shared pool of `fsm.PooledActor`.
 """
 
 from __future__ import annotations

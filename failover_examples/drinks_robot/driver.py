@@ -14,6 +14,7 @@ from typing import Any
 
 import pykka
 
+from failover_examples.actors import ExampleActor
 from failover_examples.drinks_robot.navigator import Halted, Navigator, Terminate, WakeUp
 from failover_examples.drinks_robot.robot import NavigatorReset, Robot, RobotReady
 from failover_examples.drinks_robot.services import MockCognitiveService, MockRoutePlanner
@@ -34,7 +35,7 @@ class DriverState(enum.Enum):
     TERMINATING_NAVIGATOR = "TerminatingNavigator"
 
 
-class FailoverDriver(FSM, pykka.ThreadingActor):
+class FailoverDriver(FSM, ExampleActor):
     """Creates storage, Navigator and Robot, and fails the Navigator over."""
 
     def __init__(self, run_forever: bool, robot_class: type[Robot] = Robot) -> None:

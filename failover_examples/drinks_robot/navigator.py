@@ -14,6 +14,7 @@ from typing import Any
 
 import pykka
 
+from failover_examples.actors import ExampleActor
 from failover_examples.drinks_robot.model import DrinkOrder, Location, RoomPicture
 from failover_examples.drinks_robot.services import (
     DrinksClientDetails,
@@ -74,7 +75,7 @@ class NavigatorState(enum.Enum):
     ACTIVE = "Active"
 
 
-class Navigator(FSM, pykka.ThreadingActor):
+class Navigator(FSM, ExampleActor):
     """Serves the Robot's requests with the cognitive service and the route planner."""
 
     def __init__(

@@ -19,6 +19,7 @@ from typing import Any
 
 import pykka
 
+from failover_examples.actors import ExampleActor
 from failover_examples.drinks_robot.liveness import Busy, Idle, LivenessMonitor
 from failover_examples.drinks_robot.model import (
     DRINKS_FOR_ADULTS,
@@ -72,7 +73,7 @@ class RobotState(enum.Enum):
     FINISHED = "FinishState"
 
 
-class Robot(FSM, pykka.ThreadingActor):
+class Robot(FSM, ExampleActor):
     """Serves drinks forever (`run_forever`) or once; reports to `creator` (the driver)."""
 
     def __init__(self, run_forever: bool, creator: pykka.ActorRef[Any]) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 
 import pykka
 
+from failover_examples.actors import ExampleActor
 from failover_examples.drinks_robot.model import (
     ClientDetails,
     Location,
@@ -49,7 +50,7 @@ class DrivingInstructions:
     route: tuple[Location, ...]
 
 
-class MockCognitiveService(FSM, pykka.ThreadingActor):
+class MockCognitiveService(FSM, ExampleActor):
     """Finds somebody who wants a drink in a picture; takes a while (a timer) to do it."""
 
     def __init__(self) -> None:
@@ -78,7 +79,7 @@ class MockCognitiveService(FSM, pykka.ThreadingActor):
         return None
 
 
-class MockRoutePlanner(FSM, pykka.ThreadingActor):
+class MockRoutePlanner(FSM, ExampleActor):
     """Plans a collision-free route: 0-2 random waypoints, then the destination."""
 
     def __init__(self) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 
 import pykka
 
+from failover_examples.actors import ExampleActor
 from failover_examples.messaging import tell
 from fsm import FSM, Event, State
 
@@ -43,7 +44,7 @@ class DeleteKey:
     key: str | None
 
 
-class MockStorage(FSM, pykka.ThreadingActor):
+class MockStorage(FSM, ExampleActor):
     """Simple key-value storage with confirmed writes."""
 
     def __init__(self) -> None:
