@@ -9,6 +9,7 @@ virtual clock forward.
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import random
 import sys
@@ -18,8 +19,8 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import pykka
+from greenlet import getcurrent, greenlet  # type: ignore[import-untyped]
 from pykka import messages as pykka_messages
-from greenlet import getcurrent, greenlet
 from pykka._envelope import Envelope
 
 from fsm._dispatch import Dispatcher
@@ -344,6 +345,7 @@ class Runtime(Dispatcher):
     def _resume(self, op: Mailbox) -> None:
         """Run a parked handler on from where it waited (a `resume` step)."""
         waiter = op.waiter
+        assert waiter is not None, "only a parked handler resumes"
         op.waiter = None
         self.waiters.remove(waiter)
         what = waiter.what + (":timeout" if waiter.timed_out else "")
@@ -426,7 +428,7 @@ class Runtime(Dispatcher):
         envelope = op.items.popleft()
         op.current = envelope
         message = envelope.message
-        self.trace.append((op, message, actor._sm_current))
+        self.trace.append((op, message, None if op.plain else actor._sm_current))
         self._current = op
         try:
             if message.__class__ in _PYKKA_INTERNAL:
@@ -536,7 +538,7 @@ class Runtime(Dispatcher):
                 waiter.glet.parent = getcurrent()
                 try:
                     waiter.glet.throw()
-                except BaseException:  # noqa: BLE001 - the iteration is over either way
+                except BaseException:
                     pass
         self.waiters.clear()
         self._spare = None

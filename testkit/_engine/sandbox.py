@@ -160,7 +160,7 @@ class Sandbox:
         actor_class._create_actor_inbox = classmethod(_routed_inbox)
         actor_class._create_future = classmethod(_routed_future)
         actor_class._start_actor_loop = _routed_loop
-        threading.Thread.start = _no_thread_start  # type: ignore[method-assign]
+        threading.Thread.start = _no_thread_start  # type: ignore[method-assign,assignment]
         pykka.ThreadingFuture.get = _no_threading_get  # type: ignore[method-assign,assignment]
         CONTROLLED_THREADS.add(threading.get_ident())
         return self

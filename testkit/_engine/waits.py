@@ -18,9 +18,7 @@ class Waiter:
 
     __slots__ = ("future", "glet", "op", "ready", "step", "target", "timed_out", "timeout", "what")
 
-    def __init__(
-        self, op: Any, glet: Any, future: Any, step: int, timeout: float | None
-    ) -> None:
+    def __init__(self, op: Any, glet: Any, future: Any, step: int, timeout: float | None) -> None:
         self.op = op
         self.glet = glet
         self.future = future

@@ -19,12 +19,28 @@ DEFAULT_TIMEOUT = 3.0
 DEFAULT_NO_MSG_TIMEOUT = 0.1
 
 
+class _ProbeInbox(queue.Queue[Envelope[Any]]):
+    """A probe's inbox; an ask's future learns that only the test function answers it (so
+    a deadlock through the test function can be named)."""
+
+    id = "TestProbe"
+    answered_by_test = True
+    waiter = None
+
+    def put(self, item: Envelope[Any], block: bool = True, timeout: float | None = None) -> None:
+        reply_to: Any = item.reply_to
+        if reply_to is not None and hasattr(reply_to, "owner"):
+            reply_to.owner = self
+            reply_to.request = item.message
+        super().put(item, block, timeout)
+
+
 class _ProbeActor(pykka.Actor):
     """A mailbox with an ActorRef and no loop: the probe itself reads the inbox."""
 
     @staticmethod
     def _create_actor_inbox() -> queue.Queue[Envelope[Any]]:
-        return queue.Queue()
+        return _ProbeInbox()
 
     @staticmethod
     def _create_future() -> pykka.Future[Any]:
@@ -48,6 +64,7 @@ class TestProbe:
         self._actor = _ProbeActor()
         self.ref: pykka.ActorRef[Any] = self._actor.actor_ref
         self._inbox: queue.Queue[Envelope[Any]] = self._actor.actor_inbox  # type: ignore[assignment]
+        self._inbox.id = repr(self)  # type: ignore[attr-defined]
         self._last: Envelope[Any] | None = None
         self._deadlines: list[float] = []
 
