@@ -536,10 +536,8 @@ class Runtime(Dispatcher):
         for waiter in self.waiters:  # unwind parked handlers (their finally blocks run)
             if not waiter.glet.dead:
                 waiter.glet.parent = getcurrent()
-                try:
+                with contextlib.suppress(BaseException):  # the iteration is over anyway
                     waiter.glet.throw()
-                except BaseException:
-                    pass
         self.waiters.clear()
         self._spare = None
         self._dispose()
