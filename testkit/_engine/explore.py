@@ -13,7 +13,7 @@ from testkit._distribution.parallel import explore_parallel, splittable
 from testkit._engine.bug import Abort, Bug, state_text
 from testkit._engine.observer import installed
 from testkit._engine.operations import TimerQueue
-from testkit._engine.payloads import Choice, describe_message
+from testkit._engine.payloads import Choice, Wait, describe_message
 from testkit._engine.runtime import Runtime
 from testkit._engine.sandbox import Sandbox, wall_clock
 from testkit._engine.trace import Step, Trace
@@ -446,6 +446,9 @@ def build_steps(trace: Sequence[tuple[Any, Any, Any]]) -> list[Step]:
     for index, (op, payload, state) in enumerate(trace):
         if payload.__class__ is Choice:
             steps.append(Step(index, "random", op.id, payload.describe()))
+            continue
+        if payload.__class__ is Wait:
+            steps.append(Step(index, payload.kind, op.id, payload.target, payload.what))
             continue
         kind, what, detail = describe_message(payload)
         actor = op.id

@@ -10,6 +10,7 @@ import pykka
 
 from fsm import _dispatch
 from testkit._engine.bug import Abort, Bug
+from testkit._engine.waits import request_of
 from testkit._errors import TestkitError
 
 if TYPE_CHECKING:
@@ -30,6 +31,9 @@ class DeterministicFuture(pykka.Future[Any]):
         self._value: Any = None
         self._exc_info: Any = None
         self._callbacks: list[Callable[[pykka.Future[Any]], None]] = []
+        self.owner: Any = None
+        """The mailbox (or probe) the request behind this future went to, if known."""
+        self.request: Any = None
 
     def get(self, *, timeout: float | None = None) -> Any:
         try:
@@ -38,16 +42,18 @@ class DeterministicFuture(pykka.Future[Any]):
             pass
         if not self._done:
             runtime = self._runtime
-            if runtime._current is not None:
-                raise Abort(error=blocking_error(runtime._current))
-            if not runtime.run_until(lambda: self._done):
+            if runtime._current is not None:  # a handler: parked until the value arrives
+                runtime.suspend(self, timeout)
+            elif not self._wait_in_test(runtime):
                 if timeout is not None:
                     raise pykka.Timeout(f"{timeout} seconds (no actor could run any more)")
+                owner = getattr(self.owner, "id", None)
+                whom = "" if owner is None else f" from {owner} ({request_of(self)})"
                 raise Abort(
                     bug=Bug(
                         "deadlock",
-                        "the test waits for a reply (ask or future.get) that can never come: "
-                        "no actor has anything left to run",
+                        f"the test waits for a reply{whom} (ask or future.get) that can never "
+                        "come: no actor has anything left to run",
                         "test",
                     )
                 )
@@ -55,6 +61,14 @@ class DeterministicFuture(pykka.Future[Any]):
             _, value, traceback = self._exc_info
             raise value.with_traceback(traceback)
         return self._value
+
+    def _wait_in_test(self, runtime: Runtime) -> bool:
+        body = runtime.body
+        body.waiting_for = self
+        try:
+            return runtime.run_until(lambda: self._done)
+        finally:
+            body.waiting_for = None
 
     def set(self, value: Any | None = None) -> None:
         if self._done:
@@ -86,8 +100,8 @@ class DeterministicFuture(pykka.Future[Any]):
 
 def blocking_error(current: Any) -> TestkitError:
     return TestkitError(
-        f"{current.id} waited for a reply inside a handler (a blocking ask(), future.get() or "
-        "ref.stop()); under the deterministic tester nothing else can run while a handler "
-        "waits, and in production it risks a deadlock. Send with tell() and handle the reply "
-        "as a message, or use ask(..., block=False) / stop(block=False)"
+        f"{current.id} waited inside a handler for something other than a reply (a "
+        "TestProbe expectation or runtime.run()); a handler may block on ask(), a proxy's "
+        ".get(), future.get() or ref.stop(), but waiting for a probe belongs in the test "
+        "function"
     )

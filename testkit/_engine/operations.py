@@ -14,6 +14,7 @@ from testkit._engine.test_body import CONTROLLED_THREADS
 
 if TYPE_CHECKING:
     from testkit._engine.runtime import Runtime
+    from testkit._engine.waits import Waiter
 
 
 class Mailbox:
@@ -26,9 +27,11 @@ class Mailbox:
         "enabled",
         "id",
         "items",
+        "plain",
         "runtime",
         "started",
         "timers",
+        "waiter",
     )
 
     def __init__(self, runtime: Runtime, name: str) -> None:
@@ -41,6 +44,10 @@ class Mailbox:
         self.enabled = False
         self.alive = True
         self.timers: TimerQueue | None = None
+        self.waiter: Waiter | None = None
+        """Set while the actor's handler is parked on a future: it handles nothing else."""
+        self.plain = False
+        """A plain Pykka actor (no FSM mixin): an error in an ask goes back to the asker."""
 
     def __repr__(self) -> str:
         return self.id
@@ -50,7 +57,11 @@ class Mailbox:
         if _get_ident() not in CONTROLLED_THREADS:
             runtime.foreign_thread(self, envelope)
         self.items.append(envelope)
-        if not self.enabled and self.alive and self.actor is not None:
+        reply_to = envelope.reply_to
+        if reply_to is not None:  # who will answer, to name the cycle of a deadlock
+            reply_to.owner = self  # type: ignore[attr-defined]
+            reply_to.request = envelope.message  # type: ignore[attr-defined]
+        if not self.enabled and self.alive and self.actor is not None and self.waiter is None:
             self.enabled = True
             runtime.enabled.append(self)
         if runtime.observer is not None:
@@ -68,6 +79,8 @@ class Mailbox:
 
     def peek(self) -> tuple[str, str]:
         """The kind and type of what this operation would run next (for replay checks)."""
+        if self.waiter is not None:
+            return "resume", ""
         if not self.started:
             return "start", ""
         message = self.items[0].message

@@ -10,6 +10,33 @@ START: Any = object()  # trace payload: the actor's on_start ran
 CONTINUE: Any = object()  # trace payload: the test function went on
 
 
+class Wait:
+    """Trace payload of a handler that began waiting (`kind` "wait") or went on after its
+    wait ended (`kind` "resume"): on whom (`target`, an actor's id) and for what (`what`:
+    `ask:Foo`, `call:play`, `stop`, with `:timeout` when the wait timed out)."""
+
+    __slots__ = ("kind", "target", "what")
+
+    def __init__(self, kind: str, target: str, what: str) -> None:
+        self.kind = kind
+        self.target = target
+        self.what = what
+
+
+def request_text(message: Any) -> str:
+    """What an ask waits for, as a wait step and a deadlock report show it: `ask:Foo`,
+    `call:play` (a proxy method), `get:volume` (a proxy attribute) or `stop`."""
+    cls = message.__class__
+    if cls is pykka_messages._ActorStop:
+        return "stop"
+    if cls is pykka_messages.ProxyCall:
+        return f"call:{'.'.join(message.attr_path)}"
+    if cls is pykka_messages.ProxyGetAttr or cls is pykka_messages.ProxySetAttr:
+        verb = "get" if cls is pykka_messages.ProxyGetAttr else "set"
+        return f"{verb}:{'.'.join(message.attr_path)}"
+    return f"ask:{cls.__qualname__}"
+
+
 class Choice:
     """Trace payload of a random choice."""
 

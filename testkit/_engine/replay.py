@@ -48,7 +48,7 @@ class ReplayStrategy(Strategy):
     def pick(self, enabled: Sequence[Any], step: int) -> Any:
         names = ", ".join(_op_label(op) for op in enabled)
         expected = self._expected(step, f"a scheduling choice among [{names}]")
-        if expected.kind == "random":
+        if expected.kind in ("random", "wait"):
             raise Abort(
                 error=ReplayDivergence(step, str(expected), f"a scheduling choice among [{names}]")
             )
@@ -64,6 +64,13 @@ class ReplayStrategy(Strategy):
                 step, str(expected), f"{expected.actor} cannot run; enabled: [{names}]"
             )
         )
+
+    def expect_event(self, step: int, kind: str, actor: str, what: str, detail: str) -> None:
+        """A step the program takes by itself (a handler began to wait): check it."""
+        got = Step(step, kind, actor, what, detail)
+        expected = self._expected(step, str(got))
+        if comparable(str(expected)) != comparable(str(got)):
+            raise Abort(error=ReplayDivergence(step, str(expected), str(got)))
 
     def pick_int(self, n: int, step: int) -> int:
         expected = self._expected(step, f"a random choice in [0, {n})")
@@ -81,6 +88,10 @@ def _next_step(op: Any) -> tuple[str, str, str, str]:
     if op.__class__ is not Mailbox:
         kind, what, detail = describe_message(CONTINUE)
         return kind, str(op.id), what, detail
+    waiter = op.waiter
+    if waiter is not None:
+        what = waiter.what + (":timeout" if waiter.timed_out else "")
+        return "resume", str(op.id), waiter.target, what
     if not op.started:
         kind, what, detail = describe_message(START)
         return kind, str(op.id), what, detail

@@ -9,6 +9,7 @@ virtual clock forward.
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import random
 import sys
@@ -18,6 +19,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import pykka
+from greenlet import getcurrent, greenlet  # type: ignore[import-untyped]
 from pykka import messages as pykka_messages
 from pykka._envelope import Envelope
 
@@ -28,8 +30,9 @@ from testkit._engine.bug import Abort, Bug, exception_text
 from testkit._engine.future import DeterministicFuture, blocking_error
 from testkit._engine.observer import current as current_observer
 from testkit._engine.operations import Mailbox, TimerEntry, TimerQueue
-from testkit._engine.payloads import CONTINUE, START, Choice, describe_message
+from testkit._engine.payloads import CONTINUE, START, Choice, Wait, describe_message
 from testkit._engine.test_body import FINISHED, RUNNABLE, WAITING, BodyWorker, TestBody
+from testkit._engine.waits import Waiter, cycle_bug, find_cycle, stuck_bug
 from testkit._errors import TestkitError
 from testkit._strategies import Strategy
 
@@ -47,6 +50,10 @@ _PYKKA_INTERNAL = frozenset(
         pykka_messages.ProxySetAttr,
     }
 )
+
+
+_DONE: Any = object()  # a handler's greenlet finished its step and can run the next one
+_SUSPENDED: Any = object()  # a handler's greenlet is parked on a future
 
 
 class MonitorSlot:
@@ -104,6 +111,9 @@ class Runtime(Dispatcher):
         """Set by a thread the tester does not control; ends the run at the next step."""
         self.notes: set[str] = set()
         """Why this iteration may have tested less than it seems (the report's warnings)."""
+        self.waiters: list[Waiter] = []
+        """Handlers parked on a future (a blocking ask, proxy `.get()`, `ref.stop()`)."""
+        self._spare: Any = None  # a finished handler greenlet, reused for the next step
         self._firing: Any = None  # the timer whose message is being put in a mailbox
         self.observer = current_observer()
         if self.observer is not None:
@@ -185,6 +195,7 @@ class Runtime(Dispatcher):
                 "started inside it; create and start actors inside the test function"
             )
         mailbox.actor = actor
+        mailbox.plain = not hasattr(actor, "_sm_current")
         urn = f"urn:testkit:{mailbox.id}"
         actor.actor_urn = urn
         actor.actor_ref.actor_urn = urn
@@ -271,7 +282,7 @@ class Runtime(Dispatcher):
         while not done():
             if self.misuse is not None:
                 raise Abort(error=self.misuse)
-            if not enabled and not sleeping:
+            if not enabled and not sleeping and not self._quiescent():
                 return False
             if self.steps >= self.max_steps:
                 self.bound_reached = True
@@ -309,6 +320,8 @@ class Runtime(Dispatcher):
                     body.state = RUNNABLE
                     self.enable(body)
                 if not enabled and not sleeping:
+                    if self._quiescent():
+                        continue
                     if body.state is not WAITING:
                         return None  # quiescent, and the test function is done
                     body.wake_value = False  # what it waits for will never happen
@@ -320,6 +333,86 @@ class Runtime(Dispatcher):
                 self.step()
         finally:
             body.cancel()
+
+    # ---- waiting handlers -------------------------------------------------------------------
+
+    def suspend(self, future: DeterministicFuture, timeout: float | None) -> None:
+        """Park the running handler until `future` is set (or its wait times out); the
+        strategy decides when it goes on. Its actor handles nothing else meanwhile."""
+        op = self._current
+        glet = getcurrent()
+        waiter = Waiter(op, glet, future, self.steps, timeout)
+        self._note_wait(op, Wait("wait", waiter.target, waiter.what))
+        op.waiter = waiter
+        self.waiters.append(waiter)
+        cycle = find_cycle(op)
+        if cycle is not None:
+            raise Abort(bug=cycle_bug(cycle))
+        future.add_done_callback(lambda _: self._wake_waiter(waiter))
+        if op.enabled:
+            self.disable(op)
+        self._current = None
+        glet.parent.switch(_SUSPENDED)
+        if waiter.timed_out and not future._done:
+            raise pykka.Timeout(f"{timeout} seconds (no actor could run any more)")
+
+    def _note_wait(self, op: Any, payload: Wait) -> None:
+        """A wait is a step of its own in the trace (replay checks it)."""
+        if self._replaying:
+            check = getattr(self.strategy, "expect_event", None)
+            if check is not None:
+                check(self.steps, "wait", op.id, payload.target, payload.what)
+        self.trace.append((op, payload, None))
+        self.steps += 1
+
+    def _wake_waiter(self, waiter: Waiter) -> None:
+        if waiter.ready:
+            return
+        waiter.ready = True
+        op = waiter.op
+        if op.alive and not op.enabled:
+            self.enable(op)
+
+    def _resume(self, op: Mailbox) -> None:
+        """Run a parked handler on from where it waited (a `resume` step)."""
+        waiter = op.waiter
+        assert waiter is not None, "only a parked handler resumes"
+        op.waiter = None
+        self.waiters.remove(waiter)
+        what = waiter.what + (":timeout" if waiter.timed_out else "")
+        self.trace.append((op, Wait("resume", waiter.target, what), None))
+        self._current = op
+        self._finish(waiter.glet, waiter.glet.switch())
+
+    def _quiescent(self) -> bool:
+        """Nothing can run: end the waits that have a timeout (True if one did), or report
+        handlers that wait forever as a deadlock."""
+        waiting = [w for w in self.waiters if not w.ready]
+        if not waiting:
+            return False
+        timed = [w for w in waiting if w.timeout is not None]
+        if timed:
+            for waiter in timed:
+                waiter.timed_out = True
+                self._wake_waiter(waiter)
+            return True
+        body = self.body
+        if body.state is WAITING and body.waiting_for is None:
+            return False  # the test function waits on a probe: it goes on first
+        raise Abort(bug=stuck_bug(waiting, body))
+
+    def _in_greenlet(self, run: Callable[[Mailbox], None], op: Mailbox) -> None:
+        """Run one handler step on a greenlet of its own, so that it can wait."""
+        glet = self._spare
+        if glet is None:
+            glet = greenlet(_handler_loop)
+        else:
+            self._spare = None
+        self._finish(glet, glet.switch(run, op))
+
+    def _finish(self, glet: Any, result: Any) -> None:
+        if result is _DONE:
+            self._spare = glet
 
     # ---- operations ------------------------------------------------------------------------
 
@@ -351,14 +444,22 @@ class Runtime(Dispatcher):
             else:
                 self._fire_timer(op)
             return
-        if not op.started:
-            self._start(op)
+        if op.waiter is not None:
+            self._resume(op)
             return
+        if not op.started:
+            self._in_greenlet(self._start, op)
+            return
+        self._in_greenlet(self._deliver, op)
+
+    def _deliver(self, op: Mailbox) -> None:
+        """One message to one actor (on a handler greenlet)."""
+        enabled = self.enabled
         actor = op.actor
         envelope = op.items.popleft()
         op.current = envelope
         message = envelope.message
-        before = actor._sm_current
+        before = None if op.plain else actor._sm_current
         index = len(self.trace)
         self.trace.append((op, message, before))
         self._current = op
@@ -370,13 +471,21 @@ class Runtime(Dispatcher):
         except Exception as exc:
             if envelope.reply_to is not None:
                 envelope.reply_to.set_exception(sys.exc_info())
-            self._failed(op, exc)
+                if op.plain:  # Pykka hands the error to the asker; the actor goes on
+                    response = _NO_REPLY
+                else:
+                    self._failed(op, exc)
+            else:
+                if op.plain:  # as Pykka's loop: on_failure, and the actor stops
+                    actor._handle_failure(*sys.exc_info())
+                    actor.on_failure(*sys.exc_info())
+                self._failed(op, exc)
         finally:
             self._current = None
             if self.observer is not None:
-                after = actor._sm_current
+                after = None if op.plain else actor._sm_current
                 self.observer.delivered(index, op, envelope, before, after)
-        if envelope.reply_to is not None:
+        if envelope.reply_to is not None and response is not _NO_REPLY:
             envelope.reply_to.set(response)
         if actor.actor_stopped.is_set():
             self._teardown(op)
@@ -475,6 +584,16 @@ class Runtime(Dispatcher):
         return value
 
     def dispose(self) -> None:
+        for waiter in self.waiters:  # unwind parked handlers (their finally blocks run)
+            if not waiter.glet.dead:
+                waiter.glet.parent = getcurrent()
+                with contextlib.suppress(BaseException):  # the iteration is over anyway
+                    waiter.glet.throw()
+        self.waiters.clear()
+        self._spare = None
+        self._dispose()
+
+    def _dispose(self) -> None:
         """End of the iteration: forget every actor still running (no handlers run)."""
         for mailbox in self.mailboxes:
             actor = mailbox.actor
@@ -484,3 +603,13 @@ class Runtime(Dispatcher):
                 actor.actor_stopped.set()
                 pykka.ActorRegistry.unregister(actor.actor_ref)
         self.enabled.clear()
+
+
+_NO_REPLY: Any = object()  # the asker already got the handler's exception
+
+
+def _handler_loop(run: Callable[[Mailbox], None], op: Mailbox) -> None:
+    """A handler greenlet: runs one step, hands control back, and waits for the next one."""
+    while True:
+        run(op)
+        run, op = getcurrent().parent.switch(_DONE)

@@ -1,8 +1,9 @@
 """What surrounds a systematic test run: virtual time, and guards against escaping control.
 
 While the sandbox is active, `time.time()`, `time.monotonic()` and `datetime.now()` read the
-runtime's virtual clock (through freezegun), `time.sleep` is an error, and starting a plain
-`pykka.ThreadingActor` (which would get a real thread) is an error.
+runtime's virtual clock (through freezegun), `time.sleep` and starting a thread from user code
+are errors, and a plain `pykka.ThreadingActor` started during a test gets its inbox, futures
+and loop from the runtime (as an FSM does through its mixin), not a thread of its own.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import pykka
 
 from fsm import _dispatch
 from testkit._engine.bug import Abort, actor_text
-from testkit._engine.test_body import CONTROLLED_THREADS, BodyWorker
+from testkit._engine.test_body import CONTROLLED_THREADS
 from testkit._engine.watchdog import DEFAULT_WATCHDOG, Watchdog, user_frame
 from testkit._errors import TestkitError
 
@@ -85,17 +86,48 @@ _saved_threading_get = pykka.ThreadingFuture.get
 _saved_sleep = time.sleep
 
 
-def _no_thread(actor: pykka.Actor) -> None:
-    pykka.ActorRegistry.unregister(actor.actor_ref)
-    actor.actor_stopped.set()
-    raise Abort(
-        error=TestkitError(
-            f"{type(actor).__name__} is a plain pykka.ThreadingActor, which would run on its own "
-            "thread outside the tester's control; add the FSM mixin "
-            f"(class {type(actor).__name__}(FSM, pykka.ThreadingActor)) or replace it with a "
-            "mock FSM in the test"
+_saved_inbox = pykka.ThreadingActor.__dict__["_create_actor_inbox"]
+_saved_future = pykka.ThreadingActor.__dict__["_create_future"]
+_saved_loop = pykka.ThreadingActor.__dict__["_start_actor_loop"]
+_saved_thread_start = threading.Thread.start
+
+
+def _routed_inbox(cls: type) -> Any:
+    dispatcher = _dispatch.current()
+    if dispatcher.deterministic:
+        return dispatcher.create_inbox(cls)
+    return _saved_inbox.__func__()
+
+
+def _routed_future(cls: type) -> Any:
+    dispatcher = _dispatch.current()
+    if dispatcher.deterministic:
+        return dispatcher.create_future()
+    return _saved_future.__func__()
+
+
+def _routed_loop(actor: pykka.Actor) -> None:
+    dispatcher = _dispatch.current()
+    if dispatcher.deterministic:
+        dispatcher.start_actor_loop(actor)
+    else:
+        _saved_loop(actor)
+
+
+def _no_thread_start(thread: threading.Thread) -> None:
+    # An actor's handler may not (its work must be steps); the test function may, and a
+    # message such a thread sends is the runtime's foreign_thread error.
+    current = getattr(_dispatch.current(), "_current", None)
+    if current is not None and threading.get_ident() in CONTROLLED_THREADS:
+        raise Abort(
+            error=TestkitError(
+                f"{_caller()} started a thread ({thread.name!r}) under the deterministic "
+                "tester, which runs every actor on one scheduler and cannot control or replay "
+                "what another thread does; let an actor do the work (tell it a message), or "
+                "use an FSM timer for periodic work"
+            )
         )
-    )
+    _saved_thread_start(thread)
 
 
 class Sandbox:
@@ -109,7 +141,7 @@ class Sandbox:
         self._saved_loop: Any = None
         self._saved_depth = 5
         self._freezegun_api: Any = None
-        self.worker: BodyWorker | None = None
+        self.worker: Any = None  # the thread-based engine's test-body worker; no longer used
         self._saved_gc = gc.get_threshold()
 
     def __enter__(self) -> Sandbox:
@@ -133,17 +165,20 @@ class Sandbox:
         freezegun.api.call_stack_inspection_limit = 2
         self._factory = self._freezer.start()
         self._saved_sleep = time.sleep
-        self._saved_loop = pykka.ThreadingActor.__dict__["_start_actor_loop"]
         time.sleep = _no_sleep
         # A run allocates a tuple per step for its trace; collecting young objects every
         # 700 allocations costs a fifth of the scheduler's speed for no gain here.
         self._saved_gc = gc.get_threshold()
         gc.set_threshold(max(self._saved_gc[0], 20_000), *self._saved_gc[1:])
-        pykka.ThreadingActor._start_actor_loop = _no_thread  # type: ignore[method-assign,assignment]
+        self.watchdog.start()
+        # Plain Pykka actors run under the runtime while a test runs (restored in __exit__).
+        actor_class: Any = pykka.ThreadingActor
+        actor_class._create_actor_inbox = classmethod(_routed_inbox)
+        actor_class._create_future = classmethod(_routed_future)
+        actor_class._start_actor_loop = _routed_loop
+        threading.Thread.start = _no_thread_start  # type: ignore[method-assign,assignment]
         pykka.ThreadingFuture.get = _no_threading_get  # type: ignore[method-assign,assignment]
         CONTROLLED_THREADS.add(threading.get_ident())
-        self.worker = BodyWorker()
-        self.watchdog.start()
         return self
 
     def set_clock(self, seconds: float) -> None:
@@ -156,14 +191,15 @@ class Sandbox:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self.watchdog.stop()
-        if self.worker is not None:
-            self.worker.close()
-            self.worker = None
         CONTROLLED_THREADS.discard(threading.get_ident())
+        actor_class: Any = pykka.ThreadingActor
+        actor_class._create_actor_inbox = _saved_inbox
+        actor_class._create_future = _saved_future
+        actor_class._start_actor_loop = _saved_loop
+        threading.Thread.start = _saved_thread_start  # type: ignore[method-assign]
+        self.watchdog.stop()
         pykka.ThreadingFuture.get = _saved_threading_get  # type: ignore[method-assign]
         time.sleep = self._saved_sleep
         gc.set_threshold(*self._saved_gc)
-        pykka.ThreadingActor._start_actor_loop = self._saved_loop  # type: ignore[method-assign]
         self._freezer.stop()
         self._freezegun_api.call_stack_inspection_limit = self._saved_depth

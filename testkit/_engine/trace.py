@@ -2,7 +2,8 @@
 
 One line per step: `<step> <kind> <actor> [<what> [<detail>]]`, where kind is `start`,
 `deliver`, `stop`, `timer` (a timer fired: its message is now queued), `continue` (the test
-function went on after a send) or `random`. Header
+function went on after a send), `random`, `wait` (a handler began waiting for a reply:
+`<step> wait A#1 B#1 ask:Foo`) or `resume` (the strategy let it go on once the reply came). Header
 lines start with `#` and name the test, strategy, seed, bounds, versions and the bug.
 """
 
@@ -20,7 +21,9 @@ from testkit._errors import TestkitError
 FORMAT = "testkit-trace 2"
 """Format 2 counts `# iteration:` from 1, as reports do; format 1 (from 0) is still read."""
 _FORMATS = {"# testkit-trace 1": 1, "# testkit-trace 2": 2}
-SCHEDULE_KINDS = frozenset({"start", "deliver", "stop", "timer", "continue"})
+SCHEDULE_KINDS = frozenset({"start", "deliver", "stop", "timer", "continue", "resume"})
+EVENT_KINDS = frozenset({"random", "wait"})
+"""Steps the program takes by itself, not chosen by the strategy (replay checks them)."""
 _SAFE = re.compile(r"[^A-Za-z0-9_.]+")
 TRACE_DIR = Path("testkit-traces")
 """Where the command line and the pytest plugin write traces (relative to the working
@@ -296,12 +299,17 @@ def _parse_step(line: str, number: int, origin: str, expected_index: int) -> Ste
             f"{where}: expected step {expected_index}, got step {index}; "
             "a trace must list every step in order"
         )
-    if kind not in SCHEDULE_KINDS and kind != "random":
+    if kind not in SCHEDULE_KINDS and kind not in EVENT_KINDS:
         raise TestkitError(f"{where}: unknown step kind {kind!r} in {line!r}")
     what = parts[3] if len(parts) > 3 else ""
     detail = parts[4] if len(parts) > 4 else ""
     if kind == "random":
         _check_random(what, detail, where)
+    elif kind in ("wait", "resume") and not detail:
+        raise TestkitError(
+            f"{where}: a {kind} step needs '<waiter> <target> <request>' (e.g. "
+            f"'{expected_index} {kind} A#1 B#1 ask:Foo'), got {line!r}"
+        )
     return Step(index, kind, actor, what, detail)
 
 

@@ -29,9 +29,19 @@ class SentEnvelope(Envelope[Any]):
 
 
 class ProbeInbox(queue.Queue[Envelope[Any]]):
-    """A probe's mailbox: a plain queue that notes which actor told each message."""
+    """A probe's mailbox: a plain queue that notes which actor told each message, and tells
+    an ask's future that only the test function answers it (so that a deadlock through the
+    test function can be named)."""
+
+    id = "TestProbe"
+    answered_by_test = True
+    waiter = None
 
     def put(self, item: Envelope[Any], block: bool = True, timeout: float | None = None) -> None:
+        reply_to: Any = item.reply_to
+        if reply_to is not None and hasattr(reply_to, "owner"):
+            reply_to.owner = self
+            reply_to.request = item.message
         if type(item) is Envelope:
             item = SentEnvelope(item.message, item.reply_to, teller=_senders.current_sender())
         super().put(item, block, timeout)

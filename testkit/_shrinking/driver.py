@@ -17,7 +17,7 @@ from testkit._engine.trace import Step, Trace
 from testkit._errors import TestkitError
 from testkit._reporting.report import Report
 from testkit._shrinking.lenient import LenientStrategy
-from testkit._shrinking.units import Unit, units_of
+from testkit._shrinking.units import PASSIVE, Unit, units_of
 from testkit._strategies import Strategy
 
 _NUMBER = re.compile(r"[0-9]+")
@@ -156,14 +156,18 @@ class Shrinker:
         if runtime.bound_reached and limit < self.trace.max_steps and not self.bound_liveness:
             return None
         steps = build_steps(runtime.trace)
-        starts = [i for i, s in enumerate(steps) if s.kind != "random"]
+        starts = [i for i, s in enumerate(steps) if s.kind not in PASSIVE]
         if steps and steps[0].kind == "random":
             starts.insert(0, 0)
+        # a `wait` step is the runtime's record of a handler parking, not a choice: align the
+        # strategy's per-choice lists with the steps
+        choices = iter(strategy.enabled)
+        enabled = [None if s.kind == "wait" else next(choices, None) for s in steps]
         return Candidate(
             steps,
             units_of(steps),
             starts,
-            strategy.enabled,
+            enabled,
             (len(steps), delay, tuple(strategy.choices)),
             limit if self.bound_liveness else self.trace.max_steps,
             delay,

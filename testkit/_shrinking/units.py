@@ -8,6 +8,10 @@ from dataclasses import dataclass
 
 from testkit._engine.trace import Step
 
+PASSIVE = frozenset({"random", "wait"})
+"""Step kinds that start no unit: random values (kept in their unit) and `wait` steps (a
+handler parking; the runtime records them again on every replay)."""
+
 LEADING = ""
 """The label of the unit holding random values drawn before the first scheduling step."""
 
@@ -32,6 +36,8 @@ def units_of(steps: Iterable[Step]) -> list[Unit]:
     label: str | None = None
     values: list[int] = []
     for step in steps:
+        if step.kind == "wait":
+            continue
         if step.kind == "random":
             if label is None:
                 label = LEADING
