@@ -51,8 +51,7 @@ class Mailbox:
             runtime.foreign_thread(self, envelope)
         self.items.append(envelope)
         if not self.enabled and self.alive and self.actor is not None:
-            self.enabled = True
-            runtime.enabled.append(self)
+            runtime.enable(self)
         if runtime.in_body:  # sent by the test function: the strategy decides when it goes on
             runtime.body.pause()
 
