@@ -1,6 +1,6 @@
 """How fast each strategy finds the protocol bugs of `bench/bugs/`, and PCT against its bound.
 
-    python bench/strategies.py                      # the full table (10 seeds per cell)
+    python bench/strategies.py --check-fixed 2000   # the full table (10 seeds per cell)
     python bench/strategies.py --bugs raft_election,deep_race --strategies random,pct -s 3
 
 Each cell runs `explore(buggy, ...)` for up to `--iterations` iterations or `--seconds`
@@ -212,12 +212,33 @@ def change_points(iterations: int) -> None:
         print(f"| {label} | {planned / iterations:.2f} | {effective / iterations:.2f} | {found} |")
 
 
+def raft_evidence(iterations: int) -> None:
+    """Why strict priorities rarely elect two leaders: how often a term has two candidates,
+    and how often the first candidate's requests are all answered before a second stands."""
+    _quiet()
+    from bench.bugs import raft_election
+
+    print(f"\nRaft election, fixed variant ({iterations:,} iterations, seed 1):\n")
+    print("| strategy | runs with a split term (two candidates) | two leaders (buggy variant) |")
+    print("|---|---|---|")
+    for name in ("random", "pct", "prioritization", "pos", "rl"):
+        strategy = make_strategy(name)
+        split = 0
+        for i in range(iterations):
+            testkit.explore(raft_election.fixed, 1, MAX_STEPS, strategy, 1 + i, progress=False)
+            split += any(len(c) > 1 for c in raft_election.CANDIDATES.values())
+        buggy = testkit.explore(
+            raft_election.buggy, iterations, MAX_STEPS, name, 1, stop_at_first_bug=False
+        )
+        print(f"| {name} | {split / iterations:.0%} | {buggy.buggy_percent:.0f}% |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--bugs", default=",".join(SYSTEMS))
     parser.add_argument("--strategies", default=",".join(STRATEGIES))
     parser.add_argument("-s", "--seeds", type=int, default=10)
-    parser.add_argument("-i", "--iterations", type=int, default=2000)
+    parser.add_argument("-i", "--iterations", type=int, default=10_000)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("-j", "--jobs", type=int, default=2)
     parser.add_argument("--check-fixed", type=int, default=0, metavar="N")
@@ -240,6 +261,7 @@ def main() -> None:
     if args.depth_iterations:
         depth_bound(args.depth_iterations)
         change_points(300)
+        raft_evidence(300)
     print(f"\n({time.perf_counter() - started:.0f} s)")
 
 

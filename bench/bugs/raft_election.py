@@ -1,4 +1,4 @@
-"""A 5-node Raft leader election with randomized election timers. The seeded bug: a node
+"""A 7-node Raft leader election with randomized election timers. The seeded bug: a node
 grants its vote to any candidate of its current term, even after voting for another one, so
 two candidates of one term can both win (Raft's election safety, checked by a monitor)."""
 
@@ -11,8 +11,8 @@ from bench.bugs._common import Node, Ref
 from fsm import Monitor, State
 from testkit import Runtime
 
-STORY = "5-node Raft election, a node can vote twice in one term: two leaders"
-NODES = 5
+STORY = "7-node Raft election, a node can vote twice in one term: two leaders"
+NODES = 7
 MAX_TERM = 4  # a node gives up after this term, so every run ends
 
 
@@ -40,6 +40,10 @@ class Heartbeat:
 class Elected:
     term: int
     leader: int
+
+
+CANDIDATES: dict[int, set[int]] = {}
+"""Who stood in each term of the last run (read by bench/strategies.py for its evidence)."""
 
 
 class ElectionSafety(Monitor):
@@ -83,6 +87,7 @@ class RaftNode(Node):
                     return None
                 self.term += 1
                 self.role, self.voted_for, self.votes = "candidate", self.me, {self.me}
+                CANDIDATES.setdefault(self.term, set()).add(self.me)
                 for i, peer in enumerate(self.peers):
                     if i != self.me:
                         peer.tell(RequestVote(self.term, self.me))
@@ -122,6 +127,7 @@ class RaftNode(Node):
 
 
 def _election(runtime: Runtime, checks_vote: bool) -> None:
+    CANDIDATES.clear()
     runtime.register_monitor(ElectionSafety)
     peers: list[Ref] = []
     peers.extend(RaftNode.start(i, peers, checks_vote) for i in range(NODES))

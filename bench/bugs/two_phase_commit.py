@@ -40,7 +40,7 @@ class Timeout:
 
 
 class Participant(Node):
-    """Votes yes, except the last participant, which cannot take even transactions."""
+    """Votes yes, except the last participant, which cannot take the last transaction."""
 
     def __init__(self, me: int, coordinator: list[Ref]) -> None:
         self.me = me
@@ -51,7 +51,7 @@ class Participant(Node):
     def handle(self, message: Any) -> State | None:
         match message:
             case Prepare(txn):
-                yes = not (self.me == PARTICIPANTS - 1 and txn % 2 == 0)
+                yes = not (self.me == PARTICIPANTS - 1 and txn == TRANSACTIONS)
                 self.votes[txn] = yes
                 self.coordinator[0].tell(VoteMsg(txn, self.me, yes))
             case Decision(txn, True):
