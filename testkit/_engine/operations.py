@@ -62,8 +62,7 @@ class Mailbox:
             reply_to.owner = self  # type: ignore[attr-defined]
             reply_to.request = envelope.message  # type: ignore[attr-defined]
         if not self.enabled and self.alive and self.actor is not None and self.waiter is None:
-            self.enabled = True
-            runtime.enabled.append(self)
+            runtime.enable(self)
         if runtime.observer is not None:
             runtime.observer.sent(runtime.steps - 1, runtime.sender(), self, envelope)
         if runtime.in_body:  # sent by the test function: the strategy decides when it goes on

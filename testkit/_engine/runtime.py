@@ -92,6 +92,8 @@ class Runtime(Dispatcher):
         self._delay_rand = (delay_rng or random.Random(0)).random
         self.sleeping: list[tuple[int, int, TimerQueue]] = []
         self.strategy = strategy
+        self.on_enable = strategy.enabled_hook()
+        """The strategy's callback for each operation that becomes enabled (or None)."""
         self.max_steps = max_steps
         self.steps = 0
         self.now = 0.0
@@ -419,6 +421,8 @@ class Runtime(Dispatcher):
     def enable(self, op: Any) -> None:
         op.enabled = True
         self.enabled.append(op)
+        if self.on_enable is not None:
+            self.on_enable(op)
 
     def disable(self, op: Any) -> None:
         op.enabled = False

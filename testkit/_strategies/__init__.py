@@ -12,8 +12,10 @@ from testkit._strategies.catalog import DEFAULT_BOUND, NAMES, make_strategy
 from testkit._strategies.dfs import DFSStrategy
 from testkit._strategies.fair import FairStrategy
 from testkit._strategies.portfolio import PortfolioStrategy
+from testkit._strategies.pos import POSStrategy
 from testkit._strategies.priority import PCTStrategy, PrioritizationStrategy
 from testkit._strategies.probabilistic import ProbabilisticStrategy
+from testkit._strategies.rl import QLearningStrategy
 
 __all__ = [
     "DEFAULT_BOUND",
@@ -21,9 +23,11 @@ __all__ = [
     "DFSStrategy",
     "FairStrategy",
     "PCTStrategy",
+    "POSStrategy",
     "PortfolioStrategy",
     "PrioritizationStrategy",
     "ProbabilisticStrategy",
+    "QLearningStrategy",
     "RandomStrategy",
     "Strategy",
     "make_strategy",

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 
 class Strategy:
-    """The base: uniformly random choices (Coyote's `random`)."""
+    """The base: uniformly random choices (Coyote's `random`); O(1) per step."""
 
     name = "random"
     fair = True
@@ -35,6 +35,11 @@ class Strategy:
 
     def end(self, steps: int) -> None:
         """The iteration finished after `steps` steps."""
+
+    def enabled_hook(self) -> Callable[[Any], None] | None:
+        """What the runtime calls with each operation that becomes enabled during the next
+        iteration (asked after `begin`); None when the strategy needs no such news."""
+        return None
 
     @property
     def active_name(self) -> str:

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from testkit._strategies.base import Strategy
 
 
 class PortfolioStrategy(Strategy):
-    """Cycles through several strategies, one per iteration (Coyote's default mode)."""
+    """Cycles through several strategies, one per iteration (Coyote's default mode); each
+    step costs what the active member's step costs."""
 
     def __init__(self, members: list[Strategy]) -> None:
         super().__init__()
@@ -27,6 +28,9 @@ class PortfolioStrategy(Strategy):
         self.current = self.members[iteration % len(self.members)]
         self.fair = self.current.fair
         return self.current.begin(iteration, rng, max_steps)
+
+    def enabled_hook(self) -> Callable[[Any], None] | None:
+        return self.current.enabled_hook()
 
     def pick(self, enabled: Sequence[Any], step: int) -> Any:
         return self.current.pick(enabled, step)

@@ -1,0 +1,14 @@
+"""A benchmark of protocol bugs written for this project: each module is a small system
+with a seeded bug, `buggy(runtime)` and `fixed(runtime)` test functions, and `STORY`, one line
+on what goes wrong. `SYSTEMS` lists them in the order of `bench/strategies.py`'s table."""
+
+SYSTEMS = (
+    "raft_election",
+    "two_phase_commit",
+    "primary_backup",
+    "safra_termination",
+    "lost_wakeup",
+    "lease_lock",
+    "retry_backoff",
+    "deep_race",
+)

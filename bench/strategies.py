@@ -1,0 +1,269 @@
+"""How fast each strategy finds the protocol bugs of `bench/bugs/`, and PCT against its bound.
+
+    python bench/strategies.py --check-fixed 2000   # the full table (10 seeds per cell)
+    python bench/strategies.py --bugs raft_election,deep_race --strategies random,pct -s 3
+
+Each cell runs `explore(buggy, ...)` for up to `--iterations` iterations or `--seconds`
+seconds per seed, `max_steps` 2,000, and reports seeds that found the bug, the median
+iterations and the median seconds to the bug (over the seeds that found it). Cells run in
+`-j` processes, each cell in one process (so a strategy's learning is what one process does);
+`--check-fixed N` runs every fixed variant N iterations with every strategy (no report
+expected). Then PCT on synthetic bugs of depth 1-3 beside the paper's bound, and the change
+points of the old and new PCT on the Raft election.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import os
+import statistics
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import testkit
+from bench.bugs import SYSTEMS
+from testkit._strategies import PCTStrategy, make_strategy
+
+STRATEGIES = (
+    "random",
+    "probabilistic",
+    "pct",
+    "fair-pct",
+    "prioritization",
+    "fair-prioritization",
+    "pos",
+    "fair-pos",
+    "rl",
+    "fair-rl",
+    "portfolio",
+)
+MAX_STEPS = 2000
+
+
+def _quiet() -> None:
+    logging.disable(logging.CRITICAL)
+
+
+def _cell(job: tuple[str, str, int, int, float]) -> tuple[str, str, int, int | None, float]:
+    """One seed of one strategy on one bug: (bug, strategy, seed, iterations to bug, s)."""
+    _quiet()
+    bug, strategy, seed, iterations, seconds = job
+    test = importlib.import_module(f"bench.bugs.{bug}").buggy
+    report = testkit.explore(
+        test, iterations, MAX_STEPS, strategy, seed, time_budget=seconds, progress=False
+    )
+    found = report.bug.trace.iteration if report.bug is not None else None
+    return bug, strategy, seed, found, report.elapsed
+
+
+def _fixed(job: tuple[str, str, int]) -> tuple[str, str, int]:
+    _quiet()
+    bug, strategy, iterations = job
+    test = importlib.import_module(f"bench.bugs.{bug}").fixed
+    report = testkit.explore(test, iterations, MAX_STEPS, strategy, 1, progress=False)
+    return bug, strategy, report.buggy_iterations
+
+
+def _median(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def table(args: argparse.Namespace, pool: ProcessPoolExecutor) -> dict[tuple[str, str], Any]:
+    jobs = [
+        (bug, strategy, seed, args.iterations, args.seconds)
+        for bug in args.bugs
+        for strategy in args.strategies
+        for seed in range(1, args.seeds + 1)
+    ]
+    cells: dict[tuple[str, str], list[tuple[int | None, float]]] = {}
+    for bug, strategy, _, found, elapsed in pool.map(_cell, jobs):
+        cells.setdefault((bug, strategy), []).append((found, elapsed))
+    print(
+        f"\nfound / {args.seeds} seeds, median iterations, median seconds "
+        f"(up to {args.iterations:,} iterations or {args.seconds:g} s per seed, "
+        f"max_steps {MAX_STEPS})\n"
+    )
+    print("| bug | " + " | ".join(args.strategies) + " |")
+    print("|---" * (len(args.strategies) + 1) + "|")
+    summary: dict[tuple[str, str], Any] = {}
+    for bug in args.bugs:
+        story = importlib.import_module(f"bench.bugs.{bug}").STORY
+        row = []
+        for strategy in args.strategies:
+            runs = cells[(bug, strategy)]
+            hits = [(f, s) for f, s in runs if f is not None]
+            its = _median([f for f, _ in hits])
+            secs = _median([s for _, s in hits])
+            summary[(bug, strategy)] = (len(hits), its)
+            row.append(f"{len(hits)}/{len(runs)}, {its:g} it, {secs:.2f} s" if hits else "0/10")
+        print(f"| {story} | " + " | ".join(row) + " |")
+    return summary
+
+
+def targets(args: argparse.Namespace, summary: dict[tuple[str, str], Any]) -> None:
+    print("\ntargets:")
+    beaten = 0
+    for bug in args.bugs:
+        base = summary.get((bug, "random"))
+        others = (
+            [
+                (its, s)
+                for (b, s), (n, its) in summary.items()
+                if b == bug and s not in ("random", "portfolio") and n >= base[0] and n
+            ]
+            if base
+            else []
+        )
+        best = min(others) if others else None
+        if base and best and base[1] >= 2 * best[0]:
+            beaten += 1
+            print(f"  {bug}: {best[1]} beats random by {base[1] / best[0]:.1f}x")
+        for (b, s), (n, _) in summary.items():
+            if b == bug and base and base[0] >= 8 and n <= 2:
+                print(f"  {bug}: {s} finds {n}/{args.seeds} where random finds {base[0]}")
+        port = summary.get((bug, "portfolio"))
+        if port:
+            singles = [
+                its
+                for (b, s), (n, its) in summary.items()
+                if b == bug and s != "portfolio" and n == args.seeds
+            ]
+            best_single = min(singles) if singles else float("nan")
+            print(
+                f"  {bug}: portfolio {port[0]}/{args.seeds}, {port[1]:g} it "
+                f"(best single strategy with {args.seeds}/{args.seeds}: {best_single:g} it)"
+            )
+    print(f"  a non-random strategy beats random by 2x or more on {beaten}/{len(args.bugs)} bugs")
+
+
+def depth_bound(iterations: int) -> None:
+    """PCT with d-1 change points on the synthetic depth-d bugs, beside 1/(n*k^(d-1))."""
+    _quiet()
+    from bench.bugs import depth
+
+    n = depth.WORKERS + 1  # the workers' mailboxes and the test function
+    print(f"\nPCT on synthetic bugs of depth d ({iterations:,} iterations each, seed 1):\n")
+    print("| d | strategy | found per iteration | random | bound 1/(n*k^(d-1)) | n | k |")
+    print("|---|---|---|---|---|---|---|")
+    for d in (1, 2, 3):
+        test = getattr(depth, f"depth{d}")
+        pct = PCTStrategy(d)
+        found = testkit.explore(test, iterations, 500, pct, 1, stop_at_first_bug=False)
+        rand = testkit.explore(test, iterations, 500, "random", 1, stop_at_first_bug=False)
+        k = pct.expected_decisions
+        bound = 1 / (n * k ** (d - 1))
+        rate = found.buggy_iterations / found.iterations
+        print(
+            f"| {d} | pct:{d} | {rate:.4f} | {rand.buggy_iterations / rand.iterations:.4f} "
+            f"| {bound:.4f} | {n} | {k} |"
+        )
+
+
+def change_points(iterations: int) -> None:
+    """How many of PCT's change points change the schedule: the old placement (over all step
+    numbers) and the paper's (over scheduling decisions), on the Raft election."""
+    _quiet()
+    from bench.bugs import raft_election
+
+    class OldPlacement(PCTStrategy):
+        """Change points drawn from all step numbers of the longest run (the old PCT)."""
+
+        def __init__(self) -> None:
+            super().__init__(4)  # the old pct:3 had 3 change points
+            self.longest = 0
+            self.planned = 0
+
+        def begin(self, iteration: int, rng: Any, max_steps: int) -> bool:
+            super().begin(iteration, rng, max_steps)
+            count = min(3, self.longest)
+            self._steps = set(rng.sample(range(self.longest), count)) if count else set()
+            self.planned += count
+            return True
+
+        def pick(self, enabled: Any, step: int) -> Any:
+            self._change_points = {self._decisions} if step in self._steps else set()
+            return super().pick(enabled, step)
+
+        def end(self, steps: int) -> None:
+            super().end(steps)
+            self.longest = max(self.longest, steps)
+
+    print(f"\nPCT change points on the Raft election ({iterations:,} iterations, seed 1):\n")
+    print("| placement | planned per iteration | effective per iteration | bugs found |")
+    print("|---|---|---|---|")
+    for label, strategy in (("over all steps (old)", OldPlacement()), ("over decisions", None)):
+        pct = strategy or PCTStrategy(3)
+        effective = 0
+        planned = 0
+        found = 0
+        for i in range(iterations):
+            report = testkit.explore(raft_election.buggy, 1, MAX_STEPS, pct, 1_000 + i)
+            effective += pct.effective_changes
+            planned += len(pct._change_points) if strategy is None else 0
+            found += report.bug is not None
+        if strategy is not None:
+            planned = strategy.planned
+        print(f"| {label} | {planned / iterations:.2f} | {effective / iterations:.2f} | {found} |")
+
+
+def raft_evidence(iterations: int) -> None:
+    """Why strict priorities rarely elect two leaders: how often a term has two candidates,
+    and how often the first candidate's requests are all answered before a second stands."""
+    _quiet()
+    from bench.bugs import raft_election
+
+    print(f"\nRaft election, fixed variant ({iterations:,} iterations, seed 1):\n")
+    print("| strategy | runs with a split term (two candidates) | two leaders (buggy variant) |")
+    print("|---|---|---|")
+    for name in ("random", "pct", "prioritization", "pos", "rl"):
+        strategy = make_strategy(name)
+        split = 0
+        for i in range(iterations):
+            testkit.explore(raft_election.fixed, 1, MAX_STEPS, strategy, 1 + i, progress=False)
+            split += any(len(c) > 1 for c in raft_election.CANDIDATES.values())
+        buggy = testkit.explore(
+            raft_election.buggy, iterations, MAX_STEPS, name, 1, stop_at_first_bug=False
+        )
+        print(f"| {name} | {split / iterations:.0%} | {buggy.buggy_percent:.0f}% |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--bugs", default=",".join(SYSTEMS))
+    parser.add_argument("--strategies", default=",".join(STRATEGIES))
+    parser.add_argument("-s", "--seeds", type=int, default=10)
+    parser.add_argument("-i", "--iterations", type=int, default=10_000)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("-j", "--jobs", type=int, default=2)
+    parser.add_argument("--check-fixed", type=int, default=0, metavar="N")
+    parser.add_argument("--no-table", action="store_true")
+    parser.add_argument("--depth-iterations", type=int, default=3000)
+    args = parser.parse_args()
+    args.bugs = args.bugs.split(",")
+    args.strategies = args.strategies.split(",")
+    for name in args.strategies:
+        make_strategy(name)
+    _quiet()
+    started = time.perf_counter()
+    with ProcessPoolExecutor(args.jobs) as pool:
+        if args.check_fixed:
+            jobs = [(b, s, args.check_fixed) for b in args.bugs for s in args.strategies]
+            bad = [(b, s, n) for b, s, n in pool.map(_fixed, jobs) if n]
+            print(f"fixed variants, {args.check_fixed:,} iterations each: reports {bad or 'none'}")
+        if not args.no_table:
+            targets(args, table(args, pool))
+    if args.depth_iterations:
+        depth_bound(args.depth_iterations)
+        change_points(300)
+        raft_evidence(300)
+    print(f"\n({time.perf_counter() - started:.0f} s)")
+
+
+if __name__ == "__main__":
+    main()
