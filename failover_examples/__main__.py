@@ -1,5 +1,5 @@
 """`python -m failover_examples`: the tester finds the coffee machine's failover bug, shrinks
-its trace, then replays the shrunk trace. The same as
+its trace, draws it as a sequence diagram (HTML), then replays the shrunk trace. The same as
 
     python -m testkit test failover_examples.coffee_machine:execute -i 100 --max-steps 2000
 
@@ -48,6 +48,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"original trace written to {original}")
     print(f"trace written to {path}")
     print(f"replay it with: python -m testkit replay {TARGET} {shlex.quote(str(path))}")
+    page = path.with_suffix(".html")
+    page.write_text(testkit.sequence_diagram(coffee_machine.execute, path), encoding="utf-8")
+    print(f"sequence diagram written to {page} (open it in a browser)")
     again = testkit.replay(coffee_machine.execute, path)
     assert again.bug is not None
     print(f"replayed: {again.bug.headline()}")
