@@ -15,7 +15,9 @@ from testkit._reporting.report import test_name as name_of
 pytest_plugins = ["pytester"]
 
 ROOT = Path(__file__).resolve().parent.parent
-PLUGIN = ("-p", "testkit.pytest_plugin")
+# -rN: no short summary, which repeats whole failure messages when CI=true is set (the
+# counts below read each failure once)
+PLUGIN = ("-p", "testkit.pytest_plugin", "-rN")
 
 
 @pytest.fixture
