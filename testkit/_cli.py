@@ -76,6 +76,16 @@ the tester (the message says what to change), 130 interrupted (Ctrl-C; the parti
 is printed)"""
 
 
+def _add_watchdog(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--watchdog",
+        type=_seconds,
+        default=DEFAULT_WATCHDOG,
+        metavar="SECONDS",
+        help="stop a handler or the test function that runs this long without a step",
+    )
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m testkit",
@@ -137,13 +147,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="stop starting iterations after this many seconds",
     )
-    test.add_argument(
-        "--watchdog",
-        type=_seconds,
-        default=DEFAULT_WATCHDOG,
-        metavar="SECONDS",
-        help="stop a handler or the test function that runs this long without a step",
-    )
+    _add_watchdog(test)
     test.add_argument(
         "--all-bugs",
         action="store_true",
@@ -195,13 +199,7 @@ def _parser() -> argparse.ArgumentParser:
     rep.add_argument("target", metavar="MODULE:FUNCTION", help="the test the trace was made for")
     rep.add_argument("trace", type=Path, help="a trace file")
     rep.add_argument("-v", "--verbose", action="store_true", help="print each step as it runs")
-    rep.add_argument(
-        "--watchdog",
-        type=_seconds,
-        default=DEFAULT_WATCHDOG,
-        metavar="SECONDS",
-        help="stop a handler or the test function that runs this long without a step",
-    )
+    _add_watchdog(rep)
     shr = commands.add_parser(
         "shrink",
         help="shrink a trace written by `test`",
@@ -226,13 +224,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="stop shrinking after this many seconds (the best trace so far is written)",
     )
-    shr.add_argument(
-        "--watchdog",
-        type=_seconds,
-        default=DEFAULT_WATCHDOG,
-        metavar="SECONDS",
-        help="stop a handler or the test function that runs this long without a step",
-    )
+    _add_watchdog(shr)
     shr.add_argument("-v", "--verbose", action="store_true", help="show the actors' logs")
     show = commands.add_parser(
         "show",

@@ -169,6 +169,18 @@ def explore(
         from testkit._shrinking.driver import check_budget  # it imports this module
 
         check_budget(shrink_budget, "explore(..., shrink_budget=...)")
+    # what the other processes (local workers or a dask cluster) need to run iterations
+    elsewhere = (test, iterations, max_steps, strategy, seed)
+    options: dict[str, Any] = {
+        "stop_at_first_bug": stop_at_first_bug,
+        "liveness_threshold": liveness_threshold,
+        "timer_delay": timer_delay,
+        "progress": progress,
+        "name": name,
+        "time_budget": time_budget,
+        "watchdog": limit,
+        "coverage": coverage,
+    }
     if dask is not None:
         if workers != 1:
             raise TestkitError(
@@ -177,40 +189,10 @@ def explore(
             )
         from testkit._distribution.cluster import explore_on_cluster
 
-        report = explore_on_cluster(
-            test,
-            iterations,
-            max_steps,
-            strategy,
-            seed,
-            dask=dask,
-            stop_at_first_bug=stop_at_first_bug,
-            liveness_threshold=liveness_threshold,
-            timer_delay=timer_delay,
-            progress=progress,
-            name=name,
-            time_budget=time_budget,
-            watchdog=limit,
-            coverage=coverage,
-        )
+        report = explore_on_cluster(*elsewhere, dask=dask, **options)
         return _shrunk(report, test, shrink_budget if shrink else 0.0, limit)
     if workers > 1 and splittable(strategy):
-        report = explore_parallel(
-            test,
-            iterations,
-            max_steps,
-            strategy,
-            seed,
-            workers=workers,
-            stop_at_first_bug=stop_at_first_bug,
-            liveness_threshold=liveness_threshold,
-            timer_delay=timer_delay,
-            progress=progress,
-            name=name,
-            time_budget=time_budget,
-            watchdog=limit,
-            coverage=coverage,
-        )
+        report = explore_parallel(*elsewhere, workers=workers, **options)
         return _shrunk(report, test, shrink_budget if shrink else 0.0, limit)
     chosen = make_strategy(strategy)
     if seed is None:
