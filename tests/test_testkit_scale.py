@@ -8,8 +8,10 @@ import pykka
 import pytest
 
 import testkit
+from testkit._engine.compact import CompactTrace
 from testkit._engine.enabled import EnabledSet
 from testkit._engine.registry import unregister_all
+from tests import buggy_systems as systems
 
 
 def test_enabled_set_removes_in_place_and_stays_indexable() -> None:
@@ -79,3 +81,50 @@ def test_actors_left_running_leave_the_registry_at_the_end_of_the_iteration() ->
     report = testkit.explore(test, iterations=3, strategy="random", seed=1, shrink=False)
     assert report.bug is None
     assert len(pykka.ActorRegistry.get_all()) == before
+
+
+class _Unhashable:
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return "unhashable"
+
+
+class _State:
+    def __init__(self, name: object) -> None:
+        self.state_name = name
+
+
+def test_compact_trace_gives_back_each_step_with_its_state_name() -> None:
+    trace = CompactTrace()
+    a, b, odd = object(), object(), _Unhashable()
+    trace.append((a, "m1", _State("idle")))
+    trace.append((b, "m2", None))
+    trace.append((a, "m3", _State("idle")))
+    trace.append((b, "m4", _State(1)))
+    trace.append((b, "m5", _State(True)))  # equal to 1, but another name
+    trace.append((a, "m6", _State(odd)))
+    steps = list(trace)
+    assert len(trace) == 6
+    assert [(op, payload) for op, payload, _ in steps] == [
+        (a, "m1"),
+        (b, "m2"),
+        (a, "m3"),
+        (b, "m4"),
+        (b, "m5"),
+        (a, "m6"),
+    ]
+    names = [None if state is None else state.state_name for _, _, state in steps]
+    assert names == ["idle", None, "idle", 1, True, odd]
+    assert names[4] is True
+    assert steps[0][2] is steps[2][2]  # one entry per state name, not per step
+    assert trace[3][1] == "m4" and trace[3][0] is b
+
+
+def test_a_found_bug_trace_shows_the_states_from_the_compact_record() -> None:
+    report = testkit.explore(
+        systems.timer_race, iterations=50, strategy="random", seed=1, shrink=False
+    )
+    assert report.bug is not None and report.bug.trace is not None
+    text = "\n".join(str(step) for step in report.bug.trace.steps)
+    assert "deliver Oven#1" in text and " @" in text

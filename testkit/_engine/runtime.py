@@ -27,6 +27,7 @@ from fsm import _deathwatch
 from fsm._dispatch import Dispatcher
 from fsm._monitor import Monitor, check_monitor_class, create_monitor
 from testkit._engine.bug import Abort, Bug, exception_text
+from testkit._engine.compact import CompactTrace
 from testkit._engine.enabled import EnabledSet
 from testkit._engine.future import DeterministicFuture, blocking_error
 from testkit._engine.observer import current as current_observer
@@ -100,7 +101,7 @@ class Runtime(Dispatcher):
         self.steps = 0
         self.now = 0.0
         self.enabled = EnabledSet()
-        self.trace: list[tuple[Any, Any, Any]] = []
+        self.trace = CompactTrace()
         self.mailboxes: list[Mailbox] = []
         self.monitor_slots: dict[type[Monitor], MonitorSlot] = {}
         self.bound_reached = False
