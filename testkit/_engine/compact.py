@@ -1,8 +1,8 @@
-"""The runtime's record of an iteration's steps, in about 16 bytes a step.
+"""The runtime's record of an iteration's steps, in about 20 bytes a step.
 
-Each step is (operation, payload, FSM state before). Operations and state names repeat, so
-each is kept once in a table and the step holds its number in an array; payloads are kept as
-they are. Of the state only its name is kept (all a `Step` shows). Iterating gives
+Each step is (operation, payload, FSM state before), kept in three columns rather than a tuple
+each: the operation and payload as they are, and of the state only its name (all a `Step`
+shows), numbered once in a table, so that a step holds 4 bytes for it. Iterating gives
 (operation, payload, state) tuples back, the state as an object with that `state_name`: what
 turns the record into `Step`s when a trace is saved, shown, shrunk or replayed."""
 
@@ -11,25 +11,6 @@ from __future__ import annotations
 from array import array
 from collections.abc import Iterator
 from typing import Any
-
-
-class _Table:
-    """Objects numbered by identity (so unhashable states work too); 0 is None."""
-
-    __slots__ = ("numbers", "objects")
-
-    def __init__(self) -> None:
-        self.objects: list[Any] = [None]
-        self.numbers: dict[int, int] = {}
-
-    def number(self, obj: Any) -> int:
-        if obj is None:
-            return 0
-        found = self.numbers.get(id(obj))
-        if found is None:
-            found = self.numbers[id(obj)] = len(self.objects)
-            self.objects.append(obj)  # keeps it alive, so its id stays its own
-        return found
 
 
 class StateName:
@@ -74,34 +55,32 @@ class CompactTrace:
     [('op', 'msg', None)]
     """
 
-    __slots__ = ("_befores", "_op_table", "_ops", "_payloads", "_state_table")
+    __slots__ = ("_befores", "_names", "_ops", "_payloads")
 
     def __init__(self) -> None:
-        self._op_table = _Table()
-        self._state_table = _Names()
-        self._ops = array("I")
-        self._befores = array("I")
+        self._names = _Names()
+        self._ops: list[Any] = []
         self._payloads: list[Any] = []
+        self._befores = array("I")
 
     def append(self, step: tuple[Any, Any, Any]) -> None:
         """Record one step: the operation that ran, what it ran, the actor's state before."""
         op, payload, before = step
-        self._ops.append(self._op_table.number(op))
+        self._ops.append(op)
         self._payloads.append(payload)
-        self._befores.append(self._state_table.number(before) if before is not None else 0)
+        self._befores.append(0 if before is None else self._names.number(before))
 
     def __len__(self) -> int:
         return len(self._payloads)
 
     def __iter__(self) -> Iterator[tuple[Any, Any, Any]]:
-        ops = self._op_table.objects
-        states = self._state_table.objects
+        states = self._names.objects
         for op, payload, before in zip(self._ops, self._payloads, self._befores, strict=True):
-            yield ops[op], payload, states[before]
+            yield op, payload, states[before]
 
     def __getitem__(self, index: int) -> tuple[Any, Any, Any]:
         return (
-            self._op_table.objects[self._ops[index]],
+            self._ops[index],
             self._payloads[index],
-            self._state_table.objects[self._befores[index]],
+            self._names.objects[self._befores[index]],
         )
