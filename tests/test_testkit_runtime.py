@@ -196,7 +196,7 @@ def test_expect_msg_fails_at_quiescence_without_sleeping() -> None:
 
 def test_deterministic_block_raises_bug_found_for_a_bug_in_an_actor() -> None:
     outcomes = []
-    for seed in range(10):
+    for seed in range(60):  # the passing schedules are rare (seed 21 with swap-removal)
         try:
             with deterministic(seed=seed, timer_delay=2) as runtime:
                 systems.timer_race(runtime)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import inspect
 import random
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from fsm import _dispatch
@@ -284,7 +284,7 @@ def finish_report(
     report.warnings.extend(sorted(notes))
 
 
-def _schedule_key(trace: list[tuple[Any, Any, Any]]) -> Iterator[Any]:
+def _schedule_key(trace: Iterable[tuple[Any, Any, Any]]) -> Iterator[Any]:
     for op, payload, _ in trace:
         yield op.id
         if payload.__class__ is Choice:
@@ -422,7 +422,7 @@ def finish_bug(
                 bug.logs[mailbox.id] = [repr(entry) for entry in entries]
 
 
-def build_steps(trace: Sequence[tuple[Any, Any, Any]]) -> list[Step]:
+def build_steps(trace: Iterable[tuple[Any, Any, Any]]) -> list[Step]:
     """Turn the runtime's raw trace into readable steps."""
     steps = []
     for index, (op, payload, state) in enumerate(trace):

@@ -27,10 +27,13 @@ from fsm import _deathwatch
 from fsm._dispatch import Dispatcher
 from fsm._monitor import Monitor, check_monitor_class, create_monitor
 from testkit._engine.bug import Abort, Bug, exception_text
+from testkit._engine.compact import CompactTrace
+from testkit._engine.enabled import EnabledSet
 from testkit._engine.future import DeterministicFuture, blocking_error
 from testkit._engine.observer import current as current_observer
 from testkit._engine.operations import Mailbox, TimerEntry, TimerQueue
 from testkit._engine.payloads import CONTINUE, START, Choice, Wait, describe_message
+from testkit._engine.registry import unregister_all
 from testkit._engine.test_body import FINISHED, RUNNABLE, WAITING, BodyWorker, TestBody
 from testkit._engine.waits import Waiter, cycle_bug, find_cycle, stuck_bug
 from testkit._errors import TestkitError
@@ -97,8 +100,8 @@ class Runtime(Dispatcher):
         self.max_steps = max_steps
         self.steps = 0
         self.now = 0.0
-        self.enabled: list[Any] = []
-        self.trace: list[tuple[Any, Any, Any]] = []
+        self.enabled = EnabledSet()
+        self.trace = CompactTrace()
         self.mailboxes: list[Mailbox] = []
         self.monitor_slots: dict[type[Monitor], MonitorSlot] = {}
         self.bound_reached = False
@@ -599,13 +602,15 @@ class Runtime(Dispatcher):
 
     def _dispose(self) -> None:
         """End of the iteration: forget every actor still running (no handlers run)."""
+        running = []
         for mailbox in self.mailboxes:
             actor = mailbox.actor
             mailbox.alive = False
             mailbox.items.clear()
             if actor is not None and not actor.actor_stopped.is_set():
                 actor.actor_stopped.set()
-                pykka.ActorRegistry.unregister(actor.actor_ref)
+                running.append(actor.actor_ref)
+        unregister_all(running)
         self.enabled.clear()
 
 

@@ -1,6 +1,6 @@
 """Iterations/s of `explore(..., workers=2)` vs `workers=1` on the fixed coffee machine, same run.
 
-    python bench/parallel_explore.py [--iterations N] [--workers W] [--rounds R]
+    python bench/parallel.py [--iterations N] [--workers W] [--rounds R]
 
 The time includes starting the worker processes (spawn). The target (issue 10) is a ratio of
 at least 1.8 with 2 workers on a 2-core machine. It also checks that both find the same bugs
