@@ -1,6 +1,9 @@
-"""A 7-node Raft leader election with randomized election timers. The seeded bug: a node
-grants its vote to any candidate of its current term, even after voting for another one, so
-two candidates of one term can both win (Raft's election safety, checked by a monitor)."""
+"""A 5-node Raft leader election with randomized election timers. The seeded bug: a candidate's
+vote tally is not scoped to its term (it is kept when the candidate stands again, and a granted
+vote is counted whatever its term), so a vote from a term that ended without a leader counts in
+the next term, where the voter has since voted for another candidate: two leaders of one term
+(Raft's election safety, checked by a monitor). It needs a split term, two candidates in the
+next term, and the voter's new vote going to the other one."""
 
 from __future__ import annotations
 
@@ -11,8 +14,8 @@ from bench.bugs._common import Node, Ref
 from fsm import Monitor, State
 from testkit import Runtime
 
-STORY = "7-node Raft election, a node can vote twice in one term: two leaders"
-NODES = 7
+STORY = "5-node Raft election, vote tally kept across terms: two leaders"
+NODES = 5
 MAX_TERM = 4  # a node gives up after this term, so every run ends
 
 
@@ -64,9 +67,9 @@ class ElectionSafety(Monitor):
 
 
 class RaftNode(Node):
-    def __init__(self, me: int, peers: list[Ref], checks_vote: bool) -> None:
+    def __init__(self, me: int, peers: list[Ref], checks_term: bool) -> None:
         self.me = me
-        self.checks_vote = checks_vote
+        self.checks_term = checks_term
         self.peers = peers
         self.term = 0
         self.voted_for: int | None = None
@@ -86,7 +89,8 @@ class RaftNode(Node):
                     self.role = "gave up"
                     return None
                 self.term += 1
-                self.role, self.voted_for, self.votes = "candidate", self.me, {self.me}
+                kept = set() if self.checks_term else self.votes  # the tally outlives its term
+                self.role, self.voted_for, self.votes = "candidate", self.me, kept | {self.me}
                 CANDIDATES.setdefault(self.term, set()).add(self.me)
                 for i, peer in enumerate(self.peers):
                     if i != self.me:
@@ -95,13 +99,15 @@ class RaftNode(Node):
             case RequestVote(term, candidate) if self.role != "done":
                 if term > self.term:
                     self.term, self.role, self.voted_for = term, "follower", None
-                free = self.voted_for in (None, candidate) or not self.checks_vote
+                free = self.voted_for in (None, candidate)
                 granted = term == self.term and free
                 if granted:
                     self.voted_for = candidate
                     self.reset_election_timer()
                 self.peers[candidate].tell(Vote(self.term, self.me, granted))
-            case Vote(term, voter, granted) if self.role == "candidate" and term == self.term:
+            case Vote(term, voter, granted) if self.role == "candidate" and (
+                term == self.term or not self.checks_term
+            ):
                 if granted:
                     self.votes.add(voter)
                 if len(self.votes) * 2 > NODES:
@@ -126,18 +132,18 @@ class RaftNode(Node):
         return None
 
 
-def _election(runtime: Runtime, checks_vote: bool) -> None:
+def _election(runtime: Runtime, checks_term: bool) -> None:
     CANDIDATES.clear()
     runtime.register_monitor(ElectionSafety)
     peers: list[Ref] = []
-    peers.extend(RaftNode.start(i, peers, checks_vote) for i in range(NODES))
+    peers.extend(RaftNode.start(i, peers, checks_term) for i in range(NODES))
     for node in peers:
         node.tell("go")
 
 
 def buggy(runtime: Runtime) -> None:
-    _election(runtime, checks_vote=False)
+    _election(runtime, checks_term=False)
 
 
 def fixed(runtime: Runtime) -> None:
-    _election(runtime, checks_vote=True)
+    _election(runtime, checks_term=True)

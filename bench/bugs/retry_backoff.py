@@ -1,6 +1,8 @@
 """A client that retries over a lossy network with exponential backoff, up to four attempts
-per request. The seeded bug: the server applies a retried request again instead of answering
-it from its table of applied request ids, so a slow reply doubles a deposit."""
+per request, each attempt on a new connection (two paths to the server). The seeded bug: the
+server deduplicates by the last request id it applied instead of a table of applied ids, so a
+retry overtaken by the client's next request is applied again. It needs a retry sent before
+the reply arrives, the reply, and the next request overtaking the retry on the other path."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from bench.bugs._common import Node, Ref
 from fsm import Monitor, State
 from testkit import Runtime
 
-STORY = "bounded retry with backoff, retried request applied twice"
+STORY = "bounded retry with backoff, overtaken retry applied twice (last-id dedup)"
 REQUESTS = 4
 ATTEMPTS = 4
 
@@ -20,6 +22,7 @@ ATTEMPTS = 4
 class Deposit:
     rid: int
     reply_to: Ref
+    net: Ref
 
 
 @dataclass(frozen=True)
@@ -66,31 +69,34 @@ class Network(Node):
 
 
 class Server(Node):
-    def __init__(self, net: Ref, dedupes: bool) -> None:
-        self.net = net
+    def __init__(self, dedupes: bool) -> None:
         self.dedupes = dedupes
         self.applied: set[int] = set()
+        self.last = 0
         super().__init__()
 
     def handle(self, message: Any) -> State | None:
         match message:
-            case Deposit(rid, reply_to):
-                if rid not in self.applied or not self.dedupes:
+            case Deposit(rid, reply_to, net):
+                seen = rid in self.applied if self.dedupes else rid == self.last
+                if not seen:
                     self.applied.add(rid)
+                    self.last = rid
                     self.monitor(ExactlyOnce, Applied(rid))
-                self.net.tell((reply_to, Done(rid)))
+                net.tell((reply_to, Done(rid)))
         return None
 
 
 class Client(Node):
-    def __init__(self, net: Ref, server: Ref) -> None:
-        self.net = net
+    def __init__(self, paths: list[Ref], server: Ref) -> None:
+        self.paths = paths
         self.server = server
         self.rid = 0
         super().__init__()
 
     def send(self, attempt: int) -> None:
-        self.net.tell((self.server, Deposit(self.rid, self.actor_ref)))
+        net = self.paths[attempt % len(self.paths)]  # a new connection per attempt
+        net.tell((self.server, Deposit(self.rid, self.actor_ref, net)))
         self.start_single_timer("retry", Retry(self.rid, attempt + 1), 0.1 * 2**attempt)
 
     def handle(self, message: Any) -> State | None:
@@ -112,9 +118,9 @@ class Client(Node):
 
 def _run(runtime: Runtime, dedupes: bool) -> None:
     runtime.register_monitor(ExactlyOnce)
-    net = Network.start()
-    server = Server.start(net, dedupes)
-    Client.start(net, server).tell("next")
+    paths = [Network.start(), Network.start()]
+    server = Server.start(dedupes)
+    Client.start(paths, server).tell("next")
 
 
 def buggy(runtime: Runtime) -> None:
