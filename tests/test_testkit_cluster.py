@@ -20,8 +20,17 @@ from . import buggy_systems as systems
 distributed = pytest.importorskip("distributed", reason="needs the dask extra")
 
 
+def _quiet_dask() -> None:
+    """dask's loggers keep the stream pytest captured when they were set up, and write to it
+    after it closed ("Logging error" noise): nothing below CRITICAL from them here."""
+    for name in list(logging.root.manager.loggerDict):
+        if name == "distributed" or name.startswith("distributed."):
+            logging.getLogger(name).setLevel(logging.CRITICAL)
+
+
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[Any]:
+    _quiet_dask()
     with distributed.LocalCluster(
         n_workers=2,
         threads_per_worker=1,
@@ -29,6 +38,7 @@ def cluster() -> Iterator[Any]:
         dashboard_address=None,
         silence_logs=logging.CRITICAL,  # its log handlers outlive pytest's captured streams
     ) as local:
+        _quiet_dask()
         yield local
 
 
