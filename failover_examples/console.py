@@ -51,7 +51,10 @@ def run_example(
     use_pool(args.pooled)
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(ActorNameFormatter())
-    logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level)  # given back afterwards: callers keep their logging
+    root.handlers[:] = [handler]  # the actors' log lines are this program's output
+    root.setLevel(logging.INFO)
 
     driver = start(args)
     pressed = threading.Event()
@@ -72,4 +75,6 @@ def run_example(
     finally:
         driver.stop()  # first, so that it starts nothing new while the rest stops
         pykka.ActorRegistry.stop_all()
+        root.handlers[:] = saved[0]
+        root.setLevel(saved[1])
     return 0
