@@ -28,21 +28,9 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import testkit
 from bench.bugs import SYSTEMS
-from testkit._strategies import PCTStrategy, make_strategy
+from testkit._strategies import NAMES, PCTStrategy, make_strategy
 
-STRATEGIES = (
-    "random",
-    "probabilistic",
-    "pct",
-    "fair-pct",
-    "prioritization",
-    "fair-prioritization",
-    "pos",
-    "fair-pos",
-    "rl",
-    "fair-rl",
-    "portfolio",
-)
+STRATEGIES = tuple(name for name in NAMES if name != "dfs")  # dfs exhausts, it does not sample
 MAX_STEPS = 2000
 
 

@@ -76,6 +76,11 @@ the tester (the message says what to change), 130 interrupted (Ctrl-C; the parti
 is printed)"""
 
 
+def _add_target_and_trace(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("target", metavar="MODULE:FUNCTION", help="the test the trace was made for")
+    parser.add_argument("trace", type=Path, help="a trace file")
+
+
 def _add_watchdog(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--watchdog",
@@ -196,8 +201,7 @@ def _parser() -> argparse.ArgumentParser:
         epilog=EXIT_CODES,
         formatter_class=formatter,
     )
-    rep.add_argument("target", metavar="MODULE:FUNCTION", help="the test the trace was made for")
-    rep.add_argument("trace", type=Path, help="a trace file")
+    _add_target_and_trace(rep)
     rep.add_argument("-v", "--verbose", action="store_true", help="print each step as it runs")
     _add_watchdog(rep)
     shr = commands.add_parser(
@@ -208,8 +212,7 @@ def _parser() -> argparse.ArgumentParser:
         epilog=EXIT_CODES,
         formatter_class=formatter,
     )
-    shr.add_argument("target", metavar="MODULE:FUNCTION", help="the test the trace was made for")
-    shr.add_argument("trace", type=Path, help="a trace file")
+    _add_target_and_trace(shr)
     shr.add_argument(
         "-o",
         "--output",
@@ -234,8 +237,7 @@ def _parser() -> argparse.ArgumentParser:
         epilog=EXIT_CODES,
         formatter_class=formatter,
     )
-    show.add_argument("target", metavar="MODULE:FUNCTION", help="the test the trace was made for")
-    show.add_argument("trace", type=Path, help="a trace file")
+    _add_target_and_trace(show)
     show.add_argument(
         "-o",
         "--output",
