@@ -16,6 +16,7 @@ from testkit import TestkitError, explore
 from testkit._cli import main
 
 from . import buggy_systems as systems
+from .report_facts import report_facts
 
 distributed = pytest.importorskip("distributed", reason="needs the dask extra")
 
@@ -48,18 +49,6 @@ def client(cluster: Any) -> Iterator[Any]:
         yield connected
 
 
-def _facts(report: testkit.Report) -> tuple[Any, ...]:
-    bug = report.bug
-    return (
-        report.iterations,
-        report.buggy_iterations,
-        report.steps,
-        report.schedules,
-        report.bound_reached,
-        None if bug is None else (bug.headline(), bug.trace.to_text(), bug.count),
-    )
-
-
 @pytest.mark.parametrize("test", [systems.lost_update, systems.timer_race_fixed])
 def test_the_cluster_gives_the_report_of_one_process(client: Any, test: Any) -> None:
     arguments: dict[str, Any] = {
@@ -70,14 +59,14 @@ def test_the_cluster_gives_the_report_of_one_process(client: Any, test: Any) -> 
     }
     here = explore(test, **arguments, stop_at_first_bug=False)
     there = explore(test, **arguments, stop_at_first_bug=False, dask=client)
-    assert _facts(there) == _facts(here)
+    assert report_facts(there) == report_facts(here)
 
 
 def test_the_first_bug_is_the_lowest_iteration_and_replays(client: Any) -> None:
     arguments: dict[str, Any] = {"iterations": 200, "max_steps": 500, "strategy": "random"}
     here = explore(systems.lost_update, **arguments, seed=12)
     there = explore(systems.lost_update, **arguments, seed=12, dask=client)
-    assert there.bug is not None and _facts(there) == _facts(here)
+    assert there.bug is not None and report_facts(there) == report_facts(here)
     assert testkit.replay(systems.lost_update, there.bug.trace).bug is not None
 
 
@@ -107,7 +96,7 @@ def test_a_worker_killed_mid_run_loses_and_doubles_nothing(client: Any) -> None:
 
     there = explore(systems.lost_update, **arguments, dask=client, progress=kill_once)
     assert killed.is_set()
-    assert _facts(there) == _facts(here)
+    assert report_facts(there) == report_facts(here)
 
 
 def test_the_cluster_honours_the_time_budget(client: Any) -> None:

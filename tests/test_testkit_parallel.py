@@ -24,6 +24,7 @@ from testkit._engine.bug import Bug
 
 from . import buggy_systems as systems
 from . import misbehaving_systems as misbehaving
+from .report_facts import report_facts
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -43,27 +44,13 @@ def in_main_process_is_a_bug(runtime: Runtime) -> None:
     assert multiprocessing.parent_process() is not None, "ran in the main process"
 
 
-def _facts(report: testkit.Report) -> tuple[Any, ...]:
-    bug = report.bug
-    return (
-        report.iterations,
-        report.buggy_iterations,
-        report.steps,
-        report.schedules,
-        report.bound_reached,
-        bug.headline() if bug else None,
-        bug.trace.to_text() if bug else None,
-        bug.events if bug else None,
-    )
-
-
 @pytest.mark.parametrize("test", [systems.lost_update, systems.lost_update_fixed])
 def test_two_workers_give_the_report_of_one_process(test: Any) -> None:
     kwargs: dict[str, Any] = {"iterations": 30, "max_steps": 500, "strategy": "random", "seed": 6}
     seen: list[testkit.Progress] = []
     one = explore(test, **kwargs)
     two = explore(test, **kwargs, workers=2, progress=seen.append)
-    assert _facts(two) == _facts(one)
+    assert report_facts(two) == report_facts(one)
     assert one.iterations > 1  # several iterations were merged
     assert [p.iteration for p in seen] == list(range(1, len(seen) + 1))
     assert seen[-1].iteration >= two.iterations
@@ -82,7 +69,7 @@ def test_stop_at_first_bug_reports_the_lowest_iteration() -> None:
     assert [(b.trace.iteration, b.count) for b in all_two.bugs] == [
         (b.trace.iteration, b.count) for b in every.bugs
     ]
-    assert _facts(all_two) == _facts(every)
+    assert report_facts(all_two) == report_facts(every)
 
 
 @pytest.mark.parametrize("workers", [0, -2, True, 1.5, "2", None])
@@ -115,7 +102,7 @@ def test_time_budget_stops_the_workers() -> None:
         strategy="random",
         seed=1,
         workers=2,
-        time_budget=1.0,
+        time_budget=2.0,
     )
     assert report.timed_out and 0 < report.iterations < 10**8
     assert report.bug is None and report.elapsed < 60  # stopped, not ran to the end
