@@ -85,6 +85,28 @@ def move_earlier(shrinker: Shrinker) -> None:
         index += 1
 
 
+def swap_then_cut(shrinker: Shrinker) -> None:
+    """Swap two neighbouring units of different operations, which alone shortens nothing,
+    and keep the swap if the run then gets shorter: one step less in the cap (a monitor
+    hot too long starts being hot a step earlier), or one unit nearby deleted."""
+    index = 0
+    while index + 1 < len(shrinker.best.units) and not shrinker.done:
+        units = shrinker.best.units
+        if units[index].label != units[index + 1].label:
+            swapped = [*units[:index], units[index + 1], units[index], *units[index + 2 :]]
+            if shrinker.bound_liveness:
+                shrinker.consider(swapped, shrinker.best.max_steps - 1)
+            else:
+                for cut in range(max(0, index - SWAP_REACH), index + 2 + SWAP_REACH):
+                    if cut >= len(swapped) or shrinker.consider(without(swapped, cut, cut + 1)):
+                        break
+        index += 1
+
+
+SWAP_REACH = 2
+"""How far from a swap `swap_then_cut` looks for a unit to delete (each costs a run)."""
+
+
 def lower_cap(shrinker: Shrinker) -> None:
     """For a monitor hot too long at max_steps: the lowest max_steps that still shows it."""
     if not shrinker.bound_liveness:
@@ -117,6 +139,7 @@ PASSES: tuple[Callable[[Shrinker], None], ...] = (
     drop_actors,
     lower_values,
     move_earlier,
+    swap_then_cut,
 )
 
 
