@@ -12,6 +12,7 @@ import pytest
 from testkit import TestkitError, explore, replay, shrink
 from testkit._engine.trace import Trace
 from testkit._shrinking import passes
+from testkit._shrinking.api import shrink_file
 from testkit._shrinking.driver import same_bug
 from testkit._shrinking.shortest import shortest_failing
 from tests import buggy_systems as systems
@@ -75,3 +76,11 @@ def test_swapping_two_steps_lets_a_hot_monitor_start_a_step_earlier(
         patch.setattr(passes, "PASSES", old)
         assert len(shrink(systems.never_served, trace)) == 252
     assert len(shrink(systems.never_served, trace)) == 251  # threshold 250, plus one
+
+
+def test_a_monitor_hot_too_long_is_edited_only_before_it_turned_hot() -> None:
+    trace = found(systems.never_served, 2000)  # threshold 1000: the run is cut at 2000
+    result = shrink_file(systems.never_served, trace, 30.0, 10.0)
+    assert len(result.trace) == 1001 and not result.timed_out
+    # past the step that made it hot, an edit cannot shorten the run: none is tried there
+    assert result.runs < 100

@@ -12,10 +12,10 @@ from testkit._shrinking.units import Unit, without
 def delete_chunks(shrinker: Shrinker) -> None:
     """Delete runs of `size` units, halving `size` from half the trace down to one unit; a
     deletion that works is retried at the same place (the next chunk moved into it)."""
-    size = max(1, len(shrinker.best.units) // 2)
+    size = max(1, shrinker.best.editable // 2)
     while size >= 1 and not shrinker.done:
         index = 0
-        while index < len(shrinker.best.units) and not shrinker.done:
+        while index < shrinker.best.editable and not shrinker.done:
             if not shrinker.consider(without(shrinker.best.units, index, index + size)):
                 index += size
         size //= 2
@@ -36,7 +36,7 @@ def drop_actors(shrinker: Shrinker) -> None:
 def lower_values(shrinker: Shrinker) -> None:
     """Lower each random value: to 0 if that works, else by binary search."""
     index = 0
-    while index < len(shrinker.best.units) and not shrinker.done:
+    while index < shrinker.best.editable and not shrinker.done:
         for position in range(len(shrinker.best.units[index].values)):
             if shrinker.done or index >= len(shrinker.best.units):
                 return
@@ -68,7 +68,7 @@ def move_earlier(shrinker: Shrinker) -> None:
     """Where a step ran another operation than the first enabled one, bring that one's next
     unit forward to run there instead (a delivery moved earlier, the others later)."""
     index = 0
-    while index < len(shrinker.best.units) and not shrinker.done:
+    while index < shrinker.best.editable and not shrinker.done:
         best = shrinker.best
         enabled = best.enabled[best.starts[index]]
         chosen = best.units[index].label
@@ -90,7 +90,9 @@ def swap_then_cut(shrinker: Shrinker) -> None:
     and keep the swap if the run then gets shorter: one step less in the cap (a monitor
     hot too long starts being hot a step earlier), or one unit nearby deleted."""
     index = 0
-    while index + 1 < len(shrinker.best.units) and not shrinker.done:
+    while index + 1 < min(len(shrinker.best.units), shrinker.best.editable + 1):
+        if shrinker.done:
+            return
         units = shrinker.best.units
         if units[index].label != units[index + 1].label:
             swapped = [*units[:index], units[index + 1], units[index], *units[index + 2 :]]
