@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from failover_examples import coffee_machine
 from testkit import TestkitError, explore, replay, shrink
 from testkit._engine.trace import Trace
 from testkit._shrinking import passes
@@ -84,3 +85,16 @@ def test_a_monitor_hot_too_long_is_edited_only_before_it_turned_hot() -> None:
     assert len(result.trace) == 1001 and not result.timed_out
     # past the step that made it hot, an edit cannot shorten the run: none is tried there
     assert result.runs < 100
+
+
+def test_a_timer_firing_goes_with_the_delivery_of_its_message(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    trace = found(coffee_machine.execute, 10_000, seed=2)  # one heater tick too many
+    old = tuple(p for p in passes.PASSES if p is not passes.drop_timer_firings)
+    with monkeypatch.context() as patch:
+        patch.setattr(passes, "PASSES", old)
+        assert len(shrink(coffee_machine.execute, trace)) == 80
+    small = shrink(coffee_machine.execute, trace)
+    assert len(small) == 78
+    assert replay(coffee_machine.execute, small).bug is not None

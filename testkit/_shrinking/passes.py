@@ -33,6 +33,32 @@ def drop_actors(shrinker: Shrinker) -> None:
         shrinker.consider([u for u in units if u.label != f"timer {label}"])
 
 
+def drop_timer_firings(shrinker: Shrinker) -> None:
+    """Delete one timer firing together with the delivery of its message, which other
+    steps usually separate (a chunk cannot take both): a periodic tick that was not needed."""
+    index = 0
+    while index < shrinker.best.editable and not shrinker.done:
+        best = shrinker.best
+        firing = best.steps[best.starts[index]]
+        if firing.kind == "timer":
+            delivery = next(
+                (
+                    later
+                    for later in range(index + 1, len(best.units))
+                    if (step := best.steps[best.starts[later]]).kind == "deliver"
+                    and step.actor == firing.actor
+                    and step.what == firing.what
+                ),
+                None,
+            )
+            if delivery is not None:
+                units = best.units
+                kept = [*units[:index], *units[index + 1 : delivery], *units[delivery + 1 :]]
+                if shrinker.consider(kept):
+                    continue  # the next firing moved into this place
+        index += 1
+
+
 def lower_values(shrinker: Shrinker) -> None:
     """Lower each random value: to 0 if that works, else by binary search."""
     index = 0
@@ -139,6 +165,7 @@ PASSES: tuple[Callable[[Shrinker], None], ...] = (
     lower_timer_delay,
     delete_chunks,
     drop_actors,
+    drop_timer_firings,
     lower_values,
     move_earlier,
     swap_then_cut,
