@@ -220,8 +220,7 @@ def main() -> None:
         )
     print(f"\nall bugs: median ratio {statistics.median(ratios_all):.2f}, "
           f"worst {max(ratios_all):.2f}")  # fmt: skip
-    for note in notes:
-        print(note)
+    print("\n".join(notes))
 
 
 if __name__ == "__main__":
