@@ -11,10 +11,11 @@ import pytest
 
 from failover_examples import coffee_machine
 from testkit import TestkitError, explore, replay, shrink
+from testkit._engine.sandbox import Sandbox, wall_clock
 from testkit._engine.trace import Trace
 from testkit._shrinking import passes
 from testkit._shrinking.api import shrink_file
-from testkit._shrinking.driver import same_bug
+from testkit._shrinking.driver import Shrinker, same_bug, strict_run
 from testkit._shrinking.shortest import shortest_failing
 from tests import buggy_systems as systems
 
@@ -98,3 +99,17 @@ def test_a_timer_firing_goes_with_the_delivery_of_its_message(
     small = shrink(coffee_machine.execute, trace)
     assert len(small) == 78
     assert replay(coffee_machine.execute, small).bug is not None
+
+
+def test_the_cap_of_a_monitor_hot_too_long_is_found_in_one_run() -> None:
+    trace = found(systems.never_served, 2000)
+    with Sandbox(10.0) as sandbox:
+        _, bug = strict_run(systems.never_served, trace, sandbox)
+        assert bug is not None
+        shrinker = Shrinker(systems.never_served, trace, bug, sandbox, wall_clock() + 60, True)
+        before = shrinker.runs
+        passes.lower_cap(shrinker)
+        # hot since step h, threshold 1000: the cap is h + 1000, no bisection needed
+        assert shrinker.best.hot_since is not None
+        assert shrinker.best.max_steps == shrinker.best.hot_since + 1000
+        assert shrinker.runs == before + 1

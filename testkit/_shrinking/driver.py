@@ -49,6 +49,9 @@ class Candidate:
     key: tuple[int, int, tuple[int, ...]]
     max_steps: int
     timer_delay: int
+    hot_since: int | None
+    """For a monitor hot too long at max_steps: the step it turned hot (it must stay hot for
+    the liveness threshold, so no lower cap shows the bug with these units)."""
     editable: int
     """How many leading units an edit can shorten the run in: all of them, except for a
     monitor hot too long at max_steps, whose run is as long as the cap whatever comes
@@ -169,10 +172,9 @@ class Shrinker:
         choices = iter(strategy.enabled)
         enabled = [None if s.kind == "wait" else next(choices, None) for s in steps]
         editable = len(starts)
-        if self.bound_liveness:
-            hot_since = self._hot_since(runtime)
-            if hot_since is not None:
-                editable = min(editable, bisect.bisect_right(starts, hot_since) + 1)
+        hot_since = self._hot_since(runtime) if self.bound_liveness else None
+        if hot_since is not None:
+            editable = min(editable, bisect.bisect_right(starts, hot_since) + 1)
         return Candidate(
             steps,
             units_of(steps),
@@ -181,6 +183,7 @@ class Shrinker:
             (len(steps), delay, tuple(strategy.choices)),
             limit if self.bound_liveness else self.trace.max_steps,
             delay,
+            hot_since,
             editable,
         )
 

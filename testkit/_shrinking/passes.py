@@ -136,9 +136,14 @@ SWAP_REACH = 2
 
 
 def lower_cap(shrinker: Shrinker) -> None:
-    """For a monitor hot too long at max_steps: the lowest max_steps that still shows it."""
+    """For a monitor hot too long at max_steps: the lowest max_steps that still shows it.
+    First the cap where the monitor has been hot for just the threshold, else bisection."""
     if not shrinker.bound_liveness:
         return
+    hot_since = shrinker.best.hot_since
+    threshold = shrinker.trace.liveness_threshold
+    if hot_since is not None and shrinker.consider(shrinker.best.units, hot_since + threshold):
+        return  # the same units run the same way under a lower cap: hot for too short
     low, high = 0, shrinker.best.max_steps
     while high - low > 1 and not shrinker.done:
         middle = (low + high) // 2
