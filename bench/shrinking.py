@@ -171,6 +171,7 @@ def main() -> None:
           "| shrink s median (max) | budget hit | same bug on replay |")  # fmt: skip
     print("|---|---|---|---|---|---|---|---|---|---|")
     ratios_all: list[float] = []
+    seconds_all: list[float] = []
     notes: list[str] = []
     for name, (test, searchable) in CASES.items():
         if args.only and name not in args.only:
@@ -201,6 +202,7 @@ def main() -> None:
                     + (" (budget ran out)" if out else "")
                 )
         ratios_all.extend(ratios)
+        seconds_all.extend(seconds)
         if not ratios:
             print(f"| {name} | 0/{args.seeds} | | | | | | | | |")
             continue
@@ -218,8 +220,10 @@ def main() -> None:
             f"| {same}/{len(ratios)} |",
             flush=True,
         )
+    time_median = statistics.median(seconds_all)
     print(f"\nall bugs: median ratio {statistics.median(ratios_all):.2f}, "
-          f"worst {max(ratios_all):.2f}")  # fmt: skip
+          f"worst {max(ratios_all):.2f}; shrink time median {time_median:.2f} s, "
+          f"max {max(seconds_all):.2f} s")  # fmt: skip
     print("\n".join(notes))
 
 
