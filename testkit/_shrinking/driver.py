@@ -3,6 +3,7 @@ the same bug, and runs the passes until none helps or the time budget is spent."
 
 from __future__ import annotations
 
+import bisect
 import random
 import re
 from collections.abc import Sequence
@@ -48,6 +49,13 @@ class Candidate:
     key: tuple[int, int, tuple[int, ...]]
     max_steps: int
     timer_delay: int
+    hot_since: int | None
+    """For a monitor hot too long at max_steps: the step it turned hot (it must stay hot for
+    the liveness threshold, so no lower cap shows the bug with these units)."""
+    editable: int
+    """How many leading units an edit can shorten the run in: all of them, except for a
+    monitor hot too long at max_steps, whose run is as long as the cap whatever comes
+    after the unit that made the monitor hot (edits there only reorder)."""
 
 
 @dataclass
@@ -163,6 +171,10 @@ class Shrinker:
         # strategy's per-choice lists with the steps
         choices = iter(strategy.enabled)
         enabled = [None if s.kind == "wait" else next(choices, None) for s in steps]
+        editable = len(starts)
+        hot_since = self._hot_since(runtime) if self.bound_liveness else None
+        if hot_since is not None:
+            editable = min(editable, bisect.bisect_right(starts, hot_since) + 1)
         return Candidate(
             steps,
             units_of(steps),
@@ -171,7 +183,17 @@ class Shrinker:
             (len(steps), delay, tuple(strategy.choices)),
             limit if self.bound_liveness else self.trace.max_steps,
             delay,
+            hot_since,
+            editable,
         )
+
+    def _hot_since(self, runtime: Runtime) -> int | None:
+        """The step at which the target's monitor last turned hot in this run."""
+        for cls, slot in runtime.monitor_slots.items():
+            if cls.__name__ == self.target.signature[1]:
+                hot_since: int | None = slot.hot_since
+                return hot_since
+        return None
 
     def trace_of(self, found: Candidate) -> Trace:
         return replace(
