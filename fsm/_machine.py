@@ -155,7 +155,7 @@ class StateMachine:
             )
         self._sm_initialized = True
         self._sm_live = True
-        self._sm_enter(first, first, slot, transition=False)
+        self._sm_enter(first, slot)
 
     def goto(self, state: Any) -> State:
         """The next state is `state` (a transition, even if it is the current state)."""
@@ -303,23 +303,33 @@ class StateMachine:
         if nxt.stop_reason is not None:
             self._sm_terminate(nxt)
             return
-        slot = self._sm_slot_of(nxt.state_name)
-        if slot is None:
-            raise FSMError(self._sm_missing(nxt.state_name))
+        name = nxt.state_name
+        slot = self._sm_slot_ids.get(id(name))  # _sm_slot_of inlined: once per transition
+        if slot is None or slot.name is not name:
+            slot = self._sm_slots.get(name)
+            if slot is None:
+                raise FSMError(self._sm_missing(name))
         current = self._sm_current
         if current is None:
             current = self._sm_current_state()
-        self._sm_enter(current, nxt, slot, nxt.notifies or nxt.state_name != current.state_name)
-
-    def _sm_enter(self, current: State, nxt: State, slot: _Slot, transition: bool) -> None:
-        if transition:
+        if nxt.notifies or name != current.state_name:
             self._sm_next = nxt
             try:
                 for handler in self._sm_on_transition:
-                    handler(current.state_name, nxt.state_name)
-                self._sm_after_transition(current.state_name, nxt.state_name)
+                    handler(current.state_name, name)
+                self._sm_after_transition(current.state_name, name)
             finally:
                 self._sm_next = None
+        self._sm_current = nxt
+        self._sm_slot = slot
+        timeout = nxt.timeout
+        if timeout is DEFAULT_TIMEOUT:
+            timeout = slot.timeout
+        if timeout is not None:
+            self._sm_arm_timeout(timeout)  # type: ignore[arg-type]
+
+    def _sm_enter(self, nxt: State, slot: _Slot) -> None:
+        """Make `nxt` current without a transition and arm its timeout (the initial state)."""
         self._sm_current = nxt
         self._sm_slot = slot
         timeout = nxt.timeout

@@ -10,6 +10,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable
+from typing import Final
 
 _log = logging.getLogger("fsm.timers")
 
@@ -79,9 +80,22 @@ class TimerThread:
     ) -> TimerHandle:
         """Run `callback` after `delay` seconds; if `interval` is given, again `interval`
         after each `delivered()` call on the returned handle."""
-        handle = TimerHandle(self, callback, time.monotonic() + delay, interval)
+        handle = _new_handle(TimerHandle)  # every state timeout comes here: no __init__
+        handle.owner = self
+        handle.callback = callback
+        handle.deadline = deadline = _monotonic() + delay
+        handle.interval = interval
+        handle.cancelled = False
         with self._lock:
-            self._push(handle)
+            heap = self._heap
+            if len(heap) >= self._compact_at:
+                self._compact()
+                heap = self._heap
+            _heappush(heap, (deadline, next(self._seq), handle))
+            if self._thread is None:
+                self._start_thread()
+            elif heap[0][2] is handle:
+                self._cond.notify()
         return handle
 
     def rearm(self, handle: TimerHandle, fixed_delay: bool) -> None:
@@ -102,11 +116,15 @@ class TimerThread:
             self._compact()
             heap = self._heap
         heapq.heappush(heap, (handle.deadline, next(self._seq), handle))
-        if self._thread is None:  # none yet, or it ended idle (it says so under the lock)
-            self._thread = threading.Thread(target=self._run, name="fsm-timers", daemon=True)
-            self._thread.start()
+        if self._thread is None:
+            self._start_thread()
         elif heap[0][2] is handle:
             self._cond.notify()
+
+    def _start_thread(self) -> None:
+        """None runs yet, or it ended (it says so under the lock, which is held)."""
+        self._thread = threading.Thread(target=self._run, name="fsm-timers", daemon=True)
+        self._thread.start()
 
     def _compact(self) -> None:
         """Drop the cancelled entries (the lock is held)."""
@@ -171,6 +189,11 @@ class TimerThread:
     def thread_count(self) -> int:
         """How many threads this service runs right now (0 or 1)."""
         return int(self._thread is not None and self._thread.is_alive())
+
+
+_new_handle: Final = object.__new__
+_monotonic: Final = time.monotonic
+_heappush: Final = heapq.heappush
 
 
 def _call(method: weakref.WeakMethod[Callable[[], None]]) -> None:
