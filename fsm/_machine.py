@@ -33,18 +33,18 @@ class _Unchanged:
 
 
 _UNCHANGED: Final = _Unchanged()
+_new_slot: Final = object.__new__
 
 
 class _Slot:
-    """One declared state as the message path needs it: its handlers (the very list in
-    `_sm_handlers`, so later `when` calls show) and its default timeout."""
+    """One declared state as the message path needs it: its handlers, in `when` order, and
+    its default timeout."""
 
     __slots__ = ("handlers", "name", "timeout")
 
-    def __init__(self, name: Any, handlers: list[StateHandler], timeout: float | None) -> None:
-        self.name = name
-        self.handlers = handlers
-        self.timeout = timeout
+    name: Any
+    handlers: list[StateHandler]
+    timeout: float | None
 
 
 def _check_hashable(state: Any, where: str) -> None:
@@ -69,9 +69,9 @@ class StateMachine:
         self._sm_log = logging.getLogger(f"{type(self).__module__}.{type(self).__qualname__}")
         self._sm_current: State | None = None
         self._sm_next: State | None = None
-        self._sm_handlers: dict[Any, list[StateHandler]] = {}
         self._sm_timeouts: dict[Any, float | None] = {}
         self._sm_slots: dict[Any, _Slot] = {}
+        self._sm_handlers = self._sm_slots  # its keys are the declared states (the tester's)
         # The same slots by id() of their declared name: a state name that is the declared
         # object itself (an enum member, an interned string) is found without hashing it
         # (an enum's __hash__ runs in Python). A slot keeps its name alive, so ids stay unique.
@@ -97,15 +97,24 @@ class StateMachine:
 
     def when(self, state: Any, handler: StateHandler, state_timeout: Duration = None) -> None:
         """Handle events in `state` with `handler`; a second call chains after the first."""
-        _check_hashable(state, "when")
         if not callable(handler):
+            _check_hashable(state, "when")  # the first problem is reported first
             raise FSMError(f"when({state!r}, ...): the handler must be callable, got {handler!r}")
-        slot = self._sm_slots.get(state)
-        if slot is None:
-            handlers = self._sm_handlers.setdefault(state, [])
-            slot = _Slot(state, handlers, self._sm_timeouts.get(state))
-            self._sm_slots[state] = slot
-            self._sm_slot_ids[id(state)] = slot
+        slot = self._sm_slot_ids.get(id(state))
+        if slot is None or slot.name is not state:
+            # FSMs are made anew for every iteration under the tester: hash the state once
+            timeouts = self._sm_timeouts
+            new = _new_slot(_Slot)  # built without __init__, as State is
+            new.name = state
+            new.handlers = []
+            try:
+                new.timeout = timeouts.get(state) if timeouts else None
+                slot = self._sm_slots.setdefault(state, new)
+            except TypeError:
+                _check_hashable(state, "when")
+                raise
+            if slot is new:
+                self._sm_slot_ids[id(state)] = new
         slot.handlers.append(handler)
         if state_timeout is not None:
             seconds = to_seconds(state_timeout, f"state_timeout of {state!r}")
