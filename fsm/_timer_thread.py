@@ -72,8 +72,9 @@ class TimerThread:
         # re-armed on every message that would be millions of entries. The heap is swept
         # once it reaches this size, which is then set to twice what survived: O(1) a push.
         self._compact_at = COMPACT_FLOOR
-        forget = weakref.WeakMethod(self._forget_thread)
-        os.register_at_fork(after_in_child=lambda: _call(forget))
+        if hasattr(os, "register_at_fork"):  # POSIX only; Windows cannot fork
+            forget = weakref.WeakMethod(self._forget_thread)
+            os.register_at_fork(after_in_child=lambda: _call(forget))
 
     def schedule(
         self, delay: float, callback: Callable[[], None], interval: float | None = None
