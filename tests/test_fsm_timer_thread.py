@@ -59,6 +59,7 @@ def test_a_callback_that_ends_the_thread_does_not_end_the_timers(
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
 def test_timers_fire_in_a_forked_child() -> None:
     timers = TimerThread()
     started = threading.Event()
