@@ -13,9 +13,10 @@ from fsm import _deathwatch, _dispatch, _senders
 from fsm._dispatch import Cancellable, Dispatcher, TrackingInbox
 from fsm._durations import Duration, to_seconds
 from fsm._errors import FSMError
-from fsm._machine import _UNCHANGED, StateMachine
+from fsm._machine import _UNCHANGED, StateMachine, _new_event, _set_data, _set_message
 from fsm._messages import (
     CurrentState,
+    Event,
     Failure,
     Normal,
     Reason,
@@ -65,6 +66,9 @@ class _NamedTimer:
     message: Any
     mode: str
 
+
+_new_timeout_fired = _StateTimeoutFired.__new__
+_set_generation = _StateTimeoutFired.__dict__["generation"].__set__  # the slot descriptor
 
 _CONTROL = frozenset(
     {_StateTimeoutFired, _TimerFired, SubscribeTransitionCallBack, UnsubscribeTransitionCallBack}
@@ -142,8 +146,8 @@ class FSM(StateMachine, _ActorBase):
     def on_receive(self, message: Any) -> Any:
         """Route one message: timers, subscriptions, or an event for the state handlers.
 
-        The common case is `_fsm_handle` inlined, with `stay()` applied in place: this is the
-        path every message takes, and it is measured by bench/fsm_throughput.py.
+        The common case is `_fsm_handle` with `_sm_process` inlined and `stay()` applied in
+        place: this is the path every message takes, and bench/fsm_message_cost.py measures it.
         """
         if not self._sm_live or type(message) in _CONTROL:
             return self._fsm_control(message)
@@ -151,16 +155,29 @@ class FSM(StateMachine, _ActorBase):
         if self._fsm_timeout is not None:
             self._fsm_timeout.cancel()
             self._fsm_timeout = None
-        name = self._sm_current.state_name  # type: ignore[union-attr]
+        current: State = self._sm_current  # type: ignore[assignment]  # live: both are set
+        slot = self._sm_slot
         try:
-            nxt = self._sm_process(message)
-            if nxt.notifies or nxt.stop_reason is not None or nxt.state_name != name:
+            if self._sm_tracing:
+                self._sm_on_event(message)
+            event = _new_event(Event)  # Event(message, data) without the frozen __init__
+            _set_message(event, message)
+            _set_data(event, current.state_data)
+            for handler in slot.handlers:  # type: ignore[union-attr]
+                nxt = handler(event)
+                if nxt is not None:
+                    if nxt.__class__ is not State:
+                        nxt = self._sm_checked(nxt, handler, current)
+                    break
+            else:
+                nxt = self._sm_no_handler(event, current)
+            if nxt.notifies or nxt.stop_reason is not None or nxt.state_name != current.state_name:
                 self._sm_apply(nxt)
             else:  # stay(): no transition to run, only the state timeout to re-arm
                 self._sm_current = nxt
                 timeout = nxt.timeout
                 if timeout is DEFAULT_TIMEOUT:
-                    timeout = self._sm_timeouts.get(name)
+                    timeout = slot.timeout  # type: ignore[union-attr]
                 if timeout is not None:
                     self._sm_arm_timeout(timeout)  # type: ignore[arg-type]
                 return self._fsm_reply(nxt) if nxt.replies else None
@@ -345,9 +362,9 @@ class FSM(StateMachine, _ActorBase):
     def _sm_arm_timeout(self, seconds: float) -> None:
         if self._fsm_timeout is not None:
             self._fsm_timeout.cancel()
-        self._fsm_timeout = self._fsm_dispatcher.schedule(
-            self.actor_ref, seconds, _StateTimeoutFired(self._fsm_timeout_generation), None
-        )
+        fired = _new_timeout_fired(_StateTimeoutFired)  # without the frozen __init__'s cost
+        _set_generation(fired, self._fsm_timeout_generation)
+        self._fsm_timeout = self._fsm_dispatcher.schedule(self.actor_ref, seconds, fired, None)
 
     def _sm_cancel_timers(self) -> None:
         for timer in self._fsm_timers.values():

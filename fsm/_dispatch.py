@@ -74,12 +74,7 @@ class Dispatcher:
         self, target: pykka.ActorRef[Any], delay: float, message: Any, interval: float | None
     ) -> Cancellable:
         """Tell `message` to `target` after `delay`, then every `interval` if given."""
-
-        def fire() -> None:
-            with contextlib.suppress(pykka.ActorDeadError):
-                target.tell(message)
-
-        return SHARED.schedule(delay, fire, interval)
+        return SHARED.schedule(delay, _Tell(target, message), interval)
 
     def random_int(self, n: int) -> int:
         return random.randrange(n)
@@ -93,6 +88,23 @@ class Dispatcher:
 
 
 _thread_counter = count()
+
+
+class _Tell:
+    """A timer's callback: tell `message` to `target` unless it has stopped meanwhile."""
+
+    __slots__ = ("message", "target")
+
+    def __init__(self, target: pykka.ActorRef[Any], message: Any) -> None:
+        self.target = target
+        self.message = message
+
+    def __call__(self) -> None:
+        with contextlib.suppress(pykka.ActorDeadError):
+            self.target.tell(self.message)
+
+    def __repr__(self) -> str:
+        return f"tell({self.message!r} to {self.target})"
 
 
 class NotifyingFuture(pykka.ThreadingFuture[Any]):

@@ -13,7 +13,7 @@ from typing import Any, Final
 from fsm._durations import Duration, to_seconds
 from fsm._errors import FSMError
 from fsm._messages import Event, Failure, Normal, Reason, StopEvent
-from fsm._state import DEFAULT_TIMEOUT, State
+from fsm._state import DEFAULT_TIMEOUT, State, _new_state
 
 StateHandler = Callable[[Event], "State | None"]
 TransitionHandler = Callable[[Any, Any], None]
@@ -33,6 +33,18 @@ class _Unchanged:
 
 
 _UNCHANGED: Final = _Unchanged()
+_new_slot: Final = object.__new__
+
+
+class _Slot:
+    """One declared state as the message path needs it: its handlers, in `when` order, and
+    its default timeout."""
+
+    __slots__ = ("handlers", "name", "timeout")
+
+    name: Any
+    handlers: list[StateHandler]
+    timeout: float | None
 
 
 def _check_hashable(state: Any, where: str) -> None:
@@ -57,8 +69,14 @@ class StateMachine:
         self._sm_log = logging.getLogger(f"{type(self).__module__}.{type(self).__qualname__}")
         self._sm_current: State | None = None
         self._sm_next: State | None = None
-        self._sm_handlers: dict[Any, list[StateHandler]] = {}
         self._sm_timeouts: dict[Any, float | None] = {}
+        self._sm_slots: dict[Any, _Slot] = {}
+        self._sm_handlers = self._sm_slots  # its keys are the declared states (the tester's)
+        # The same slots by id() of their declared name: a state name that is the declared
+        # object itself (an enum member, an interned string) is found without hashing it
+        # (an enum's __hash__ runs in Python). A slot keeps its name alive, so ids stay unique.
+        self._sm_slot_ids: dict[int, _Slot] = {}
+        self._sm_slot: _Slot | None = None  # the current state's, once initialized
         self._sm_unhandled: StateHandler | None = None
         self._sm_on_transition: list[TransitionHandler] = []
         self._sm_on_termination: TerminationHandler | None = None
@@ -79,12 +97,29 @@ class StateMachine:
 
     def when(self, state: Any, handler: StateHandler, state_timeout: Duration = None) -> None:
         """Handle events in `state` with `handler`; a second call chains after the first."""
-        _check_hashable(state, "when")
         if not callable(handler):
+            _check_hashable(state, "when")  # the first problem is reported first
             raise FSMError(f"when({state!r}, ...): the handler must be callable, got {handler!r}")
-        self._sm_handlers.setdefault(state, []).append(handler)
+        slot = self._sm_slot_ids.get(id(state))
+        if slot is None or slot.name is not state:
+            # FSMs are made anew for every iteration under the tester: hash the state once
+            timeouts = self._sm_timeouts
+            new = _new_slot(_Slot)  # built without __init__, as State is
+            new.name = state
+            new.handlers = []
+            try:
+                new.timeout = timeouts.get(state) if timeouts else None
+                slot = self._sm_slots.setdefault(state, new)
+            except TypeError:
+                _check_hashable(state, "when")
+                raise
+            if slot is new:
+                self._sm_slot_ids[id(state)] = new
+        slot.handlers.append(handler)
         if state_timeout is not None:
-            self._sm_timeouts[state] = to_seconds(state_timeout, f"state_timeout of {state!r}")
+            seconds = to_seconds(state_timeout, f"state_timeout of {state!r}")
+            self._sm_timeouts[state] = seconds
+            slot.timeout = seconds
 
     def when_unhandled(self, handler: StateHandler) -> None:
         """Handle events no state handler took; replaces any earlier unhandled handler."""
@@ -107,7 +142,11 @@ class StateMachine:
     def set_state_timeout(self, state: Any, timeout: Duration) -> None:
         """Change the default timeout of `state` (None or inf: no timeout)."""
         _check_hashable(state, "set_state_timeout")
-        self._sm_timeouts[state] = to_seconds(timeout, f"state timeout of {state!r}")
+        seconds = to_seconds(timeout, f"state timeout of {state!r}")
+        self._sm_timeouts[state] = seconds
+        slot = self._sm_slots.get(state)
+        if slot is not None:
+            slot.timeout = seconds
 
     def initialize(self) -> None:
         """Enter the initial state and arm its timeout; call it last in `__init__`."""
@@ -117,28 +156,48 @@ class StateMachine:
                 f"{type(self).__name__}.initialize() was called without start_with(state, data); "
                 "declare the initial state first"
             )
-        if first.state_name not in self._sm_handlers:
+        slot = self._sm_slot_of(first.state_name)
+        if slot is None:
             raise FSMError(
                 f"{type(self).__name__}: the initial state {first.state_name!r} has no "
                 f"when({first.state_name!r}, handler); declared states: {self._sm_known()}"
             )
         self._sm_initialized = True
         self._sm_live = True
-        self._sm_enter(first, first, transition=False)
+        self._sm_enter(first, slot)
 
     def goto(self, state: Any) -> State:
         """The next state is `state` (a transition, even if it is the current state)."""
-        _check_hashable(state, "goto")
-        if self._sm_initialized and state not in self._sm_handlers:
-            raise FSMError(self._sm_missing(state))
-        return State(state, self._sm_current_state().state_data)
+        slot = self._sm_slot_ids.get(id(state))
+        if slot is None or slot.name is not state:
+            _check_hashable(state, "goto")
+            if self._sm_initialized and state not in self._sm_slots:
+                raise FSMError(self._sm_missing(state))
+        current = self._sm_current
+        if current is None:
+            current = self._sm_current_state()
+        new = _new_state(State)  # State(state, data) without __init__'s cost
+        new.state_name = state
+        new.state_data = current.state_data
+        new.timeout = DEFAULT_TIMEOUT
+        new.stop_reason = None
+        new.replies = ()
+        new.notifies = True
+        return new
 
     def stay(self) -> State:
         """Remain in the current state (no transition; the state timeout is re-armed)."""
         current = self._sm_current
         if current is None:
             current = self._sm_current_state()
-        return State(current.state_name, current.state_data, DEFAULT_TIMEOUT, None, (), False)
+        new = _new_state(State)  # State(..., notifies=False) without __init__'s cost
+        new.state_name = current.state_name
+        new.state_data = current.state_data
+        new.timeout = DEFAULT_TIMEOUT
+        new.stop_reason = None
+        new.replies = ()
+        new.notifies = False
+        return new
 
     def stop(self, reason: Reason = Normal, data: Any = _UNCHANGED) -> State:
         """Stop the machine with `reason`, optionally with new data for the termination."""
@@ -182,6 +241,13 @@ class StateMachine:
             )
         return current
 
+    def _sm_slot_of(self, state: Any) -> _Slot | None:
+        """The slot of `state`, or None if it has no `when`."""
+        slot = self._sm_slot_ids.get(id(state))
+        if slot is not None and slot.name is state:
+            return slot
+        return self._sm_slots.get(state)
+
     def _sm_known(self) -> str:
         return ", ".join(repr(s) for s in self._sm_handlers) or "none"
 
@@ -195,19 +261,31 @@ class StateMachine:
     def _sm_process(self, message: Any) -> State:
         """Run the handlers for `message` in the current state and return the next state."""
         current = self._sm_current
-        if current is None:
+        slot = self._sm_slot
+        if current is None or slot is None:  # not initialized: only reachable by misuse
             current = self._sm_current_state()
+            slot = self._sm_slot_of(current.state_name)
+            if slot is None:
+                raise FSMError(
+                    f"{type(self).__name__}: state {current.state_name!r} has no "
+                    f"when({current.state_name!r}, handler); declared states: {self._sm_known()}"
+                )
         if self._sm_tracing:
             self._sm_on_event(message)
         event = _new_event(Event)  # Event(message, data) without the frozen __init__'s cost
         _set_message(event, message)
         _set_data(event, current.state_data)
-        for handler in self._sm_handlers[current.state_name]:
+        for handler in slot.handlers:
             result = handler(event)
             if result is not None:
                 if result.__class__ is State:
                     return result
                 return self._sm_checked(result, handler, current)
+        return self._sm_no_handler(event, current)
+
+    def _sm_no_handler(self, event: Event, current: State) -> State:
+        """No state handler took `event`: the unhandled handler, else a warning and stay."""
+        message = event.message
         if self._sm_unhandled is not None:
             result = self._sm_unhandled(event)
             if result is not None:
@@ -234,24 +312,38 @@ class StateMachine:
         if nxt.stop_reason is not None:
             self._sm_terminate(nxt)
             return
-        if nxt.state_name not in self._sm_handlers:
-            raise FSMError(self._sm_missing(nxt.state_name))
-        current = self._sm_current_state()
-        self._sm_enter(current, nxt, nxt.notifies or nxt.state_name != current.state_name)
-
-    def _sm_enter(self, current: State, nxt: State, transition: bool) -> None:
-        if transition:
+        name = nxt.state_name
+        slot = self._sm_slot_ids.get(id(name))  # _sm_slot_of inlined: once per transition
+        if slot is None or slot.name is not name:
+            slot = self._sm_slots.get(name)
+            if slot is None:
+                raise FSMError(self._sm_missing(name))
+        current = self._sm_current
+        if current is None:
+            current = self._sm_current_state()
+        if nxt.notifies or name != current.state_name:
             self._sm_next = nxt
             try:
                 for handler in self._sm_on_transition:
-                    handler(current.state_name, nxt.state_name)
-                self._sm_after_transition(current.state_name, nxt.state_name)
+                    handler(current.state_name, name)
+                self._sm_after_transition(current.state_name, name)
             finally:
                 self._sm_next = None
         self._sm_current = nxt
+        self._sm_slot = slot
         timeout = nxt.timeout
         if timeout is DEFAULT_TIMEOUT:
-            timeout = self._sm_timeouts.get(nxt.state_name)
+            timeout = slot.timeout
+        if timeout is not None:
+            self._sm_arm_timeout(timeout)  # type: ignore[arg-type]
+
+    def _sm_enter(self, nxt: State, slot: _Slot) -> None:
+        """Make `nxt` current without a transition and arm its timeout (the initial state)."""
+        self._sm_current = nxt
+        self._sm_slot = slot
+        timeout = nxt.timeout
+        if timeout is DEFAULT_TIMEOUT:
+            timeout = slot.timeout
         if timeout is not None:
             self._sm_arm_timeout(timeout)  # type: ignore[arg-type]
 

@@ -44,9 +44,14 @@ class State:
 
     def using(self, data: Any) -> State:
         """The same outcome with `data` as the next state data."""
-        return State(
-            self.state_name, data, self.timeout, self.stop_reason, self.replies, self.notifies
-        )
+        new = _new_state(State)  # built without __init__: this runs for nearly every message
+        new.state_name = self.state_name
+        new.state_data = data
+        new.timeout = self.timeout
+        new.stop_reason = self.stop_reason
+        new.replies = self.replies
+        new.notifies = self.notifies
+        return new
 
     def for_max(self, timeout: Duration) -> State:
         """The same outcome with a state timeout of `timeout` seconds (None or inf: none)."""
@@ -78,3 +83,6 @@ class State:
         if self.replies:
             parts.append(f"replies={self.replies!r}")
         return f"State({', '.join(parts)})"
+
+
+_new_state: Final = object.__new__

@@ -5,9 +5,12 @@ from __future__ import annotations
 import heapq
 import itertools
 import logging
+import os
 import threading
 import time
+import weakref
 from collections.abc import Callable
+from typing import Final
 
 _log = logging.getLogger("fsm.timers")
 
@@ -19,6 +22,9 @@ LATE_WARNING = 1.0
 
 CAUGHT_UP = 0.1
 """A timer fired at most this late ends an episode of lateness (the next one warns again)."""
+
+COMPACT_FLOOR = 1024
+"""Heap entries below which cancelled timers are never swept out before their deadline."""
 
 
 class TimerHandle:
@@ -58,18 +64,39 @@ class TimerThread:
     def __init__(self) -> None:
         self._heap: list[tuple[float, int, TimerHandle]] = []
         self._seq = itertools.count()
-        self._cond = threading.Condition()
+        self._lock = threading.Lock()  # `with self._lock` costs no Python call, unlike _cond
+        self._cond = threading.Condition(self._lock)
         self._thread: threading.Thread | None = None
         self._behind = False  # warned about lateness, and no timer has fired on time since
+        # A cancelled timer stays in the heap until it is due; with a long state timeout
+        # re-armed on every message that would be millions of entries. The heap is swept
+        # once it reaches this size, which is then set to twice what survived: O(1) a push.
+        self._compact_at = COMPACT_FLOOR
+        if hasattr(os, "register_at_fork"):  # POSIX only; Windows cannot fork
+            forget = weakref.WeakMethod(self._forget_thread)
+            os.register_at_fork(after_in_child=lambda: _call(forget))
 
     def schedule(
         self, delay: float, callback: Callable[[], None], interval: float | None = None
     ) -> TimerHandle:
         """Run `callback` after `delay` seconds; if `interval` is given, again `interval`
         after each `delivered()` call on the returned handle."""
-        handle = TimerHandle(self, callback, time.monotonic() + delay, interval)
-        with self._cond:
-            self._push(handle)
+        handle = _new_handle(TimerHandle)  # every state timeout comes here: no __init__
+        handle.owner = self
+        handle.callback = callback
+        handle.deadline = deadline = _monotonic() + delay
+        handle.interval = interval
+        handle.cancelled = False
+        with self._lock:
+            heap = self._heap
+            if len(heap) >= self._compact_at:
+                self._compact()
+                heap = self._heap
+            _heappush(heap, (deadline, next(self._seq), handle))
+            if self._thread is None:
+                self._start_thread()
+            elif heap[0][2] is handle:
+                self._cond.notify()
         return handle
 
     def rearm(self, handle: TimerHandle, fixed_delay: bool) -> None:
@@ -77,7 +104,7 @@ class TimerThread:
         interval = handle.interval
         if interval is None:
             raise ValueError("only a repeating timer can be re-armed")
-        with self._cond:
+        with self._lock:
             if handle.cancelled:
                 return
             handle.deadline = (time.monotonic() if fixed_delay else handle.deadline) + interval
@@ -85,16 +112,45 @@ class TimerThread:
 
     def _push(self, handle: TimerHandle) -> None:
         """Add `handle` to the heap (the lock is held); wake the thread if it is the next."""
-        heapq.heappush(self._heap, (handle.deadline, next(self._seq), handle))
-        if self._thread is None or not self._thread.is_alive():
-            self._thread = threading.Thread(target=self._run, name="fsm-timers", daemon=True)
-            self._thread.start()
-        elif self._heap[0][2] is handle:
+        heap = self._heap
+        if len(heap) >= self._compact_at:
+            self._compact()
+            heap = self._heap
+        heapq.heappush(heap, (handle.deadline, next(self._seq), handle))
+        if self._thread is None:
+            self._start_thread()
+        elif heap[0][2] is handle:
             self._cond.notify()
 
+    def _start_thread(self) -> None:
+        """None runs yet, or it ended (it says so under the lock, which is held)."""
+        self._thread = threading.Thread(target=self._run, name="fsm-timers", daemon=True)
+        self._thread.start()
+
+    def _compact(self) -> None:
+        """Drop the cancelled entries (the lock is held)."""
+        live = [entry for entry in self._heap if not entry[2].cancelled]
+        heapq.heapify(live)
+        self._heap = live
+        self._compact_at = max(COMPACT_FLOOR, 2 * len(live))
+
+    def _forget_thread(self) -> None:
+        """In a forked child: the parent's timer thread does not exist here."""
+        self._lock = threading.Lock()
+        self._cond = threading.Condition(self._lock)
+        self._thread = None
+
     def _run(self) -> None:
+        try:
+            self._serve()
+        finally:
+            with self._lock:  # however it ended, the next push starts a new thread
+                if self._thread is threading.current_thread():
+                    self._thread = None
+
+    def _serve(self) -> None:
         while True:
-            with self._cond:
+            with self._lock:
                 while not self._heap or self._heap[0][2].cancelled:
                     if self._heap:
                         heapq.heappop(self._heap)
@@ -134,6 +190,17 @@ class TimerThread:
     def thread_count(self) -> int:
         """How many threads this service runs right now (0 or 1)."""
         return int(self._thread is not None and self._thread.is_alive())
+
+
+_new_handle: Final = object.__new__
+_monotonic: Final = time.monotonic
+_heappush: Final = heapq.heappush
+
+
+def _call(method: weakref.WeakMethod[Callable[[], None]]) -> None:
+    bound = method()
+    if bound is not None:
+        bound()
 
 
 SHARED = TimerThread()
