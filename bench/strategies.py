@@ -154,11 +154,12 @@ def portfolio_median(rates: list[float]) -> float:
 
 
 def choose_portfolio(
-    args: argparse.Namespace, summary: dict[tuple[str, str], Any], size: int = 3
+    args: argparse.Namespace, summary: dict[tuple[str, str], Any], size: int = 4
 ) -> None:
-    """Every ordering of up to `size` single strategies, each member's rate on each bug
-    estimated from its median (1 - 0.5^(1/median); 0 when some seed missed the bug): the
-    orderings whose worst estimated ratio to the best single strategy is lowest."""
+    """Every sequence of up to `size` turns taken by single strategies (a strategy may take
+    several turns), each member's rate on each bug estimated from its median
+    (1 - 0.5^(1/median); 0 when some seed missed the bug): the sequences whose worst estimated
+    ratio to the best single strategy is lowest."""
     singles = [s for s in args.strategies if s != "portfolio"]
     rate: dict[tuple[str, str], float] = {}
     best: dict[str, float] = {}
@@ -171,7 +172,7 @@ def choose_portfolio(
                 best[bug] = min(best.get(bug, float("inf")), its)
     ranked = []
     for k in range(1, size + 1):
-        for members in itertools.permutations(singles, k):
+        for members in itertools.product(singles, repeat=k):
             ratios = [
                 portfolio_median([rate[(bug, m)] for m in members]) / best[bug]
                 for bug in args.bugs
@@ -179,7 +180,7 @@ def choose_portfolio(
             ]
             ranked.append((max(ratios), k, statistics.fmean(ratios), members))
     ranked.sort()
-    print(f"\nportfolios of up to {size} members (estimated worst and mean ratio to the best):")
+    print(f"\nportfolios of up to {size} turns (estimated worst and mean ratio to the best):")
     for worst, _, mean, members in ranked[:8]:
         print(f"  {', '.join(members)}: worst {worst:.2f}x, mean {mean:.2f}x")
     for k in range(1, size + 1):

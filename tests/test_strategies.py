@@ -246,3 +246,10 @@ def test_the_new_strategies_have_names_and_refuse_a_bound() -> None:
     with pytest.raises(TestkitError, match="takes no bound"):
         make_strategy("pos:3")
     assert isinstance(make_strategy("random"), RandomStrategy)
+
+
+def test_the_default_portfolio_gives_fair_pct_half_the_turns() -> None:
+    members = testkit._strategies.catalog.default_portfolio().members
+    assert [m.name for m in members] == ["probabilistic:3", "fair-pct:3", "fair-pct:3", "fair-pos"]
+    assert members[1] is members[2]  # one instance: it learns run lengths from both turns
+    assert all(m.fair for m in members)
