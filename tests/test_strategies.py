@@ -168,10 +168,13 @@ def test_the_fair_prefix_follows_the_runs_that_ended() -> None:
     assert fair.prefix == 500  # nothing seen yet: max_steps // 4
     fair.end(45)
     _begin(fair, ops, 1, max_steps=2000)
-    assert fair.prefix == 45  # a 45-step run is the inner strategy's all the way
+    assert fair.prefix == 90  # a run up to twice the longest seen is the inner strategy's
     fair.end(2000)  # cut off at max_steps: not a run length
     _begin(fair, ops, 2, max_steps=2000)
-    assert fair.prefix == 45
+    assert fair.prefix == 90
+    fair.end(300)
+    _begin(fair, ops, 3, max_steps=2000)
+    assert fair.prefix == 500  # never beyond max_steps // 4
 
 
 def test_rl_learns_away_from_choices_it_has_taken() -> None:
