@@ -79,7 +79,7 @@ class Durability(Monitor):
 class Server(Node):
     """The primary (with a backup and a link to it) or the backup (without)."""
 
-    def __init__(self, backup: Ref | None, link: Ref | None, client: list[Ref], sync: bool):
+    def __init__(self, backup: Ref | None, link: Ref | None, client: list[Ref], sync: bool) -> None:
         self.backup = backup
         self.link = link
         self.client = client
