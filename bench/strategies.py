@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import itertools
 import logging
 import os
 import statistics
@@ -44,7 +45,14 @@ def _cell(job: tuple[str, str, int, int, float]) -> tuple[str, str, int, int | N
     bug, strategy, seed, iterations, seconds = job
     test = importlib.import_module(f"bench.bugs.{bug}").buggy
     report = testkit.explore(
-        test, iterations, MAX_STEPS, strategy, seed, time_budget=seconds, progress=False
+        test,
+        iterations,
+        MAX_STEPS,
+        strategy,
+        seed,
+        time_budget=seconds,
+        progress=False,
+        shrink=False,  # finding is measured; shrinking a trace can take up to 30 s
     )
     found = report.bug.trace.iteration if report.bug is not None else None
     return bug, strategy, seed, found, report.elapsed
@@ -54,7 +62,7 @@ def _fixed(job: tuple[str, str, int]) -> tuple[str, str, int]:
     _quiet()
     bug, strategy, iterations = job
     test = importlib.import_module(f"bench.bugs.{bug}").fixed
-    report = testkit.explore(test, iterations, MAX_STEPS, strategy, 1, progress=False)
+    report = testkit.explore(test, iterations, MAX_STEPS, strategy, 1, progress=False, shrink=False)
     return bug, strategy, report.buggy_iterations
 
 
@@ -89,7 +97,9 @@ def table(args: argparse.Namespace, pool: ProcessPoolExecutor) -> dict[tuple[str
             its = _median([f for f, _ in hits])
             secs = _median([s for _, s in hits])
             summary[(bug, strategy)] = (len(hits), its)
-            row.append(f"{len(hits)}/{len(runs)}, {its:g} it, {secs:.2f} s" if hits else "0/10")
+            row.append(
+                f"{len(hits)}/{len(runs)}, {its:g} it, {secs:.2f} s" if hits else f"0/{len(runs)}"
+            )
         print(f"| {story} | " + " | ".join(row) + " |")
     return summary
 
@@ -130,6 +140,54 @@ def targets(args: argparse.Namespace, summary: dict[tuple[str, str], Any]) -> No
     print(f"  a non-random strategy beats random by 2x or more on {beaten}/{len(args.bugs)} bugs")
 
 
+def portfolio_median(rates: list[float]) -> float:
+    """The median iterations to the bug of members with these per-iteration find rates, taken
+    in turn one per iteration (inf when none can find it)."""
+    if not any(rates):
+        return float("inf")
+    missed = 1.0
+    iteration = 0
+    while missed > 0.5:
+        missed *= 1 - rates[iteration % len(rates)]
+        iteration += 1
+    return float(iteration)
+
+
+def choose_portfolio(
+    args: argparse.Namespace, summary: dict[tuple[str, str], Any], size: int = 4
+) -> None:
+    """Every sequence of up to `size` turns taken by single strategies (a strategy may take
+    several turns), each member's rate on each bug estimated from its median
+    (1 - 0.5^(1/median); 0 when some seed missed the bug): the sequences whose worst estimated
+    ratio to the best single strategy is lowest."""
+    singles = [s for s in args.strategies if s != "portfolio"]
+    rate: dict[tuple[str, str], float] = {}
+    best: dict[str, float] = {}
+    for bug in args.bugs:
+        for s in singles:
+            found, its = summary[(bug, s)]
+            full = found == args.seeds
+            rate[(bug, s)] = 1 - 0.5 ** (1 / its) if full else 0.0
+            if full:
+                best[bug] = min(best.get(bug, float("inf")), its)
+    ranked = []
+    for k in range(1, size + 1):
+        for members in itertools.product(singles, repeat=k):
+            ratios = [
+                portfolio_median([rate[(bug, m)] for m in members]) / best[bug]
+                for bug in args.bugs
+                if bug in best
+            ]
+            ranked.append((max(ratios), k, statistics.fmean(ratios), members))
+    ranked.sort()
+    print(f"\nportfolios of up to {size} turns (estimated worst and mean ratio to the best):")
+    for worst, _, mean, members in ranked[:8]:
+        print(f"  {', '.join(members)}: worst {worst:.2f}x, mean {mean:.2f}x")
+    for k in range(1, size + 1):
+        worst, _, mean, members = min(r for r in ranked if r[1] == k)
+        print(f"  best of {k}: {', '.join(members)}: worst {worst:.2f}x, mean {mean:.2f}x")
+
+
 def depth_bound(iterations: int) -> None:
     """PCT with d-1 change points on the synthetic depth-d bugs, beside 1/(n*k^(d-1))."""
     _quiet()
@@ -142,8 +200,12 @@ def depth_bound(iterations: int) -> None:
     for d in (1, 2, 3):
         test = getattr(depth, f"depth{d}")
         pct = PCTStrategy(d)
-        found = testkit.explore(test, iterations, 500, pct, 1, stop_at_first_bug=False)
-        rand = testkit.explore(test, iterations, 500, "random", 1, stop_at_first_bug=False)
+        found = testkit.explore(
+            test, iterations, 500, pct, 1, stop_at_first_bug=False, shrink=False
+        )
+        rand = testkit.explore(
+            test, iterations, 500, "random", 1, stop_at_first_bug=False, shrink=False
+        )
         k = pct.expected_decisions
         bound = 1 / (n * k ** (d - 1))
         rate = found.buggy_iterations / found.iterations
@@ -191,7 +253,9 @@ def change_points(iterations: int) -> None:
         planned = 0
         found = 0
         for i in range(iterations):
-            report = testkit.explore(raft_election.buggy, 1, MAX_STEPS, pct, 1_000 + i)
+            report = testkit.explore(
+                raft_election.buggy, 1, MAX_STEPS, pct, 1_000 + i, progress=False, shrink=False
+            )
             effective += pct.effective_changes
             planned += len(pct._change_points) if strategy is None else 0
             found += report.bug is not None
@@ -216,7 +280,13 @@ def raft_evidence(iterations: int) -> None:
             testkit.explore(raft_election.fixed, 1, MAX_STEPS, strategy, 1 + i, progress=False)
             split += any(len(c) > 1 for c in raft_election.CANDIDATES.values())
         buggy = testkit.explore(
-            raft_election.buggy, iterations, MAX_STEPS, name, 1, stop_at_first_bug=False
+            raft_election.buggy,
+            iterations,
+            MAX_STEPS,
+            name,
+            1,
+            stop_at_first_bug=False,
+            shrink=False,
         )
         print(f"| {name} | {split / iterations:.0%} | {buggy.buggy_percent:.0f}% |")
 
@@ -231,6 +301,9 @@ def main() -> None:
     parser.add_argument("-j", "--jobs", type=int, default=2)
     parser.add_argument("--check-fixed", type=int, default=0, metavar="N")
     parser.add_argument("--no-table", action="store_true")
+    parser.add_argument(
+        "--choose-portfolio", action="store_true", help="rank portfolios built from the table"
+    )
     parser.add_argument("--depth-iterations", type=int, default=3000)
     args = parser.parse_args()
     args.bugs = args.bugs.split(",")
@@ -245,7 +318,10 @@ def main() -> None:
             bad = [(b, s, n) for b, s, n in pool.map(_fixed, jobs) if n]
             print(f"fixed variants, {args.check_fixed:,} iterations each: reports {bad or 'none'}")
         if not args.no_table:
-            targets(args, table(args, pool))
+            summary = table(args, pool)
+            targets(args, summary)
+            if args.choose_portfolio and "random" in args.strategies:
+                choose_portfolio(args, summary)
     if args.depth_iterations:
         depth_bound(args.depth_iterations)
         change_points(300)

@@ -168,10 +168,13 @@ def test_the_fair_prefix_follows_the_runs_that_ended() -> None:
     assert fair.prefix == 500  # nothing seen yet: max_steps // 4
     fair.end(45)
     _begin(fair, ops, 1, max_steps=2000)
-    assert fair.prefix == 45  # a 45-step run is the inner strategy's all the way
+    assert fair.prefix == 90  # a run up to twice the longest seen is the inner strategy's
     fair.end(2000)  # cut off at max_steps: not a run length
     _begin(fair, ops, 2, max_steps=2000)
-    assert fair.prefix == 45
+    assert fair.prefix == 90
+    fair.end(300)
+    _begin(fair, ops, 3, max_steps=2000)
+    assert fair.prefix == 500  # never beyond max_steps // 4
 
 
 def test_rl_learns_away_from_choices_it_has_taken() -> None:
@@ -246,3 +249,10 @@ def test_the_new_strategies_have_names_and_refuse_a_bound() -> None:
     with pytest.raises(TestkitError, match="takes no bound"):
         make_strategy("pos:3")
     assert isinstance(make_strategy("random"), RandomStrategy)
+
+
+def test_the_default_portfolio_gives_fair_pct_half_the_turns() -> None:
+    members = testkit._strategies.catalog.default_portfolio().members
+    assert [m.name for m in members] == ["probabilistic:3", "fair-pct:3", "fair-pct:3", "fair-pos"]
+    assert members[1] is members[2]  # one instance: it learns run lengths from both turns
+    assert all(m.fair for m in members)

@@ -27,3 +27,26 @@ class Node(FSM, pykka.ThreadingActor):
 
 
 Ref = pykka.ActorRef[Any]
+
+
+class Link(Node):
+    """A network path: forwards each `(target, message)` it is told, in order. A strategy that
+    holds a link back models a slow link (a congested replication stream, a long GC pause on
+    the sender's socket): what it carries arrives late, after everything else has happened."""
+
+    def handle(self, message: Any) -> State | None:
+        target, payload = message
+        target.tell(payload)
+        return None
+
+
+class Chatter(Node):
+    """Background traffic: `rounds` request/response exchanges with a peer (health checks,
+    metrics, client reads), so a run has other work going on while a message is in flight.
+    Start two and tell one `("ping", rounds, peer)`."""
+
+    def handle(self, message: Any) -> State | None:
+        match message:
+            case ("ping", int(left), peer) if left > 0:
+                peer.tell(("ping", left - 1, self.actor_ref))
+        return None

@@ -1,5 +1,6 @@
 """A look-aside cache in front of a database, a reader that fills the cache on a miss and a
-writer that warms it, updates the database and invalidates the entry. The seeded bug: the
+writer that warms it, updates the database and invalidates the entry, each sending over its own
+network path, beside the cluster's background health checks. The seeded bug: the
 cache takes any fill, so a stale value sticks when three races go one way: the reader's get
 reaches the cache before the writer's warm-up, its database read comes before the writer's
 update, and the writer's invalidation arrives before the reader's fill. (The fix is
@@ -10,12 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from bench.bugs._common import Node, Ref
+from bench.bugs._common import Chatter, Link, Node, Ref
 from fsm import State
 from testkit import Runtime
 
 STORY = "deep: look-aside cache stale fill, three ordered races among four actors"
 THINK = 3  # local steps between a reply and the next request
+CHATTER = 40  # background exchanges (the cluster's health checks)
 
 
 @dataclass(frozen=True)
@@ -116,6 +118,7 @@ class Worker(Node):
         self.reader = reader
         self.lease = 0
         self.next_request: Any = None
+        self.path = Link.start()
         super().__init__()
 
     def after_thinking(self, request: Any) -> None:
@@ -127,7 +130,7 @@ class Worker(Node):
             case ("think", 0):
                 target, payload = self.next_request
                 if payload is not None:
-                    target.tell(payload)
+                    self.path.tell((target, payload))
                 if isinstance(payload, SetValue):  # warmed: now the update
                     self.after_thinking((self.db, Update(1, self.actor_ref)))
             case ("think", int(n)):
@@ -155,6 +158,7 @@ def _run(runtime: Runtime, leases: bool) -> None:
     writer = Worker.start(cache, db, False)
     reader.tell("go")
     writer.tell("go")
+    Chatter.start().tell(("ping", CHATTER, Chatter.start()))
     runtime.run()
     cached, stored = cache.ask("peek"), db.ask("peek")
     assert cached in (None, stored), f"the cache holds {cached} but the database {stored}"

@@ -1,19 +1,23 @@
 """A consumer that sleeps on an empty buffer and a producer that wakes it, next to a ticking
-status reporter that runs until the work is done. The seeded bug: the consumer checks the
-buffer and registers as sleeping in two steps, so an item put in between sends no wake-up and
-the consumer sleeps forever (a liveness bug: only a fair strategy can call it one)."""
+status reporter that runs until the work is done; the consumer talks to the buffer over a
+network path, and the producer makes an item every third tick of its timer. The seeded bug: the
+consumer checks the buffer and registers as sleeping in two messages, so an item put in between
+sends no wake-up and the consumer sleeps forever (a liveness bug: only a fair strategy can call
+it one). It needs the registration to stay on the path until the producer's next item, three
+ticks later, has reached the buffer."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-from bench.bugs._common import Node, Ref
+from bench.bugs._common import Link, Node, Ref
 from fsm import Event, Monitor, State
 from testkit import Runtime
 
 STORY = "lost wake-up (liveness, needs fairness)"
 ITEMS = 4
+TICKS_PER_ITEM = 3  # the producer makes an item every third tick of its timer
 
 
 @dataclass(frozen=True)
@@ -75,21 +79,22 @@ class Consumer(Node):
         self.ticker = ticker
         self.atomic = atomic
         self.consumed = 0
+        self.path = Link.start()
         super().__init__()
 
     def handle(self, message: Any) -> State | None:
         match message:
             case "go" | "wake":
-                self.buffer.tell(Take(self.atomic))
+                self.path.tell((self.buffer, Take(self.atomic)))
             case Item():
                 self.consumed += 1
                 self.monitor(Pending, "consumed")
                 if self.consumed == ITEMS:
                     self.ticker.tell("stop")
                 else:
-                    self.buffer.tell(Take(self.atomic))
+                    self.path.tell((self.buffer, Take(self.atomic)))
             case "empty" if not self.atomic:
-                self.buffer.tell("sleeping")  # the bug: a second step after the check
+                self.path.tell((self.buffer, "sleeping"))  # the bug: a second step after the check
         return None
 
 
@@ -97,13 +102,16 @@ class Producer(Node):
     def __init__(self, buffer: Ref) -> None:
         self.buffer = buffer
         self.n = 0
+        self.ticks = 0
         super().__init__()
 
     def handle(self, message: Any) -> State | None:
         if message == "produce" and self.n < ITEMS:
-            self.n += 1
-            self.monitor(Pending, "produced")
-            self.buffer.tell(Item(self.n))
+            self.ticks += 1
+            if self.ticks % TICKS_PER_ITEM == 0:
+                self.n += 1
+                self.monitor(Pending, "produced")
+                self.buffer.tell(Item(self.n))
             self.start_single_timer("next", "produce", 0.01)
         return None
 

@@ -1,18 +1,23 @@
-"""Primary/backup replication with a failover driver. The seeded bug: the primary acks a
-write at once and replicates it on its next flush, so a crash before the flush loses a write
-the client was told is durable."""
+"""Primary/backup replication over a replication link, with a failure detector that promotes
+the backup and a reader load on the backup. The seeded bug: the primary acks a write as soon as
+it has handed it to the replication link, so when the link is slow and the primary crashes, the
+backup is promoted (after the detector's timeout) without a write the client was told is
+durable. It needs the link to hold an acked write from before the crash until after the
+promotion, while the reads, the crash and the detector's timeout go on."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-from bench.bugs._common import Node, Ref
+from bench.bugs._common import Link, Node, Ref
 from fsm import Monitor, State
 from testkit import Runtime
 
-STORY = "primary/backup failover, acked write lost"
+STORY = "primary/backup failover, acked write lost (slow replication link)"
 WRITES = 12
+READS = 60
+MISSED = 2
 
 
 @dataclass(frozen=True)
@@ -27,13 +32,18 @@ class Ack:
 
 @dataclass(frozen=True)
 class Replicate:
-    keys: tuple[int, ...]
+    key: int
     reply_to: Ref | None
 
 
 @dataclass(frozen=True)
 class Replicated:
-    keys: tuple[int, ...]
+    key: int
+
+
+@dataclass(frozen=True)
+class Read:
+    reply_to: Ref
 
 
 @dataclass(frozen=True)
@@ -67,12 +77,14 @@ class Durability(Monitor):
 
 
 class Server(Node):
-    def __init__(self, backup: Ref | None, client: list[Ref], sync: bool) -> None:
+    """The primary (with a backup and a link to it) or the backup (without)."""
+
+    def __init__(self, backup: Ref | None, link: Ref | None, client: list[Ref], sync: bool) -> None:
         self.backup = backup
+        self.link = link
         self.client = client
         self.sync = sync
         self.store: set[int] = set()
-        self.pending: list[int] = []
         self.crashed = False
         super().__init__()
 
@@ -82,25 +94,21 @@ class Server(Node):
         match message:
             case Write(key):
                 self.store.add(key)
-                if self.backup is None:
+                if self.backup is None or self.link is None:
                     self.client[0].tell(Ack(key))
                 elif self.sync:
-                    self.backup.tell(Replicate((key,), self.actor_ref))
+                    self.link.tell((self.backup, Replicate(key, self.actor_ref)))
                 else:
-                    self.client[0].tell(Ack(key))
-                    self.pending.append(key)
-                    if not self.is_timer_active("flush"):
-                        self.start_single_timer("flush", "flush", 0.01)
-            case "flush" if self.backup is not None and self.pending:
-                self.backup.tell(Replicate(tuple(self.pending), None))
-                self.pending = []
-            case Replicate(keys, reply_to):
-                self.store.update(keys)
+                    self.link.tell((self.backup, Replicate(key, None)))
+                    self.client[0].tell(Ack(key))  # the bug: acked before it is replicated
+            case Replicate(key, reply_to):
+                self.store.add(key)
                 if reply_to is not None:
-                    reply_to.tell(Replicated(keys))
-            case Replicated(keys):
-                for key in keys:
-                    self.client[0].tell(Ack(key))
+                    reply_to.tell(Replicated(key))
+            case Replicated(key):
+                self.client[0].tell(Ack(key))
+            case Read(reply_to):
+                reply_to.tell(len(self.store))
             case "crash":
                 self.crashed = True
             case "promote":
@@ -131,19 +139,39 @@ class Client(Node):
         return None
 
 
-class FailoverDriver(Node):
-    """Crashes the primary once, after a random delay, and promotes the backup."""
+class Reader(Node):
+    """Reads from the backup, one read per reply, `READS` times (the read load)."""
+
+    def __init__(self, backup: Ref) -> None:
+        self.backup = backup
+        self.left = READS
+        super().__init__()
+
+    def handle(self, message: Any) -> State | None:
+        self.left -= 1
+        if self.left >= 0:
+            self.backup.tell(Read(self.actor_ref))
+        return None
+
+
+class FailureDetector(Node):
+    """Crashes the primary once, after a random delay; promotes the backup once the primary
+    has missed `MISSED` heartbeat deadlines in a row (one timer each)."""
 
     def __init__(self, primary: Ref, backup: Ref, client: Ref) -> None:
         self.refs = (primary, backup, client)
         super().__init__()
 
     def handle(self, message: Any) -> State | None:
+        primary, backup, client = self.refs
         if message == "go":
             self.start_single_timer("crash", "crash", 0.01 * (1 + self.random_int(4)))
         elif message == "crash":
-            primary, backup, client = self.refs
             primary.tell("crash")
+            self.start_single_timer("deadline", 1, 0.05)
+        elif isinstance(message, int) and message < MISSED:
+            self.start_single_timer("deadline", message + 1, 0.05)
+        elif isinstance(message, int):
             backup.tell("promote")
             client.tell(NewPrimary(backup))
         return None
@@ -152,11 +180,12 @@ class FailoverDriver(Node):
 def _run(runtime: Runtime, sync: bool) -> None:
     runtime.register_monitor(Durability)
     client: list[Ref] = []
-    backup = Server.start(None, client, sync)
-    primary = Server.start(backup, client, sync)
+    backup = Server.start(None, None, client, sync)
+    primary = Server.start(backup, Link.start(), client, sync)
     client.append(Client.start(primary))
     client[0].tell("go")
-    FailoverDriver.start(primary, backup, client[0]).tell("go")
+    Reader.start(backup).tell("go")
+    FailureDetector.start(primary, backup, client[0]).tell("go")
 
 
 def buggy(runtime: Runtime) -> None:

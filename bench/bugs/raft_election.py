@@ -1,20 +1,21 @@
-"""A 5-node Raft leader election with randomized election timers. The seeded bug: a candidate's
-vote tally is not scoped to its term (it is kept when the candidate stands again, and a granted
-vote is counted whatever its term), so a vote from a term that ended without a leader counts in
-the next term, where the voter has since voted for another candidate: two leaders of one term
-(Raft's election safety, checked by a monitor). It needs a split term, two candidates in the
-next term, and the voter's new vote going to the other one."""
+"""A 5-node Raft leader election with randomized election timers, each node answering over its
+own network path. The seeded bug: a candidate counts a granted vote whatever its term, so a
+vote held up on a slow path from a term that ended without a leader counts in the candidate's
+next term, where the voter has since voted for another candidate: two leaders of one term
+(Raft's election safety, checked by a monitor). It needs a term without a leader, the vote
+staying on its path through the candidate's next election timeout, and the voter's new vote
+going to a rival of the same term."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-from bench.bugs._common import Node, Ref
+from bench.bugs._common import Link, Node, Ref
 from fsm import Monitor, State
 from testkit import Runtime
 
-STORY = "5-node Raft election, vote tally kept across terms: two leaders"
+STORY = "5-node Raft election, late vote of an earlier term counted: two leaders"
 NODES = 5
 MAX_TERM = 4  # a node gives up after this term, so every run ends
 
@@ -75,6 +76,7 @@ class RaftNode(Node):
         self.voted_for: int | None = None
         self.votes: set[int] = set()
         self.role = "follower"
+        self.path = Link.start()
         super().__init__()
 
     def reset_election_timer(self) -> None:
@@ -89,8 +91,7 @@ class RaftNode(Node):
                     self.role = "gave up"
                     return None
                 self.term += 1
-                kept = set() if self.checks_term else self.votes  # the tally outlives its term
-                self.role, self.voted_for, self.votes = "candidate", self.me, kept | {self.me}
+                self.role, self.voted_for, self.votes = "candidate", self.me, {self.me}
                 CANDIDATES.setdefault(self.term, set()).add(self.me)
                 for i, peer in enumerate(self.peers):
                     if i != self.me:
@@ -104,7 +105,7 @@ class RaftNode(Node):
                 if granted:
                     self.voted_for = candidate
                     self.reset_election_timer()
-                self.peers[candidate].tell(Vote(self.term, self.me, granted))
+                self.path.tell((self.peers[candidate], Vote(self.term, self.me, granted)))
             case Vote(term, voter, granted) if self.role == "candidate" and (
                 term == self.term or not self.checks_term
             ):
@@ -112,7 +113,7 @@ class RaftNode(Node):
                     self.votes.add(voter)
                 if len(self.votes) * 2 > NODES:
                     self.role = "leader"
-                    self.monitor(ElectionSafety, Elected(term, self.me))
+                    self.monitor(ElectionSafety, Elected(self.term, self.me))
                     self.cancel_timer("election")
                     self.start_single_timer("beat", 1, 0.05)
             case int(beat) if self.role == "leader":

@@ -13,10 +13,11 @@ from testkit._strategies.base import Strategy
 class FairStrategy(Strategy):
     """An unfair strategy for an unfair prefix, then fair choices.
 
-    The prefix follows the runs seen so far: as long as the longest run that ended before
+    The prefix follows the runs seen so far: twice the longest run that ended before
     `max_steps` (capped at `max_steps // 4`; that cap before any run ended), so on a system
-    whose runs end the whole run is the inner strategy's, and a run that keeps going (a
-    liveness bug) turns fair. After the prefix every other decision is uniformly random and
+    whose runs end the whole run is the inner strategy's, even a run longer than any seen yet
+    (a retry or a failover makes the buggy runs the longer ones), and a run that keeps going
+    (a liveness bug) turns fair. After the prefix every other decision is uniformly random and
     the rest go to the operation that has waited longest since it was enabled or last ran,
     so an enabled operation runs within 2n decisions (n enabled operations). Fairness is
     what makes a monitor that stays hot until `max_steps` a real liveness bug rather than
@@ -39,7 +40,7 @@ class FairStrategy(Strategy):
         super().begin(iteration, rng, max_steps)
         self._max_steps = max_steps
         cap = max_steps // 4
-        self.prefix = min(self._longest_ended, cap) if self._longest_ended else cap
+        self.prefix = min(2 * self._longest_ended, cap) if self._longest_ended else cap
         self._since = {}
         self._waiting = []
         self._decisions = 0
