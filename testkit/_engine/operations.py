@@ -63,8 +63,8 @@ class Mailbox:
             reply_to.request = envelope.message  # type: ignore[attr-defined]
         if not self.enabled and self.alive and self.actor is not None and self.waiter is None:
             runtime.enable(self)
-        if runtime.observer is not None:
-            runtime.observer.sent(runtime.steps - 1, runtime.sender(), self, envelope)
+        if runtime._on_sent is not None:
+            runtime._on_sent(runtime.steps - 1, runtime.sender(), self, envelope)
         if runtime.in_body:  # sent by the test function: the strategy decides when it goes on
             runtime.body.pause()
 

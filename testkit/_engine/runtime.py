@@ -27,10 +27,11 @@ from fsm import _deathwatch
 from fsm._dispatch import Dispatcher
 from fsm._monitor import Monitor, check_monitor_class, create_monitor
 from testkit._engine.bug import Abort, Bug, exception_text
-from testkit._engine.compact import CompactTrace
+from testkit._engine.compact import NO_STATE, CompactTrace
 from testkit._engine.enabled import EnabledSet
 from testkit._engine.future import DeterministicFuture, blocking_error
 from testkit._engine.observer import current as current_observer
+from testkit._engine.observer import delivery_kind, hook
 from testkit._engine.operations import Mailbox, TimerEntry, TimerQueue
 from testkit._engine.payloads import CONTINUE, START, Choice, Wait, describe_message
 from testkit._engine.registry import unregister_all
@@ -55,8 +56,12 @@ _PYKKA_INTERNAL = frozenset(
 )
 
 
-_DONE: Any = object()  # a handler's greenlet finished its step and can run the next one
-_SUSPENDED: Any = object()  # a handler's greenlet is parked on a future
+_DONE: Any = object()  # a parked handler's greenlet finished its step (and ended)
+_SUSPENDED: Any = object()  # a resumed handler's greenlet is parked on a future again
+
+
+class _Demoted(BaseException):
+    """Ends a former scheduler greenlet once the handler that blocked on it has finished."""
 
 
 class MonitorSlot:
@@ -118,11 +123,20 @@ class Runtime(Dispatcher):
         """Why this iteration may have tested less than it seems (the report's warnings)."""
         self.waiters: list[Waiter] = []
         """Handlers parked on a future (a blocking ask, proxy `.get()`, `ref.stop()`)."""
-        self._spare: Any = None  # a finished handler greenlet, reused for the next step
+        self._glet: Any = None
+        """The greenlet running the scheduler loop; handlers run on its stack until one
+        blocks, which leaves that stack to the handler and moves the loop to a fresh one."""
+        self._driver: Any = None  # the greenlet waiting for the loop's result
+        self._loop: Callable[[], Any] = _nothing  # the loop the scheduler greenlet runs
+        self._parked = 0  # former scheduler greenlets that a blocked handler still holds
+        self._test: Callable[[Runtime], Any] = _nothing
         self._firing: Any = None  # the timer whose message is being put in a mailbox
-        self.observer = current_observer()
-        if self.observer is not None:
-            self.observer.attached(self)
+        self.observer = observer = current_observer()
+        self._on_sent = hook(observer, "sent")
+        self._on_delivered = hook(observer, "delivered")
+        self._counts = None if observer is None else observer.delivery_counts
+        if observer is not None:
+            observer.attached(self)
 
     # ---- the test's API ------------------------------------------------------------------
 
@@ -281,6 +295,10 @@ class Runtime(Dispatcher):
             raise Abort(error=blocking_error(self._current))
         if self.in_body:
             return self.body.wait(done)
+        result: bool = self._drive(lambda: self._until(done))
+        return result
+
+    def _until(self, done: Callable[[], bool]) -> bool:
         step = self.step
         enabled = self.enabled
         sleeping = self.sleeping
@@ -310,34 +328,69 @@ class Runtime(Dispatcher):
     def run_test(self, test: Callable[[Runtime], Any]) -> BaseException | None:
         """Run `test` as an operation among the actors until the system is quiescent or the
         step bound is reached; returns what the test function raised, if anything."""
+        self._test = test
+        try:
+            outcome: BaseException | None = self._drive(self._test_loop)
+            return outcome
+        finally:
+            self.body.cancel()
+
+    def _test_loop(self) -> BaseException | None:
+        """The scheduler loop of `run_test` (re-entered on a fresh greenlet when a handler
+        blocks, so it keeps its state in the runtime, not in locals)."""
         body = self.body
+        if not body.started:
+            body.start(self._test)
         enabled = self.enabled
         sleeping = self.sleeping
-        try:
-            body.start(test)
-            while True:
-                if self.misuse is not None:
-                    raise Abort(error=self.misuse)
-                if body.state is FINISHED and body.outcome is not None:
+        step = self.step
+        max_steps = self.max_steps
+        while True:
+            if self.misuse is not None:
+                raise Abort(error=self.misuse)
+            state = body.state
+            if state is FINISHED:
+                if body.outcome is not None:
                     return body.outcome
-                if body.state is WAITING and body.done():
-                    body.wake_value = True
-                    body.state = RUNNABLE
-                    self.enable(body)
-                if not enabled and not sleeping:
-                    if self._quiescent():
-                        continue
-                    if body.state is not WAITING:
-                        return None  # quiescent, and the test function is done
-                    body.wake_value = False  # what it waits for will never happen
-                    body.resume()
+            elif state is WAITING and body.done():
+                body.wake_value = True
+                body.state = RUNNABLE
+                self.enable(body)
+            if not enabled and not sleeping:
+                if self._quiescent():
                     continue
-                if self.steps >= self.max_steps:
-                    self.bound_reached = True
-                    return None
-                self.step()
-        finally:
-            body.cancel()
+                if body.state is not WAITING:
+                    return None  # quiescent, and the test function is done
+                body.wake_value = False  # what it waits for will never happen
+                body.resume()
+                continue
+            if self.steps >= max_steps:
+                self.bound_reached = True
+                return None
+            step()
+
+    # ---- the scheduler's greenlets -------------------------------------------------------
+
+    def _drive(self, loop: Callable[[], Any]) -> Any:
+        """Run `loop` on a scheduler greenlet and return its result (or raise its error)."""
+        self._loop = loop
+        self._driver = getcurrent()
+        self._glet = greenlet(self._scheduler_main, self._driver)
+        return self._glet.switch()
+
+    def _scheduler_main(self) -> Any:
+        try:
+            return self._loop()
+        except _Demoted:  # the blocked handler this stack was left to has finished
+            self._parked -= 1
+            return _DONE
+
+    def _demote(self) -> None:
+        """The handler running on the scheduler's stack blocks: leave the stack to it and go
+        on with the loop on a fresh greenlet (until then, handlers cost no switch)."""
+        self._parked += 1
+        self._glet = greenlet(self._scheduler_main, self._driver)
+        self._glet.switch()
 
     # ---- waiting handlers -------------------------------------------------------------------
 
@@ -357,7 +410,10 @@ class Runtime(Dispatcher):
         if op.enabled:
             self.disable(op)
         self._current = None
-        glet.parent.switch(_SUSPENDED)
+        if glet is self._glet:
+            self._demote()
+        else:  # a handler resumed earlier: back to the scheduler that resumed it
+            glet.parent.switch(_SUSPENDED)
         if waiter.timed_out and not future._done:
             raise pykka.Timeout(f"{timeout} seconds (no actor could run any more)")
 
@@ -387,7 +443,9 @@ class Runtime(Dispatcher):
         what = waiter.what + (":timeout" if waiter.timed_out else "")
         self.trace.append((op, Wait("resume", waiter.target, what), None))
         self._current = op
-        self._finish(waiter.glet, waiter.glet.switch())
+        glet = waiter.glet
+        glet.parent = getcurrent()
+        glet.switch()
 
     def _quiescent(self) -> bool:
         """Nothing can run: end the waits that have a timeout (True if one did), or report
@@ -406,24 +464,13 @@ class Runtime(Dispatcher):
             return False  # the test function waits on a probe: it goes on first
         raise Abort(bug=stuck_bug(waiting, body))
 
-    def _in_greenlet(self, run: Callable[[Mailbox], None], op: Mailbox) -> None:
-        """Run one handler step on a greenlet of its own, so that it can wait."""
-        glet = self._spare
-        if glet is None:
-            glet = greenlet(_handler_loop)
-        else:
-            self._spare = None
-        self._finish(glet, glet.switch(run, op))
-
-    def _finish(self, glet: Any, result: Any) -> None:
-        if result is _DONE:
-            self._spare = glet
-
     # ---- operations ------------------------------------------------------------------------
 
     def enable(self, op: Any) -> None:
         op.enabled = True
-        self.enabled.append(op)
+        enabled = self.enabled
+        enabled._where[op] = len(enabled)  # EnabledSet.append, inlined: once a step
+        list.append(enabled, op)
         if self.on_enable is not None:
             self.on_enable(op)
 
@@ -454,21 +501,29 @@ class Runtime(Dispatcher):
         if op.waiter is not None:
             self._resume(op)
             return
-        if not op.started:
-            self._in_greenlet(self._start, op)
-            return
-        self._in_greenlet(self._deliver, op)
+        if op.started:
+            self._deliver(op)
+        else:
+            self._start(op)
+        if self._parked and getcurrent() is not self._glet:
+            raise _Demoted  # this stack was a blocked handler's: its step is over
 
     def _deliver(self, op: Mailbox) -> None:
-        """One message to one actor (on a handler greenlet)."""
-        enabled = self.enabled
+        """One message to one actor (on the scheduler's stack)."""
         actor = op.actor
         envelope = op.items.popleft()
         op.current = envelope
         message = envelope.message
-        before = None if op.plain else actor._sm_current
-        index = len(self.trace)
-        self.trace.append((op, message, before))
+        trace = self.trace
+        index = len(trace.ops)
+        trace.ops.append(op)
+        trace.payloads.append(message)
+        if op.plain:
+            before = None
+            trace.befores.append(NO_STATE)
+        else:
+            before = actor._sm_current
+            trace.befores.append(before.state_name)
         self._current = op
         try:
             if message.__class__ in _PYKKA_INTERNAL:
@@ -489,16 +544,35 @@ class Runtime(Dispatcher):
                 self._failed(op, exc)
         finally:
             self._current = None
-            if self.observer is not None:
-                after = None if op.plain else actor._sm_current
-                self.observer.delivered(index, op, envelope, before, after)
+            if before is not None:
+                after = actor._sm_current
+                counts = self._counts
+                if counts is not None and after is not before:
+                    key = (
+                        actor.__class__,
+                        before.state_name,
+                        after.state_name,
+                        delivery_kind(message),
+                        after.notifies and after.stop_reason is None,
+                    )
+                    counts[key] = counts.get(key, 0) + 1
+            else:
+                after = None
+            if self._on_delivered is not None:
+                self._on_delivered(index, op, envelope, before, after)
         if envelope.reply_to is not None and response is not _NO_REPLY:
             envelope.reply_to.set(response)
         if actor.actor_stopped.is_set():
             self._teardown(op)
-        elif not op.items:
+        elif not op.items:  # EnabledSet.remove, inlined: once a step
             op.enabled = False
-            enabled.remove(op)
+            enabled = self.enabled
+            where = enabled._where
+            place = where.pop(op)
+            last = list.pop(enabled)
+            if place < len(enabled):
+                enabled[place] = last
+                where[last] = place
 
     def _start(self, mailbox: Mailbox) -> None:
         """The actor's first step: its `on_start`."""
@@ -597,7 +671,7 @@ class Runtime(Dispatcher):
                 with contextlib.suppress(BaseException):  # the iteration is over anyway
                     waiter.glet.throw()
         self.waiters.clear()
-        self._spare = None
+        self._parked = 0
         self._dispose()
 
     def _dispose(self) -> None:
@@ -617,8 +691,5 @@ class Runtime(Dispatcher):
 _NO_REPLY: Any = object()  # the asker already got the handler's exception
 
 
-def _handler_loop(run: Callable[[Mailbox], None], op: Mailbox) -> None:
-    """A handler greenlet: runs one step, hands control back, and waits for the next one."""
-    while True:
-        run(op)
-        run, op = getcurrent().parent.switch(_DONE)
+def _nothing(*_: Any) -> None:
+    """The loop of a runtime that runs none yet."""

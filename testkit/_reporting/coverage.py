@@ -1,8 +1,8 @@
 """`Coverage`: which states, transitions and events each FSM class and monitor went through.
 
-It is an `Observer` that `explore` installs: during a run it only counts raw keys (class,
-state before, state after, message type) in one dict per delivery; names become text when
-the figures are read or sent to another process, so that workers' coverage merges.
+It is an `Observer` that `explore` installs: during a run the runtime counts raw keys (class,
+state before, state after, message type) into its dict, one update per delivery; names become
+text when the figures are read or sent to another process, so that workers' coverage merges.
 """
 
 from __future__ import annotations
@@ -11,8 +11,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from fsm import Monitor, StateTimeout
-from fsm._actor import _StateTimeoutFired, _TimerFired
+from fsm import Monitor
 from testkit._engine.bug import state_text
 from testkit._engine.observer import Observer
 
@@ -88,24 +87,11 @@ class Coverage(Observer):
 
     def __init__(self) -> None:
         self._raw: dict[tuple[Any, ...], int] = {}
+        self.delivery_counts = self._raw  # the runtime counts deliveries into it
         self._classes: dict[type, str] = {}  # class -> "FSM"/"monitor", declared states read
         self._machines: dict[str, MachineCoverage] = {}
 
     # ---- the observer: cheap counting --------------------------------------------------------
-
-    def delivered(self, step: int, receiver: Any, envelope: Any, before: Any, after: Any) -> None:
-        if after is before or before is None:
-            return  # not handled (a stale timer, an actor that has stopped)
-        message = envelope.message
-        kind: Any = message.__class__
-        if kind is _TimerFired:
-            kind = message.message.__class__
-        elif kind is _StateTimeoutFired:
-            kind = StateTimeout
-        moved = after.notifies and after.stop_reason is None  # a stop is no transition
-        key = (receiver.actor.__class__, before.state_name, after.state_name, kind, moved)
-        raw = self._raw
-        raw[key] = raw.get(key, 0) + 1
 
     def started(self, step: int, mailbox: Any) -> None:
         actor = mailbox.actor
@@ -162,7 +148,8 @@ class Coverage(Observer):
 
     def _fold(self) -> None:
         """Turn the raw counts into text figures (done when read, and before pickling)."""
-        raw, self._raw = self._raw, {}
+        raw = dict(self._raw)  # emptied in place: runtimes count into this very dict
+        self._raw.clear()
         for key, count in raw.items():
             cls = key[0]
             entry = self._machine(cls.__name__, self._classes.get(cls, "FSM"))
