@@ -62,7 +62,12 @@ class Mailbox:
             reply_to.owner = self  # type: ignore[attr-defined]
             reply_to.request = envelope.message  # type: ignore[attr-defined]
         if not self.enabled and self.alive and self.actor is not None and self.waiter is None:
-            runtime.enable(self)
+            self.enabled = True  # runtime.enable, inlined: once a step
+            enabled = runtime.enabled
+            enabled._where[self] = len(enabled)
+            list.append(enabled, self)
+            if runtime.on_enable is not None:
+                runtime.on_enable(self)
         if runtime._on_sent is not None:
             runtime._on_sent(runtime.steps - 1, runtime.sender(), self, envelope)
         if runtime.in_body:  # sent by the test function: the strategy decides when it goes on

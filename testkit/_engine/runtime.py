@@ -24,6 +24,7 @@ from pykka import messages as pykka_messages
 from pykka._envelope import Envelope
 
 from fsm import _deathwatch
+from fsm._actor import _StateTimeoutFired, _TimerFired
 from fsm._dispatch import Dispatcher
 from fsm._monitor import Monitor, check_monitor_class, create_monitor
 from testkit._engine.bug import Abort, Bug, exception_text
@@ -55,6 +56,7 @@ _PYKKA_INTERNAL = frozenset(
     }
 )
 
+_WRAPPED = frozenset({_TimerFired, _StateTimeoutFired})  # delivered as their inner message
 
 _DONE: Any = object()  # a parked handler's greenlet finished its step (and ended)
 _SUSPENDED: Any = object()  # a resumed handler's greenlet is parked on a future again
@@ -106,7 +108,10 @@ class Runtime(Dispatcher):
         self.steps = 0
         self.now = 0.0
         self.enabled = EnabledSet()
-        self.trace = CompactTrace()
+        self.trace = trace = CompactTrace()
+        self._trace_ops = trace.ops  # the columns a delivery appends to, at hand
+        self._trace_payloads = trace.payloads
+        self._trace_befores = trace.befores
         self.mailboxes: list[Mailbox] = []
         self.monitor_slots: dict[type[Monitor], MonitorSlot] = {}
         self.bound_reached = False
@@ -368,6 +373,11 @@ class Runtime(Dispatcher):
                 self.bound_reached = True
                 return None
             step()
+            if state is not WAITING:  # nothing to look at until the test function runs
+                while enabled and self.steps < max_steps and body.state is state:
+                    if self.misuse is not None:
+                        break
+                    step()
 
     # ---- the scheduler's greenlets -------------------------------------------------------
 
@@ -479,7 +489,8 @@ class Runtime(Dispatcher):
         self.enabled.remove(op)
 
     def step(self) -> None:
-        """Let the strategy pick one enabled operation and run it."""
+        """Let the strategy pick one enabled operation and run it (a delivery, the common
+        step, is inlined here: it is what every step of a busy system costs)."""
         enabled = self.enabled
         if self.sleeping and (not enabled or self.sleeping[0][0] <= self.steps):
             self._wake()
@@ -490,40 +501,21 @@ class Runtime(Dispatcher):
         else:
             op = self.strategy.pick(enabled, self.steps)
         self.steps += 1
-        if op.__class__ is not Mailbox:
-            if op.__class__ is TestBody:
-                self.trace.append((op, CONTINUE, None))
-                self.disable(op)
-                op.resume()
-            else:
-                self._fire_timer(op)
+        if op.__class__ is not Mailbox or op.waiter is not None or not op.started:
+            self._other_step(op)
             return
-        if op.waiter is not None:
-            self._resume(op)
-            return
-        if op.started:
-            self._deliver(op)
-        else:
-            self._start(op)
-        if self._parked and getcurrent() is not self._glet:
-            raise _Demoted  # this stack was a blocked handler's: its step is over
-
-    def _deliver(self, op: Mailbox) -> None:
-        """One message to one actor (on the scheduler's stack)."""
         actor = op.actor
         envelope = op.items.popleft()
         op.current = envelope
         message = envelope.message
-        trace = self.trace
-        index = len(trace.ops)
-        trace.ops.append(op)
-        trace.payloads.append(message)
+        self._trace_ops.append(op)
+        self._trace_payloads.append(message)
         if op.plain:
             before = None
-            trace.befores.append(NO_STATE)
+            self._trace_befores.append(NO_STATE)
         else:
             before = actor._sm_current
-            trace.befores.append(before.state_name)
+            self._trace_befores.append(before.state_name)
         self._current = op
         try:
             if message.__class__ in _PYKKA_INTERNAL:
@@ -531,48 +523,70 @@ class Runtime(Dispatcher):
             else:
                 response = actor.on_receive(message)
         except Exception as exc:
-            if envelope.reply_to is not None:
-                envelope.reply_to.set_exception(sys.exc_info())
-                if op.plain:  # Pykka hands the error to the asker; the actor goes on
-                    response = _NO_REPLY
-                else:
-                    self._failed(op, exc)
-            else:
-                if op.plain:  # as Pykka's loop: on_failure, and the actor stops
-                    actor._handle_failure(*sys.exc_info())
-                    actor.on_failure(*sys.exc_info())
-                self._failed(op, exc)
+            response = self._handler_failed(op, envelope, exc)
         finally:
             self._current = None
             if before is not None:
                 after = actor._sm_current
                 counts = self._counts
                 if counts is not None and after is not before:
+                    kind = message.__class__
                     key = (
                         actor.__class__,
                         before.state_name,
                         after.state_name,
-                        delivery_kind(message),
+                        delivery_kind(message) if kind in _WRAPPED else kind,
                         after.notifies and after.stop_reason is None,
                     )
                     counts[key] = counts.get(key, 0) + 1
             else:
                 after = None
             if self._on_delivered is not None:
-                self._on_delivered(index, op, envelope, before, after)
+                self._on_delivered(self.steps - 1, op, envelope, before, after)
         if envelope.reply_to is not None and response is not _NO_REPLY:
             envelope.reply_to.set(response)
         if actor.actor_stopped.is_set():
             self._teardown(op)
-        elif not op.items:  # EnabledSet.remove, inlined: once a step
+        elif not op.items:  # EnabledSet.remove, inlined
             op.enabled = False
-            enabled = self.enabled
             where = enabled._where
             place = where.pop(op)
             last = list.pop(enabled)
             if place < len(enabled):
                 enabled[place] = last
                 where[last] = place
+        if self._parked and getcurrent() is not self._glet:
+            raise _Demoted  # this stack was a blocked handler's: its step is over
+
+    def _other_step(self, op: Any) -> None:
+        """A step other than a delivery: the test function goes on, a timer fires, a parked
+        handler resumes, or an actor starts."""
+        if op.__class__ is TestBody:
+            self.trace.append((op, CONTINUE, None))
+            self.disable(op)
+            op.resume()
+        elif op.__class__ is not Mailbox:
+            self._fire_timer(op)
+        elif op.waiter is not None:
+            self._resume(op)
+        else:
+            self._start(op)
+            if self._parked and getcurrent() is not self._glet:
+                raise _Demoted
+
+    def _handler_failed(self, op: Mailbox, envelope: Envelope[Any], exc: Exception) -> Any:
+        """A handler raised: the asker gets the error; for an FSM, or a plain actor's
+        `tell`, it is a bug (a plain actor's `on_failure` runs first, as in Pykka)."""
+        actor = op.actor
+        if envelope.reply_to is not None:
+            envelope.reply_to.set_exception(sys.exc_info())
+            if op.plain:  # Pykka hands the error to the asker; the actor goes on
+                return _NO_REPLY
+            self._failed(op, exc)
+        if op.plain:  # as Pykka's loop: on_failure, and the actor stops
+            actor._handle_failure(*sys.exc_info())
+            actor.on_failure(*sys.exc_info())
+        self._failed(op, exc)
 
     def _start(self, mailbox: Mailbox) -> None:
         """The actor's first step: its `on_start`."""
