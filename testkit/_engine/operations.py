@@ -166,8 +166,8 @@ class TimerQueue:
         heapq.heapify(heap)
         runtime = self.mailbox.runtime
         runtime.refresh(self)
-        if runtime.observer is not None:
-            runtime.observer.timer_cancelled(runtime.steps - 1, self.mailbox, entry)
+        if runtime.on_timer_cancelled is not None:
+            runtime.on_timer_cancelled(runtime.steps - 1, self.mailbox, entry)
 
     def peek(self) -> tuple[str, str]:
         return "timer", describe_message(self.heap[0].message)[1]

@@ -139,6 +139,9 @@ class Runtime(Dispatcher):
         self.observer = observer = current_observer()
         self._on_sent = hook(observer, "sent")
         self._on_delivered = hook(observer, "delivered")
+        self._on_timer_set = hook(observer, "timer_set")
+        self._on_timer_fired = hook(observer, "timer_fired")
+        self.on_timer_cancelled = hook(observer, "timer_cancelled")
         self._counts = None if observer is None else observer.delivery_counts
         if observer is not None:
             observer.attached(self)
@@ -241,8 +244,8 @@ class Runtime(Dispatcher):
             timers, self.now + delay, self._timer_seq, message, interval, self._ready_step()
         )
         timers.add(entry)
-        if self.observer is not None:
-            self.observer.timer_set(self.steps - 1, mailbox, entry)
+        if self._on_timer_set is not None:
+            self._on_timer_set(self.steps - 1, mailbox, entry)
         return entry
 
     def _ready_step(self) -> int:
@@ -627,8 +630,8 @@ class Runtime(Dispatcher):
         heapq.heappop(heap)  # a repeating timer comes back once its tick is handled
         self.refresh(timers)
         mailbox = timers.mailbox
-        if self.observer is not None:
-            self.observer.timer_fired(self.steps - 1, mailbox, entry)
+        if self._on_timer_fired is not None:
+            self._on_timer_fired(self.steps - 1, mailbox, entry)
         if mailbox.alive:
             self._firing = timers
             try:

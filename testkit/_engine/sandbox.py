@@ -182,8 +182,9 @@ class Sandbox:
         return self
 
     def set_clock(self, seconds: float) -> None:
-        """Move virtual time to `seconds` after EPOCH."""
-        self._factory.move_to(EPOCH + datetime.timedelta(seconds=seconds))
+        """Move virtual time to `seconds` after EPOCH (what freezegun's `move_to` does to a
+        naive datetime, without its parsing: the clock moves at every timer that fires)."""
+        self._factory.time_to_freeze = EPOCH + datetime.timedelta(seconds=seconds)
 
     def __exit__(
         self,
