@@ -56,6 +56,7 @@ _PYKKA_INTERNAL = frozenset(
     }
 )
 
+_ONE: Any = object()  # `_burst`: run one step only
 _WRAPPED = frozenset({_TimerFired, _StateTimeoutFired})  # delivered as their inner message
 
 _DONE: Any = object()  # a parked handler's greenlet finished its step (and ended)
@@ -351,7 +352,7 @@ class Runtime(Dispatcher):
             body.start(self._test)
         enabled = self.enabled
         sleeping = self.sleeping
-        step = self.step
+        burst = self._burst
         max_steps = self.max_steps
         while True:
             if self.misuse is not None:
@@ -375,12 +376,9 @@ class Runtime(Dispatcher):
             if self.steps >= max_steps:
                 self.bound_reached = True
                 return None
-            step()
-            if state is not WAITING:  # nothing to look at until the test function runs
-                while enabled and self.steps < max_steps and body.state is state:
-                    if self.misuse is not None:
-                        break
-                    step()
+            # while the test function waits, its condition is looked at after every step;
+            # else nothing needs a look until it runs
+            burst(_ONE if state is WAITING else state)
 
     # ---- the scheduler's greenlets -------------------------------------------------------
 
@@ -492,74 +490,95 @@ class Runtime(Dispatcher):
         self.enabled.remove(op)
 
     def step(self) -> None:
-        """Let the strategy pick one enabled operation and run it (a delivery, the common
-        step, is inlined here: it is what every step of a busy system costs)."""
+        """Let the strategy pick one enabled operation and run it."""
+        self._burst(_ONE)
+
+    def _burst(self, state: Any) -> None:
+        """Run one step, and more while the test function's state stays `state` (`_ONE`:
+        just one), something is enabled, `max_steps` is not reached and nothing misused the
+        tester. A delivery, the common step, is inlined: it is what every step of a busy
+        system costs."""
         enabled = self.enabled
-        if self.sleeping and (not enabled or self.sleeping[0][0] <= self.steps):
-            self._wake()
-            if not enabled:
+        sleeping = self.sleeping
+        body = self.body
+        pick = self.strategy.pick
+        single = not self._replaying  # one enabled operation needs no strategy
+        record_op = self._trace_ops.append
+        record_payload = self._trace_payloads.append
+        record_before = self._trace_befores.append
+        counts = self._counts
+        on_delivered = self._on_delivered
+        where = enabled._where
+        max_steps = self.max_steps
+        while True:
+            if sleeping and (not enabled or sleeping[0][0] <= self.steps):
+                self._wake()
+                if not enabled:
+                    return
+            op = enabled[0] if single and len(enabled) == 1 else pick(enabled, self.steps)
+            self.steps += 1
+            if op.__class__ is not Mailbox or op.waiter is not None or not op.started:
+                self._other_step(op)
+            else:
+                actor = op.actor
+                envelope = op.items.popleft()
+                op.current = envelope
+                message = envelope.message
+                record_op(op)
+                record_payload(message)
+                if op.plain:
+                    before = None
+                    record_before(NO_STATE)
+                else:
+                    before = actor._sm_current
+                    record_before(before.state_name)
+                self._current = op
+                try:
+                    if message.__class__ in _PYKKA_INTERNAL:
+                        response = actor._handle_receive(message)
+                    else:
+                        response = actor.on_receive(message)
+                except Exception as exc:
+                    response = self._handler_failed(op, envelope, exc)
+                finally:
+                    self._current = None
+                    if before is not None:
+                        after = actor._sm_current
+                        if counts is not None and after is not before:
+                            kind = message.__class__
+                            key = (
+                                actor.__class__,
+                                before.state_name,
+                                after.state_name,
+                                delivery_kind(message) if kind in _WRAPPED else kind,
+                                after.notifies and after.stop_reason is None,
+                            )
+                            counts[key] = counts.get(key, 0) + 1
+                    else:
+                        after = None
+                    if on_delivered is not None:
+                        on_delivered(self.steps - 1, op, envelope, before, after)
+                if envelope.reply_to is not None and response is not _NO_REPLY:
+                    envelope.reply_to.set(response)
+                if actor.actor_stopped._flag:  # is_set(), without its call
+                    self._teardown(op)
+                elif not op.items:  # EnabledSet.remove, inlined
+                    op.enabled = False
+                    place = where.pop(op)
+                    last = list.pop(enabled)
+                    if place < len(enabled):
+                        enabled[place] = last
+                        where[last] = place
+                if self._parked and getcurrent() is not self._glet:
+                    raise _Demoted  # this stack was a blocked handler's: its step is over
+            if (
+                state is _ONE
+                or not enabled
+                or self.steps >= max_steps
+                or body.state is not state
+                or self.misuse is not None
+            ):
                 return
-        if len(enabled) == 1 and not self._replaying:
-            op = enabled[0]
-        else:
-            op = self.strategy.pick(enabled, self.steps)
-        self.steps += 1
-        if op.__class__ is not Mailbox or op.waiter is not None or not op.started:
-            self._other_step(op)
-            return
-        actor = op.actor
-        envelope = op.items.popleft()
-        op.current = envelope
-        message = envelope.message
-        self._trace_ops.append(op)
-        self._trace_payloads.append(message)
-        if op.plain:
-            before = None
-            self._trace_befores.append(NO_STATE)
-        else:
-            before = actor._sm_current
-            self._trace_befores.append(before.state_name)
-        self._current = op
-        try:
-            if message.__class__ in _PYKKA_INTERNAL:
-                response = actor._handle_receive(message)
-            else:
-                response = actor.on_receive(message)
-        except Exception as exc:
-            response = self._handler_failed(op, envelope, exc)
-        finally:
-            self._current = None
-            if before is not None:
-                after = actor._sm_current
-                counts = self._counts
-                if counts is not None and after is not before:
-                    kind = message.__class__
-                    key = (
-                        actor.__class__,
-                        before.state_name,
-                        after.state_name,
-                        delivery_kind(message) if kind in _WRAPPED else kind,
-                        after.notifies and after.stop_reason is None,
-                    )
-                    counts[key] = counts.get(key, 0) + 1
-            else:
-                after = None
-            if self._on_delivered is not None:
-                self._on_delivered(self.steps - 1, op, envelope, before, after)
-        if envelope.reply_to is not None and response is not _NO_REPLY:
-            envelope.reply_to.set(response)
-        if actor.actor_stopped.is_set():
-            self._teardown(op)
-        elif not op.items:  # EnabledSet.remove, inlined
-            op.enabled = False
-            where = enabled._where
-            place = where.pop(op)
-            last = list.pop(enabled)
-            if place < len(enabled):
-                enabled[place] = last
-                where[last] = place
-        if self._parked and getcurrent() is not self._glet:
-            raise _Demoted  # this stack was a blocked handler's: its step is over
 
     def _other_step(self, op: Any) -> None:
         """A step other than a delivery: the test function goes on, a timer fires, a parked
