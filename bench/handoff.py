@@ -14,8 +14,9 @@ temporary directory):
 `--decompose` splits the same work instead (cProfile self time, each thread profiled,
 standard-library and builtin calls charged to their callers, waits for the other thread left
 out) into the examples' and test's own code ("user"), the FSM mixin, Pykka and the engine,
-in microseconds per send step or per iteration: the engine is what the unprofiled time
-leaves after the other three, scaled by unprofiled / profiled time.
+in microseconds of CPU time (both threads of the baseline; CPU time, as other processes'
+load makes wall time vary by 2x here) per send step or per iteration: the three are scaled by
+unprofiled / profiled time, and the engine is what the unprofiled time leaves after them.
 """
 
 from __future__ import annotations
@@ -137,17 +138,17 @@ def decompose(test: Any, iterations: int, unit: int) -> dict[str, float]:
         return testkit.explore(test, iterations=iterations, max_steps=25_000,
                                strategy="random", seed=1, watchdog=None)
     run()  # warm up
-    started = time.perf_counter()
+    started = time.process_time()
     report = run()
-    plain = time.perf_counter() - started
+    plain = time.process_time() - started
     PROFILES.clear()
     threading.setprofile(_boot)
     main = cProfile.Profile()
-    started = time.perf_counter()
+    started = time.process_time()
     main.enable()
     run()
     main.disable()
-    profiled = time.perf_counter() - started
+    profiled = time.process_time() - started
     threading.setprofile(None)
     stats = pstats.Stats(main)
     for prof in PROFILES:
