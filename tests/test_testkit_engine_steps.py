@@ -3,9 +3,11 @@ counted by the runtime, observer hooks called only when overridden, the schedule
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import pykka
+import pykka._actor
 from greenlet import getcurrent  # type: ignore[import-untyped]
 
 import testkit
@@ -179,3 +181,26 @@ def test_the_schedule_key_tells_apart_where_a_choice_was_made() -> None:
     assert key((a, "m"), (b, choice)) != key((a, choice), (b, "m"))
     assert key((a, "m"), (b, choice)) != key((a, "m"), (b, Choice(2, 0, False)))
     assert key((a, "m"), (b, "m")) != key((b, "m"), (a, "m"))
+
+
+def test_actors_draw_no_random_urn_under_the_tester_and_pykka_gets_uuid_back() -> None:
+    seen: list[str] = []
+
+    class Peek(pykka.ThreadingActor):
+        def __init__(self) -> None:
+            super().__init__()
+            seen.append(self.actor_urn)
+
+    def test(runtime: testkit.Runtime) -> None:
+        ref = Peek.start()
+        assert ref.actor_urn == "urn:testkit:Peek#1"  # its URN once started
+
+    report = testkit.explore(test, iterations=2, strategy="random", seed=1)
+    assert report.bug is None, report
+    assert len(seen) == 2 and all(urn.startswith("urn:testkit:new-") for urn in seen)
+    assert pykka._actor.uuid is uuid  # type: ignore[attr-defined]
+    ref = Peek.start()
+    try:
+        assert seen[-1].startswith("urn:uuid:")
+    finally:
+        ref.stop()
