@@ -526,12 +526,8 @@ class Runtime(Dispatcher):
                 message = envelope.message
                 record_op(op)
                 record_payload(message)
-                if op.plain:
-                    before = None
-                    record_before(NO_STATE)
-                else:
-                    before = actor._sm_current
-                    record_before(before.state_name)
+                before = None if op.plain else actor._sm_current
+                record_before(NO_STATE if before is None else before.state_name)
                 self._current = op
                 try:
                     if message.__class__ in _PYKKA_INTERNAL:
@@ -542,20 +538,22 @@ class Runtime(Dispatcher):
                     response = self._handler_failed(op, envelope, exc)
                 finally:
                     self._current = None
-                    if before is not None:
-                        after = actor._sm_current
-                        if counts is not None and after is not before:
-                            kind = message.__class__
-                            key = (
-                                actor.__class__,
-                                before.state_name,
-                                after.state_name,
-                                delivery_kind(message) if kind in _WRAPPED else kind,
-                                after.notifies and after.stop_reason is None,
-                            )
-                            counts[key] = counts.get(key, 0) + 1
-                    else:
-                        after = None
+                    after = None if op.plain else actor._sm_current
+                    if (
+                        counts is not None
+                        and after is not before
+                        and before is not None
+                        and after is not None
+                    ):
+                        kind = message.__class__
+                        key = (
+                            actor.__class__,
+                            before.state_name,
+                            after.state_name,
+                            delivery_kind(message) if kind in _WRAPPED else kind,
+                            after.notifies and after.stop_reason is None,
+                        )
+                        counts[key] = counts.get(key, 0) + 1
                     if on_delivered is not None:
                         on_delivered(self.steps - 1, op, envelope, before, after)
                 if envelope.reply_to is not None and response is not _NO_REPLY:
