@@ -11,12 +11,13 @@ temporary directory):
 - iterations/s of both failover examples' fixed variants (`random`, max_steps 2000);
   target >= 2x.
 
-`--decompose` splits the same work instead (cProfile self time, each thread profiled,
+`--decompose` splits the same work instead into the examples' and test's own code ("user"),
+the FSM mixin, Pykka and the engine: the shares of cProfile self time (every thread profiled,
 standard-library and builtin calls charged to their callers, waits for the other thread left
-out) into the examples' and test's own code ("user"), the FSM mixin, Pykka and the engine,
-in microseconds of CPU time (both threads of the baseline; CPU time, as other processes'
-load makes wall time vary by 2x here) per send step or per iteration: the three are scaled by
-unprofiled / profiled time, and the engine is what the unprofiled time leaves after them.
+out) applied to the unprofiled CPU time (both threads of the baseline; CPU time, as other
+processes' load makes wall time vary by 2x here), in microseconds per send step or per
+iteration. cProfile charges its own per-call cost to the caller, so code that makes many
+small calls (the engine's loop, the FSM's dispatch) reads somewhat high.
 """
 
 from __future__ import annotations
@@ -91,11 +92,16 @@ def _boot(frame: Any, event: str, arg: Any) -> None:  # profiles each new thread
     PROFILES.append(prof)
     prof.enable()
 
+WAITS = (  # a thread blocked until the other hands over
+    "<method 'acquire' of '_thread.lock' objects>",
+    "<method 'acquire' of '_thread.RLock' objects>",
+    "<method 'get' of '_queue.SimpleQueue' objects>",
+    "wait",
+)
+
 def category(key: tuple[str, int, str]) -> str | None:
     filename, _, name = key
-    if name in ("<method 'acquire' of '_thread.lock' objects>", "wait") and (
-        filename == "~" or filename.endswith("threading.py")
-    ):
+    if name in WAITS and (filename == "~" or filename.endswith("threading.py")):
         return "wait"
     if "/failover_examples/" in filename or filename == "<string>":
         return "user"
@@ -144,23 +150,19 @@ def decompose(test: Any, iterations: int, unit: int) -> dict[str, float]:
     PROFILES.clear()
     threading.setprofile(_boot)
     main = cProfile.Profile()
-    started = time.process_time()
     main.enable()
     run()
     main.disable()
-    profiled = time.process_time() - started
     threading.setprofile(None)
     stats = pstats.Stats(main)
     for prof in PROFILES:
         stats.add(prof)
     parts = shares(stats.stats)  # type: ignore[attr-defined]
     parts.pop("wait", None)  # a thread waiting while the other runs: not time of its own
-    scale = plain / profiled * 1e6 / (report.steps if unit == 0 else report.iterations)
-    out = {cat: parts.get(cat, 0.0) * scale for cat in ("user", "fsm", "pykka")}
-    out["engine"] = plain * 1e6 / (report.steps if unit == 0 else report.iterations) - sum(
-        out.values()
-    )
-    return out
+    per_unit = plain * 1e6 / (report.steps if unit == 0 else report.iterations)
+    seen = sum(parts.values())
+    cats = ("user", "fsm", "pykka", "engine")
+    return {cat: parts.get(cat, 0.0) / seen * per_unit for cat in cats}
 
 print(json.dumps({
     "send step": decompose(sends, 1, 0),

@@ -33,10 +33,13 @@ class Observer:
     without one): `after is before` means the message was not handled (a stale timer).
     """
 
-    delivery_counts: dict[tuple[Any, ...], int] | None = None
+    delivery_counts: dict[tuple[Any, ...], list[Any]] | None = None
     """If a dict, the runtime counts each FSM delivery that ran a handler into it, keyed
-    (actor class, state name before, state name after, `delivery_kind(message)`, whether it
-    was a transition other than a stop): the cheap way to learn what `delivered` would say."""
+    (actor class, id of the state name before, id of the state name after,
+    `delivery_kind(message)`, whether it was a transition other than a stop), each value
+    `[count, name before, name after]` (which keeps the ids valid): the cheap way to learn
+    what `delivered` would say. Names are keyed by identity because hashing one (an `Enum`
+    member's `__hash__` is Python code) would cost more than the rest of the count."""
 
     def attached(self, runtime: Runtime) -> None:
         """A new runtime (one iteration, or one replay) will report to this observer."""

@@ -546,14 +546,20 @@ class Runtime(Dispatcher):
                         and after is not None
                     ):
                         kind = message.__class__
+                        source = before.state_name
+                        target = after.state_name
                         key = (
                             actor.__class__,
-                            before.state_name,
-                            after.state_name,
+                            id(source),
+                            id(target),
                             delivery_kind(message) if kind in _WRAPPED else kind,
                             after.notifies and after.stop_reason is None,
                         )
-                        counts[key] = counts.get(key, 0) + 1
+                        entry = counts.get(key)
+                        if entry is None:
+                            counts[key] = [1, source, target]
+                        else:
+                            entry[0] += 1
                     if on_delivered is not None:
                         on_delivered(self.steps - 1, op, envelope, before, after)
                 if envelope.reply_to is not None and response is not _NO_REPLY:

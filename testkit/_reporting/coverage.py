@@ -1,8 +1,9 @@
 """`Coverage`: which states, transitions and events each FSM class and monitor went through.
 
 It is an `Observer` that `explore` installs: during a run the runtime counts raw keys (class,
-state before, state after, message type) into its dict, one update per delivery; names become
-text when the figures are read or sent to another process, so that workers' coverage merges.
+state before, state after, message type) into its `delivery_counts`, one update per delivery;
+names become text when the figures are read or sent to another process, so that workers'
+coverage merges.
 """
 
 from __future__ import annotations
@@ -87,7 +88,7 @@ class Coverage(Observer):
 
     def __init__(self) -> None:
         self._raw: dict[tuple[Any, ...], int] = {}
-        self.delivery_counts = self._raw  # the runtime counts deliveries into it
+        self.delivery_counts: dict[tuple[Any, ...], list[Any]] = {}  # the runtime's
         self._classes: dict[type, str] = {}  # class -> "FSM"/"monitor", declared states read
         self._machines: dict[str, MachineCoverage] = {}
 
@@ -148,8 +149,12 @@ class Coverage(Observer):
 
     def _fold(self) -> None:
         """Turn the raw counts into text figures (done when read, and before pickling)."""
-        raw = dict(self._raw)  # emptied in place: runtimes count into this very dict
-        self._raw.clear()
+        raw, self._raw = self._raw, {}
+        deliveries = dict(self.delivery_counts)  # emptied in place: runtimes count into it
+        self.delivery_counts.clear()
+        for (cls, _, _, kind, moved), (count, source, target) in deliveries.items():
+            key = (cls, source, target, kind, moved)
+            raw[key] = raw.get(key, 0) + count
         for key, count in raw.items():
             cls = key[0]
             entry = self._machine(cls.__name__, self._classes.get(cls, "FSM"))
