@@ -1,9 +1,9 @@
 """`Coverage`: which states, transitions and events each FSM class and monitor went through.
 
 It is an `Observer` that `explore` installs: during a run the runtime counts raw keys (class,
-state before, state after, message type) into its `delivery_counts`, one update per delivery;
-names become text when the figures are read or sent to another process, so that workers'
-coverage merges.
+state before, state after, message type) into its `delivery_counts`, one update per delivery
+(starts and monitor events are counted there too); names become text when the figures are
+read or sent to another process, so that workers' coverage merges.
 """
 
 from __future__ import annotations
@@ -87,8 +87,8 @@ class Coverage(Observer):
     """
 
     def __init__(self) -> None:
-        self._raw: dict[tuple[Any, ...], int] = {}
-        self.delivery_counts: dict[tuple[Any, ...], list[Any]] = {}  # the runtime's
+        self.delivery_counts: dict[tuple[Any, ...], list[Any]] = {}
+        """Raw counts: the runtime's deliveries, and the starts and monitor events below."""
         self._classes: dict[type, str] = {}  # class -> "FSM"/"monitor", declared states read
         self._machines: dict[str, MachineCoverage] = {}
 
@@ -102,8 +102,7 @@ class Coverage(Observer):
             return  # not an FSM
         if cls not in self._classes:
             self._declare(cls, "FSM", actor)
-        key = (cls, _START, current.state_name)
-        self._raw[key] = self._raw.get(key, 0) + 1
+        self._count(cls, _START, current.state_name, None, True)
 
     def monitor_registered(self, step: int, monitor: Monitor) -> None:
         cls = monitor.__class__
@@ -111,22 +110,25 @@ class Coverage(Observer):
             self._declare(cls, "monitor", monitor)
         current = monitor._sm_current
         if current is not None:
-            key = (cls, _START, current.state_name)
-            self._raw[key] = self._raw.get(key, 0) + 1
+            self._count(cls, _START, current.state_name, None, True)
 
     def monitor_event(
         self, step: int, sender: Any, monitor: Monitor, event: Any, before: Any, after: Any
     ) -> None:
         if after is before or before is None:
             return
-        key = (
-            monitor.__class__,
-            before.state_name,
-            after.state_name,
-            event.__class__,
-            after.notifies,
+        self._count(
+            monitor.__class__, before.state_name, after.state_name, event.__class__, after.notifies
         )
-        self._raw[key] = self._raw.get(key, 0) + 1
+
+    def _count(self, cls: type, source: Any, target: Any, kind: Any, moved: bool) -> None:
+        """One more of these, in the runtime's format (names by identity, kept alive)."""
+        key = (cls, id(source), id(target), kind, moved)
+        entry = self.delivery_counts.get(key)
+        if entry is None:
+            self.delivery_counts[key] = [1, source, target]
+        else:
+            entry[0] += 1
 
     def _declare(self, cls: type, kind: str, machine: Any) -> None:
         self._classes[cls] = kind
@@ -149,22 +151,16 @@ class Coverage(Observer):
 
     def _fold(self) -> None:
         """Turn the raw counts into text figures (done when read, and before pickling)."""
-        raw, self._raw = self._raw, {}
-        deliveries = dict(self.delivery_counts)  # emptied in place: runtimes count into it
+        counts = dict(self.delivery_counts)  # emptied in place: runtimes count into it
         self.delivery_counts.clear()
-        for (cls, _, _, kind, moved), (count, source, target) in deliveries.items():
-            key = (cls, source, target, kind, moved)
-            raw[key] = raw.get(key, 0) + count
-        for key, count in raw.items():
-            cls = key[0]
+        for (cls, _, _, kind, moved), (count, before, after) in counts.items():
             entry = self._machine(cls.__name__, self._classes.get(cls, "FSM"))
-            if key[1] is _START:
-                entry.states[state_text(key[2])] += count
+            if before is _START:
+                entry.states[state_text(after)] += count
                 continue
-            _, before, after, kind, notifies = key
             source, target = state_text(before), state_text(after)
             entry.events[(source, kind.__qualname__)] += count
-            if notifies:
+            if moved:
                 entry.transitions[(source, target)] += count
                 entry.states[target] += count
 
