@@ -208,3 +208,17 @@ def test_actors_draw_no_random_urn_under_the_tester_and_pykka_gets_uuid_back() -
         assert seen[-1].startswith("urn:uuid:")
     finally:
         ref.stop()
+
+
+def test_a_bug_report_lists_the_monitors_last_events_written_out_at_the_end() -> None:
+    from failover_examples import drinks_robot
+
+    report = testkit.explore(
+        drinks_robot.execute, iterations=100, max_steps=2000, seed=3, shrink=False
+    )
+    assert report.bug is not None and report.bug.kind == "liveness", report
+    events = report.bug.events["LivenessMonitor"]
+    assert 0 < len(events) <= 8
+    assert all(e.startswith("step ") and " in state " in e for e in events), events
+    steps = [int(e.split()[1].rstrip(":")) for e in events]
+    assert steps == sorted(steps)

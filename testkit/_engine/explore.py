@@ -406,7 +406,7 @@ def finish_bug(
     bug.events = _recent_events(steps)
     for slot_cls, slot in runtime.monitor_slots.items():
         if slot.recent:
-            bug.events[slot_cls.__name__] = list(slot.recent)
+            bug.events[slot_cls.__name__] = slot.recent_text()
     for mailbox in runtime.mailboxes:
         get_log = getattr(mailbox.actor, "get_log", None)
         if get_log is not None:

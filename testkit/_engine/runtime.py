@@ -75,7 +75,13 @@ class MonitorSlot:
     def __init__(self, monitor: Monitor, step: int) -> None:
         self.monitor = monitor
         self.hot_since: int | None = step if monitor.is_hot else None
-        self.recent: deque[str] = deque(maxlen=8)
+        self.recent: deque[tuple[int, Any, Any]] = deque(maxlen=8)
+        """(step, event, state name) of the last events, written out only for a bug report
+        (a repr per event would cost more than handling it)."""
+
+    def recent_text(self) -> list[str]:
+        """The last events, as a bug report shows them."""
+        return [f"step {step}: {event!r} in state {state!r}" for step, event, state in self.recent]
 
 
 class Runtime(Dispatcher):
@@ -143,6 +149,7 @@ class Runtime(Dispatcher):
         self._on_timer_set = hook(observer, "timer_set")
         self._on_timer_fired = hook(observer, "timer_fired")
         self.on_timer_cancelled = hook(observer, "timer_cancelled")
+        self._on_random = hook(observer, "random")
         self._counts = None if observer is None else observer.delivery_counts
         if observer is not None:
             observer.attached(self)
@@ -183,7 +190,7 @@ class Runtime(Dispatcher):
             )
             return
         monitor = slot.monitor
-        slot.recent.append(f"step {self.steps}: {event!r} in state {monitor.state_name!r}")
+        slot.recent.append((self.steps, event, monitor.state_name))
         before = monitor._sm_current
         try:
             monitor.handle(event)
@@ -700,8 +707,8 @@ class Runtime(Dispatcher):
         choice = Choice(n, value, as_bool)
         self.trace.append((owner, choice, None))
         self.steps += 1
-        if self.observer is not None:
-            self.observer.random(self.steps - 1, owner, choice)
+        if self._on_random is not None:
+            self._on_random(self.steps - 1, owner, choice)
         return value
 
     def dispose(self) -> None:
