@@ -222,3 +222,24 @@ def test_a_bug_report_lists_the_monitors_last_events_written_out_at_the_end() ->
     assert all(e.startswith("step ") and " in state " in e for e in events), events
     steps = [int(e.split()[1].rstrip(":")) for e in events]
     assert steps == sorted(steps)
+
+
+def test_coverage_read_mid_run_keeps_counting_what_actors_count_into() -> None:
+    from testkit._reporting.coverage import Coverage
+
+    coverage = Coverage()
+    seen: list[dict[Any, int]] = []
+
+    def test(runtime: testkit.Runtime) -> None:
+        counter = Counter.start()
+        counter.tell("tick")
+        counter.tell("tick")
+        runtime.run()
+        seen.append(dict(coverage["Counter"].events))  # folds the counts so far
+        counter.tell("tick")  # the same count again, into what the actor remembers
+        counter.tell("up")
+
+    with installed(coverage):
+        testkit.explore(test, iterations=1, strategy="random", seed=1, coverage=False)
+    assert seen == [{("'low'", "str"): 2}]
+    assert dict(coverage["Counter"].events) == {("'low'", "str"): 4}

@@ -23,6 +23,7 @@ class Mailbox:
     __slots__ = (
         "actor",
         "alive",
+        "counted",
         "current",
         "enabled",
         "id",
@@ -46,6 +47,7 @@ class Mailbox:
         self.timers: TimerQueue | None = None
         self.waiter: Waiter | None = None
         """Set while the actor's handler is parked on a future: it handles nothing else."""
+        self.counted: Any = None  # the runtime's last coverage count for this actor
         self.plain = False
         """A plain Pykka actor (no FSM mixin): an error in an ask goes back to the asker."""
 

@@ -552,21 +552,23 @@ class Runtime(Dispatcher):
                         and before is not None
                         and after is not None
                     ):
-                        kind = message.__class__
                         source = before.state_name
                         target = after.state_name
-                        key = (
-                            actor.__class__,
-                            id(source),
-                            id(target),
-                            delivery_kind(message) if kind in _WRAPPED else kind,
-                            after.notifies and after.stop_reason is None,
-                        )
-                        entry = counts.get(key)
-                        if entry is None:
-                            counts[key] = [1, source, target]
+                        kind = message.__class__
+                        if kind in _WRAPPED:
+                            kind = delivery_kind(message)
+                        moved = after.notifies and after.stop_reason is None
+                        last = op.counted  # this actor's last count: often the same again
+                        if (
+                            last is not None
+                            and last[0] is source
+                            and last[1] is target
+                            and last[2] is kind
+                            and last[3] is moved
+                        ):
+                            last[4][0] += 1
                         else:
-                            entry[0] += 1
+                            op.counted = _count(counts, actor, source, target, kind, moved)
                     if on_delivered is not None:
                         on_delivered(self.steps - 1, op, envelope, before, after)
                 if envelope.reply_to is not None and response is not _NO_REPLY:
@@ -736,6 +738,25 @@ class Runtime(Dispatcher):
 
 
 _NO_REPLY: Any = object()  # the asker already got the handler's exception
+
+
+def _count(
+    counts: dict[tuple[Any, ...], list[Any]],
+    actor: Any,
+    source: Any,
+    target: Any,
+    kind: type,
+    moved: bool,
+) -> tuple[Any, Any, type, bool, list[Any]]:
+    """Count one delivery into an observer's `delivery_counts`; what the actor remembers
+    so that the same count again costs no lookup."""
+    key = (actor.__class__, id(source), id(target), kind, moved)
+    entry = counts.get(key)
+    if entry is None:
+        entry = counts[key] = [1, source, target]
+    else:
+        entry[0] += 1
+    return source, target, kind, moved, entry
 
 
 def _nothing(*_: Any) -> None:

@@ -151,9 +151,12 @@ class Coverage(Observer):
 
     def _fold(self) -> None:
         """Turn the raw counts into text figures (done when read, and before pickling)."""
-        counts = dict(self.delivery_counts)  # emptied in place: runtimes count into it
-        self.delivery_counts.clear()
-        for (cls, _, _, kind, moved), (count, before, after) in counts.items():
+        # zeroed in place, never dropped: the runtime and its actors count into these lists
+        for (cls, _, _, kind, moved), counted in self.delivery_counts.items():
+            count, before, after = counted
+            if not count:
+                continue
+            counted[0] = 0
             entry = self._machine(cls.__name__, self._classes.get(cls, "FSM"))
             if before is _START:
                 entry.states[state_text(after)] += count
