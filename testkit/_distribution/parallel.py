@@ -406,7 +406,6 @@ class IterationRunner:
     def run(self, sandbox: Sandbox, iteration: int) -> _Result | None:
         """Iteration `iteration`'s result; None when the strategy has nothing left."""
         from testkit._engine.explore import (  # it imports this module
-            _schedule_key,
             delay_rng,
             finish_bug,
             iteration_seed,
@@ -433,7 +432,7 @@ class IterationRunner:
                 self.signatures.add(bug.signature)
                 finish_bug(bug, runtime, strategy, self.report, job.seed, iteration, job.threshold)
             _make_picklable(bug)
-        key = repr(tuple(_schedule_key(runtime.trace))).encode()
+        key = repr(runtime.trace.schedule_key()).encode()
         schedule = hashlib.blake2b(key, digest_size=16).digest()
         return _Result(
             iteration,

@@ -1,16 +1,25 @@
-"""The runtime's record of an iteration's steps, in about 20 bytes a step.
+"""The runtime's record of an iteration's steps, in about 24 bytes a step.
 
 Each step is (operation, payload, FSM state before), kept in three columns rather than a tuple
 each: the operation and payload as they are, and of the state only its name (all a `Step`
-shows), numbered once in a table, so that a step holds 4 bytes for it. Iterating gives
-(operation, payload, state) tuples back, the state as an object with that `state_name`: what
-turns the record into `Step`s when a trace is saved, shown, shrunk or replayed."""
+shows), a reference to the name object the FSM already holds. The runtime appends to the
+columns directly (`ops`, `payloads`, `befores`: one list append each, no tuple per step).
+Iterating gives (operation, payload, state) tuples back, the state as an object with that
+`state_name`: what turns the record into `Step`s when a trace is saved, shown, shrunk or
+replayed."""
 
 from __future__ import annotations
 
-from array import array
 from collections.abc import Iterator
+from operator import attrgetter
 from typing import Any
+
+from testkit._engine.payloads import Choice
+
+NO_STATE: Any = object()
+"""What `befores` holds for a step without an FSM state (a start, a timer, a choice)."""
+
+_op_id = attrgetter("id")
 
 
 class StateName:
@@ -26,25 +35,24 @@ class StateName:
 
 
 class _Names:
-    """State names numbered by value (by identity if unhashable); 0 is no state."""
+    """One `StateName` per state name, by value (by identity if unhashable)."""
 
-    __slots__ = ("numbers", "objects")
+    __slots__ = ("objects",)
 
     def __init__(self) -> None:
-        self.objects: list[StateName | None] = [None]
-        self.numbers: dict[Any, int] = {}
+        self.objects: dict[Any, StateName] = {}
 
-    def number(self, state: Any) -> int:
-        name = state.state_name
+    def of(self, name: Any) -> StateName | None:
+        if name is NO_STATE:
+            return None
         try:
             key: Any = (name.__class__, name)
-            found = self.numbers.get(key)
+            found = self.objects.get(key)
         except TypeError:  # an unhashable name: its own entry, kept alive with it
             key = ("unhashable", id(name))
-            found = self.numbers.get(key)
+            found = self.objects.get(key)
         if found is None:
-            found = self.numbers[key] = len(self.objects)
-            self.objects.append(StateName(name))
+            found = self.objects[key] = StateName(name)
         return found
 
 
@@ -55,32 +63,39 @@ class CompactTrace:
     [('op', 'msg', None)]
     """
 
-    __slots__ = ("_befores", "_names", "_ops", "_payloads")
+    __slots__ = ("_names", "befores", "choices", "ops", "payloads")
 
     def __init__(self) -> None:
         self._names = _Names()
-        self._ops: list[Any] = []
-        self._payloads: list[Any] = []
-        self._befores = array("I")
+        self.ops: list[Any] = []
+        self.payloads: list[Any] = []
+        self.befores: list[Any] = []
+        """Each step's FSM state name before it, or `NO_STATE`."""
+        self.choices: list[tuple[int, int]] = []
+        """(step, value) of each random choice: with the operations, what tells schedules
+        apart (`schedule_key`)."""
 
     def append(self, step: tuple[Any, Any, Any]) -> None:
         """Record one step: the operation that ran, what it ran, the actor's state before."""
         op, payload, before = step
-        self._ops.append(op)
-        self._payloads.append(payload)
-        self._befores.append(0 if before is None else self._names.number(before))
+        if payload.__class__ is Choice:
+            self.choices.append((len(self.ops), payload.value))
+        self.ops.append(op)
+        self.payloads.append(payload)
+        self.befores.append(NO_STATE if before is None else before.state_name)
+
+    def schedule_key(self) -> tuple[tuple[str, ...], tuple[tuple[int, int], ...]]:
+        """What identifies the schedule: the operations' ids in order and the choices made
+        (two iterations with the same key made the same decisions)."""
+        return tuple(map(_op_id, self.ops)), tuple(self.choices)
 
     def __len__(self) -> int:
-        return len(self._payloads)
+        return len(self.ops)
 
     def __iter__(self) -> Iterator[tuple[Any, Any, Any]]:
-        states = self._names.objects
-        for op, payload, before in zip(self._ops, self._payloads, self._befores, strict=True):
-            yield op, payload, states[before]
+        state_of = self._names.of
+        for op, payload, before in zip(self.ops, self.payloads, self.befores, strict=True):
+            yield op, payload, state_of(before)
 
     def __getitem__(self, index: int) -> tuple[Any, Any, Any]:
-        return (
-            self._ops[index],
-            self._payloads[index],
-            self._names.objects[self._befores[index]],
-        )
+        return self.ops[index], self.payloads[index], self._names.of(self.befores[index])

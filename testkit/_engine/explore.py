@@ -224,7 +224,7 @@ def explore(
                 report.steps += runtime.steps
                 report.bound_reached += runtime.bound_reached
                 notes |= runtime.notes
-                schedules.add(hash(tuple(_schedule_key(runtime.trace))))
+                schedules.add(hash(runtime.trace.schedule_key()))
                 if bug is not None:
                     report.buggy_iterations += 1
                     if report.add_bug(bug):  # a new kind of bug: keep it with its trace
@@ -282,13 +282,6 @@ def finish_report(
             f"is too low; {why}raise max_steps, or stop the periodic work when the test is done"
         )
     report.warnings.extend(sorted(notes))
-
-
-def _schedule_key(trace: Iterable[tuple[Any, Any, Any]]) -> Iterator[Any]:
-    for op, payload, _ in trace:
-        yield op.id
-        if payload.__class__ is Choice:
-            yield payload.value
 
 
 def iteration_seed(seed: int, iteration: int) -> int:
@@ -413,7 +406,7 @@ def finish_bug(
     bug.events = _recent_events(steps)
     for slot_cls, slot in runtime.monitor_slots.items():
         if slot.recent:
-            bug.events[slot_cls.__name__] = list(slot.recent)
+            bug.events[slot_cls.__name__] = slot.recent_text()
     for mailbox in runtime.mailboxes:
         get_log = getattr(mailbox.actor, "get_log", None)
         if get_log is not None:

@@ -12,6 +12,9 @@ import contextlib
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from fsm import StateTimeout
+from fsm._actor import _StateTimeoutFired, _TimerFired
+
 if TYPE_CHECKING:
     from fsm import Monitor
     from testkit._engine.bug import Bug
@@ -21,13 +24,22 @@ if TYPE_CHECKING:
 
 
 class Observer:
-    """Receives the runtime's events; every method does nothing unless overridden.
+    """Receives the runtime's events; every method does nothing unless overridden (and
+    the runtime calls only the overridden ones).
 
     `sender` is the operation that ran when a message was put in a mailbox: a `Mailbox`
     (an actor's handler or `on_start`), a `TimerQueue` (a timer firing) or the `TestBody`.
     `before`/`after` are an FSM's `State` objects around a delivery (None for an actor
     without one): `after is before` means the message was not handled (a stale timer).
     """
+
+    delivery_counts: dict[tuple[Any, ...], list[Any]] | None = None
+    """If a dict, the runtime counts each FSM delivery that ran a handler into it, keyed
+    (actor class, id of the state name before, id of the state name after,
+    `delivery_kind(message)`, whether it was a transition other than a stop), each value
+    `[count, name before, name after]` (which keeps the ids valid): the cheap way to learn
+    what `delivered` would say. Names are keyed by identity because hashing one (an `Enum`
+    member's `__hash__` is Python code) would cost more than the rest of the count."""
 
     def attached(self, runtime: Runtime) -> None:
         """A new runtime (one iteration, or one replay) will report to this observer."""
@@ -68,6 +80,24 @@ class Observer:
 
     def failed(self, step: int, bug: Bug) -> None:
         """The iteration ended with `bug` at `step`."""
+
+
+def hook(observer: Observer | None, name: str) -> Any:
+    """`observer`'s method `name` if its class overrides the do-nothing one, else None (so
+    that the runtime skips the call, and the arguments' making, altogether)."""
+    if observer is None or getattr(type(observer), name) is getattr(Observer, name):
+        return None
+    return getattr(observer, name)
+
+
+def delivery_kind(message: Any) -> type:
+    """The message type a delivery counts under: a timer's own message, not its wrapper."""
+    kind: type = message.__class__
+    if kind is _TimerFired:
+        return message.message.__class__  # type: ignore[no-any-return]
+    if kind is _StateTimeoutFired:
+        return StateTimeout
+    return kind
 
 
 _installed: list[Observer] = []

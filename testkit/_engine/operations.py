@@ -23,6 +23,7 @@ class Mailbox:
     __slots__ = (
         "actor",
         "alive",
+        "counted",
         "current",
         "enabled",
         "id",
@@ -46,6 +47,7 @@ class Mailbox:
         self.timers: TimerQueue | None = None
         self.waiter: Waiter | None = None
         """Set while the actor's handler is parked on a future: it handles nothing else."""
+        self.counted: Any = None  # the runtime's last coverage count for this actor
         self.plain = False
         """A plain Pykka actor (no FSM mixin): an error in an ask goes back to the asker."""
 
@@ -62,9 +64,14 @@ class Mailbox:
             reply_to.owner = self  # type: ignore[attr-defined]
             reply_to.request = envelope.message  # type: ignore[attr-defined]
         if not self.enabled and self.alive and self.actor is not None and self.waiter is None:
-            runtime.enable(self)
-        if runtime.observer is not None:
-            runtime.observer.sent(runtime.steps - 1, runtime.sender(), self, envelope)
+            self.enabled = True  # runtime.enable, inlined: once a step
+            enabled = runtime.enabled
+            enabled._where[self] = len(enabled)
+            list.append(enabled, self)
+            if runtime.on_enable is not None:
+                runtime.on_enable(self)
+        if runtime._on_sent is not None:
+            runtime._on_sent(runtime.steps - 1, runtime.sender(), self, envelope)
         if runtime.in_body:  # sent by the test function: the strategy decides when it goes on
             runtime.body.pause()
 
@@ -161,8 +168,8 @@ class TimerQueue:
         heapq.heapify(heap)
         runtime = self.mailbox.runtime
         runtime.refresh(self)
-        if runtime.observer is not None:
-            runtime.observer.timer_cancelled(runtime.steps - 1, self.mailbox, entry)
+        if runtime.on_timer_cancelled is not None:
+            runtime.on_timer_cancelled(runtime.steps - 1, self.mailbox, entry)
 
     def peek(self) -> tuple[str, str]:
         return "timer", describe_message(self.heap[0].message)[1]

@@ -24,13 +24,15 @@ from pykka import messages as pykka_messages
 from pykka._envelope import Envelope
 
 from fsm import _deathwatch
+from fsm._actor import _StateTimeoutFired, _TimerFired
 from fsm._dispatch import Dispatcher
 from fsm._monitor import Monitor, check_monitor_class, create_monitor
 from testkit._engine.bug import Abort, Bug, exception_text
-from testkit._engine.compact import CompactTrace
+from testkit._engine.compact import NO_STATE, CompactTrace
 from testkit._engine.enabled import EnabledSet
 from testkit._engine.future import DeterministicFuture, blocking_error
 from testkit._engine.observer import current as current_observer
+from testkit._engine.observer import delivery_kind, hook
 from testkit._engine.operations import Mailbox, TimerEntry, TimerQueue
 from testkit._engine.payloads import CONTINUE, START, Choice, Wait, describe_message
 from testkit._engine.registry import unregister_all
@@ -54,9 +56,15 @@ _PYKKA_INTERNAL = frozenset(
     }
 )
 
+_ONE: Any = object()  # `_burst`: run one step only
+_WRAPPED = frozenset({_TimerFired, _StateTimeoutFired})  # delivered as their inner message
 
-_DONE: Any = object()  # a handler's greenlet finished its step and can run the next one
-_SUSPENDED: Any = object()  # a handler's greenlet is parked on a future
+_DONE: Any = object()  # a parked handler's greenlet finished its step (and ended)
+_SUSPENDED: Any = object()  # a resumed handler's greenlet is parked on a future again
+
+
+class _Demoted(BaseException):
+    """Ends a former scheduler greenlet once the handler that blocked on it has finished."""
 
 
 class MonitorSlot:
@@ -67,7 +75,13 @@ class MonitorSlot:
     def __init__(self, monitor: Monitor, step: int) -> None:
         self.monitor = monitor
         self.hot_since: int | None = step if monitor.is_hot else None
-        self.recent: deque[str] = deque(maxlen=8)
+        self.recent: deque[tuple[int, Any, Any]] = deque(maxlen=8)
+        """(step, event, state name) of the last events, written out only for a bug report
+        (a repr per event would cost more than handling it)."""
+
+    def recent_text(self) -> list[str]:
+        """The last events, as a bug report shows them."""
+        return [f"step {step}: {event!r} in state {state!r}" for step, event, state in self.recent]
 
 
 class Runtime(Dispatcher):
@@ -101,7 +115,10 @@ class Runtime(Dispatcher):
         self.steps = 0
         self.now = 0.0
         self.enabled = EnabledSet()
-        self.trace = CompactTrace()
+        self.trace = trace = CompactTrace()
+        self._trace_ops = trace.ops  # the columns a delivery appends to, at hand
+        self._trace_payloads = trace.payloads
+        self._trace_befores = trace.befores
         self.mailboxes: list[Mailbox] = []
         self.monitor_slots: dict[type[Monitor], MonitorSlot] = {}
         self.bound_reached = False
@@ -118,11 +135,24 @@ class Runtime(Dispatcher):
         """Why this iteration may have tested less than it seems (the report's warnings)."""
         self.waiters: list[Waiter] = []
         """Handlers parked on a future (a blocking ask, proxy `.get()`, `ref.stop()`)."""
-        self._spare: Any = None  # a finished handler greenlet, reused for the next step
+        self._glet: Any = None
+        """The greenlet running the scheduler loop; handlers run on its stack until one
+        blocks, which leaves that stack to the handler and moves the loop to a fresh one."""
+        self._driver: Any = None  # the greenlet waiting for the loop's result
+        self._loop: Callable[[], Any] = _nothing  # the loop the scheduler greenlet runs
+        self._parked = 0  # former scheduler greenlets that a blocked handler still holds
+        self._test: Callable[[Runtime], Any] = _nothing
         self._firing: Any = None  # the timer whose message is being put in a mailbox
-        self.observer = current_observer()
-        if self.observer is not None:
-            self.observer.attached(self)
+        self.observer = observer = current_observer()
+        self._on_sent = hook(observer, "sent")
+        self._on_delivered = hook(observer, "delivered")
+        self._on_timer_set = hook(observer, "timer_set")
+        self._on_timer_fired = hook(observer, "timer_fired")
+        self.on_timer_cancelled = hook(observer, "timer_cancelled")
+        self._on_random = hook(observer, "random")
+        self._counts = None if observer is None else observer.delivery_counts
+        if observer is not None:
+            observer.attached(self)
 
     # ---- the test's API ------------------------------------------------------------------
 
@@ -160,7 +190,7 @@ class Runtime(Dispatcher):
             )
             return
         monitor = slot.monitor
-        slot.recent.append(f"step {self.steps}: {event!r} in state {monitor.state_name!r}")
+        slot.recent.append((self.steps, event, monitor.state_name))
         before = monitor._sm_current
         try:
             monitor.handle(event)
@@ -222,8 +252,8 @@ class Runtime(Dispatcher):
             timers, self.now + delay, self._timer_seq, message, interval, self._ready_step()
         )
         timers.add(entry)
-        if self.observer is not None:
-            self.observer.timer_set(self.steps - 1, mailbox, entry)
+        if self._on_timer_set is not None:
+            self._on_timer_set(self.steps - 1, mailbox, entry)
         return entry
 
     def _ready_step(self) -> int:
@@ -281,6 +311,10 @@ class Runtime(Dispatcher):
             raise Abort(error=blocking_error(self._current))
         if self.in_body:
             return self.body.wait(done)
+        result: bool = self._drive(lambda: self._until(done))
+        return result
+
+    def _until(self, done: Callable[[], bool]) -> bool:
         step = self.step
         enabled = self.enabled
         sleeping = self.sleeping
@@ -310,34 +344,71 @@ class Runtime(Dispatcher):
     def run_test(self, test: Callable[[Runtime], Any]) -> BaseException | None:
         """Run `test` as an operation among the actors until the system is quiescent or the
         step bound is reached; returns what the test function raised, if anything."""
+        self._test = test
+        try:
+            outcome: BaseException | None = self._drive(self._test_loop)
+            return outcome
+        finally:
+            self.body.cancel()
+
+    def _test_loop(self) -> BaseException | None:
+        """The scheduler loop of `run_test` (re-entered on a fresh greenlet when a handler
+        blocks, so it keeps its state in the runtime, not in locals)."""
         body = self.body
+        if not body.started:
+            body.start(self._test)
         enabled = self.enabled
         sleeping = self.sleeping
-        try:
-            body.start(test)
-            while True:
-                if self.misuse is not None:
-                    raise Abort(error=self.misuse)
-                if body.state is FINISHED and body.outcome is not None:
+        burst = self._burst
+        max_steps = self.max_steps
+        while True:
+            if self.misuse is not None:
+                raise Abort(error=self.misuse)
+            state = body.state
+            if state is FINISHED:
+                if body.outcome is not None:
                     return body.outcome
-                if body.state is WAITING and body.done():
-                    body.wake_value = True
-                    body.state = RUNNABLE
-                    self.enable(body)
-                if not enabled and not sleeping:
-                    if self._quiescent():
-                        continue
-                    if body.state is not WAITING:
-                        return None  # quiescent, and the test function is done
-                    body.wake_value = False  # what it waits for will never happen
-                    body.resume()
+            elif state is WAITING and body.done():
+                body.wake_value = True
+                body.state = RUNNABLE
+                self.enable(body)
+            if not enabled and not sleeping:
+                if self._quiescent():
                     continue
-                if self.steps >= self.max_steps:
-                    self.bound_reached = True
-                    return None
-                self.step()
-        finally:
-            body.cancel()
+                if body.state is not WAITING:
+                    return None  # quiescent, and the test function is done
+                body.wake_value = False  # what it waits for will never happen
+                body.resume()
+                continue
+            if self.steps >= max_steps:
+                self.bound_reached = True
+                return None
+            # while the test function waits, its condition is looked at after every step;
+            # else nothing needs a look until it runs
+            burst(_ONE if state is WAITING else state)
+
+    # ---- the scheduler's greenlets -------------------------------------------------------
+
+    def _drive(self, loop: Callable[[], Any]) -> Any:
+        """Run `loop` on a scheduler greenlet and return its result (or raise its error)."""
+        self._loop = loop
+        self._driver = getcurrent()
+        self._glet = greenlet(self._scheduler_main, self._driver)
+        return self._glet.switch()
+
+    def _scheduler_main(self) -> Any:
+        try:
+            return self._loop()
+        except _Demoted:  # the blocked handler this stack was left to has finished
+            self._parked -= 1
+            return _DONE
+
+    def _demote(self) -> None:
+        """The handler running on the scheduler's stack blocks: leave the stack to it and go
+        on with the loop on a fresh greenlet (until then, handlers cost no switch)."""
+        self._parked += 1
+        self._glet = greenlet(self._scheduler_main, self._driver)
+        self._glet.switch()
 
     # ---- waiting handlers -------------------------------------------------------------------
 
@@ -357,7 +428,10 @@ class Runtime(Dispatcher):
         if op.enabled:
             self.disable(op)
         self._current = None
-        glet.parent.switch(_SUSPENDED)
+        if glet is self._glet:
+            self._demote()
+        else:  # a handler resumed earlier: back to the scheduler that resumed it
+            glet.parent.switch(_SUSPENDED)
         if waiter.timed_out and not future._done:
             raise pykka.Timeout(f"{timeout} seconds (no actor could run any more)")
 
@@ -387,7 +461,9 @@ class Runtime(Dispatcher):
         what = waiter.what + (":timeout" if waiter.timed_out else "")
         self.trace.append((op, Wait("resume", waiter.target, what), None))
         self._current = op
-        self._finish(waiter.glet, waiter.glet.switch())
+        glet = waiter.glet
+        glet.parent = getcurrent()
+        glet.switch()
 
     def _quiescent(self) -> bool:
         """Nothing can run: end the waits that have a timeout (True if one did), or report
@@ -406,24 +482,13 @@ class Runtime(Dispatcher):
             return False  # the test function waits on a probe: it goes on first
         raise Abort(bug=stuck_bug(waiting, body))
 
-    def _in_greenlet(self, run: Callable[[Mailbox], None], op: Mailbox) -> None:
-        """Run one handler step on a greenlet of its own, so that it can wait."""
-        glet = self._spare
-        if glet is None:
-            glet = greenlet(_handler_loop)
-        else:
-            self._spare = None
-        self._finish(glet, glet.switch(run, op))
-
-    def _finish(self, glet: Any, result: Any) -> None:
-        if result is _DONE:
-            self._spare = glet
-
     # ---- operations ------------------------------------------------------------------------
 
     def enable(self, op: Any) -> None:
         op.enabled = True
-        self.enabled.append(op)
+        enabled = self.enabled
+        enabled._where[op] = len(enabled)  # EnabledSet.append, inlined: once a step
+        list.append(enabled, op)
         if self.on_enable is not None:
             self.on_enable(op)
 
@@ -433,72 +498,130 @@ class Runtime(Dispatcher):
 
     def step(self) -> None:
         """Let the strategy pick one enabled operation and run it."""
-        enabled = self.enabled
-        if self.sleeping and (not enabled or self.sleeping[0][0] <= self.steps):
-            self._wake()
-            if not enabled:
-                return
-        if len(enabled) == 1 and not self._replaying:
-            op = enabled[0]
-        else:
-            op = self.strategy.pick(enabled, self.steps)
-        self.steps += 1
-        if op.__class__ is not Mailbox:
-            if op.__class__ is TestBody:
-                self.trace.append((op, CONTINUE, None))
-                self.disable(op)
-                op.resume()
-            else:
-                self._fire_timer(op)
-            return
-        if op.waiter is not None:
-            self._resume(op)
-            return
-        if not op.started:
-            self._in_greenlet(self._start, op)
-            return
-        self._in_greenlet(self._deliver, op)
+        self._burst(_ONE)
 
-    def _deliver(self, op: Mailbox) -> None:
-        """One message to one actor (on a handler greenlet)."""
+    def _burst(self, state: Any) -> None:
+        """Run one step, and more while the test function's state stays `state` (`_ONE`:
+        just one), something is enabled, `max_steps` is not reached and nothing misused the
+        tester. A delivery, the common step, is inlined: it is what every step of a busy
+        system costs."""
         enabled = self.enabled
+        sleeping = self.sleeping
+        body = self.body
+        pick = self.strategy.pick
+        single = not self._replaying  # one enabled operation needs no strategy
+        record_op = self._trace_ops.append
+        record_payload = self._trace_payloads.append
+        record_before = self._trace_befores.append
+        counts = self._counts
+        on_delivered = self._on_delivered
+        where = enabled._where
+        max_steps = self.max_steps
+        while True:
+            if sleeping and (not enabled or sleeping[0][0] <= self.steps):
+                self._wake()
+                if not enabled:
+                    return
+            op = enabled[0] if single and len(enabled) == 1 else pick(enabled, self.steps)
+            self.steps += 1
+            if op.__class__ is not Mailbox or op.waiter is not None or not op.started:
+                self._other_step(op)
+            else:
+                actor = op.actor
+                envelope = op.items.popleft()
+                op.current = envelope
+                message = envelope.message
+                record_op(op)
+                record_payload(message)
+                before = None if op.plain else actor._sm_current
+                record_before(NO_STATE if before is None else before.state_name)
+                self._current = op
+                try:
+                    if message.__class__ in _PYKKA_INTERNAL:
+                        response = actor._handle_receive(message)
+                    else:
+                        response = actor.on_receive(message)
+                except Exception as exc:
+                    response = self._handler_failed(op, envelope, exc)
+                finally:
+                    self._current = None
+                    after = None if op.plain else actor._sm_current
+                    if (
+                        counts is not None
+                        and after is not before
+                        and before is not None
+                        and after is not None
+                    ):
+                        source = before.state_name
+                        target = after.state_name
+                        kind = message.__class__
+                        if kind in _WRAPPED:
+                            kind = delivery_kind(message)
+                        moved = after.notifies and after.stop_reason is None
+                        last = op.counted  # this actor's last count: often the same again
+                        if (
+                            last is not None
+                            and last[0] is source
+                            and last[1] is target
+                            and last[2] is kind
+                            and last[3] is moved
+                        ):
+                            last[4][0] += 1
+                        else:
+                            op.counted = _count(counts, actor, source, target, kind, moved)
+                    if on_delivered is not None:
+                        on_delivered(self.steps - 1, op, envelope, before, after)
+                if envelope.reply_to is not None and response is not _NO_REPLY:
+                    envelope.reply_to.set(response)
+                if actor.actor_stopped._flag:  # is_set(), without its call
+                    self._teardown(op)
+                elif not op.items:  # EnabledSet.remove, inlined
+                    op.enabled = False
+                    place = where.pop(op)
+                    last = list.pop(enabled)
+                    if place < len(enabled):
+                        enabled[place] = last
+                        where[last] = place
+                if self._parked and getcurrent() is not self._glet:
+                    raise _Demoted  # this stack was a blocked handler's: its step is over
+            if (
+                state is _ONE
+                or not enabled
+                or self.steps >= max_steps
+                or body.state is not state
+                or self.misuse is not None
+            ):
+                return
+
+    def _other_step(self, op: Any) -> None:
+        """A step other than a delivery: the test function goes on, a timer fires, a parked
+        handler resumes, or an actor starts."""
+        if op.__class__ is TestBody:
+            self.trace.append((op, CONTINUE, None))
+            self.disable(op)
+            op.resume()
+        elif op.__class__ is not Mailbox:
+            self._fire_timer(op)
+        elif op.waiter is not None:
+            self._resume(op)
+        else:
+            self._start(op)
+            if self._parked and getcurrent() is not self._glet:
+                raise _Demoted
+
+    def _handler_failed(self, op: Mailbox, envelope: Envelope[Any], exc: Exception) -> Any:
+        """A handler raised: the asker gets the error; for an FSM, or a plain actor's
+        `tell`, it is a bug (a plain actor's `on_failure` runs first, as in Pykka)."""
         actor = op.actor
-        envelope = op.items.popleft()
-        op.current = envelope
-        message = envelope.message
-        before = None if op.plain else actor._sm_current
-        index = len(self.trace)
-        self.trace.append((op, message, before))
-        self._current = op
-        try:
-            if message.__class__ in _PYKKA_INTERNAL:
-                response = actor._handle_receive(message)
-            else:
-                response = actor.on_receive(message)
-        except Exception as exc:
-            if envelope.reply_to is not None:
-                envelope.reply_to.set_exception(sys.exc_info())
-                if op.plain:  # Pykka hands the error to the asker; the actor goes on
-                    response = _NO_REPLY
-                else:
-                    self._failed(op, exc)
-            else:
-                if op.plain:  # as Pykka's loop: on_failure, and the actor stops
-                    actor._handle_failure(*sys.exc_info())
-                    actor.on_failure(*sys.exc_info())
-                self._failed(op, exc)
-        finally:
-            self._current = None
-            if self.observer is not None:
-                after = None if op.plain else actor._sm_current
-                self.observer.delivered(index, op, envelope, before, after)
-        if envelope.reply_to is not None and response is not _NO_REPLY:
-            envelope.reply_to.set(response)
-        if actor.actor_stopped.is_set():
-            self._teardown(op)
-        elif not op.items:
-            op.enabled = False
-            enabled.remove(op)
+        if envelope.reply_to is not None:
+            envelope.reply_to.set_exception(sys.exc_info())
+            if op.plain:  # Pykka hands the error to the asker; the actor goes on
+                return _NO_REPLY
+            self._failed(op, exc)
+        if op.plain:  # as Pykka's loop: on_failure, and the actor stops
+            actor._handle_failure(*sys.exc_info())
+            actor.on_failure(*sys.exc_info())
+        self._failed(op, exc)
 
     def _start(self, mailbox: Mailbox) -> None:
         """The actor's first step: its `on_start`."""
@@ -539,8 +662,8 @@ class Runtime(Dispatcher):
         heapq.heappop(heap)  # a repeating timer comes back once its tick is handled
         self.refresh(timers)
         mailbox = timers.mailbox
-        if self.observer is not None:
-            self.observer.timer_fired(self.steps - 1, mailbox, entry)
+        if self._on_timer_fired is not None:
+            self._on_timer_fired(self.steps - 1, mailbox, entry)
         if mailbox.alive:
             self._firing = timers
             try:
@@ -586,8 +709,8 @@ class Runtime(Dispatcher):
         choice = Choice(n, value, as_bool)
         self.trace.append((owner, choice, None))
         self.steps += 1
-        if self.observer is not None:
-            self.observer.random(self.steps - 1, owner, choice)
+        if self._on_random is not None:
+            self._on_random(self.steps - 1, owner, choice)
         return value
 
     def dispose(self) -> None:
@@ -597,7 +720,7 @@ class Runtime(Dispatcher):
                 with contextlib.suppress(BaseException):  # the iteration is over anyway
                     waiter.glet.throw()
         self.waiters.clear()
-        self._spare = None
+        self._parked = 0
         self._dispose()
 
     def _dispose(self) -> None:
@@ -617,8 +740,24 @@ class Runtime(Dispatcher):
 _NO_REPLY: Any = object()  # the asker already got the handler's exception
 
 
-def _handler_loop(run: Callable[[Mailbox], None], op: Mailbox) -> None:
-    """A handler greenlet: runs one step, hands control back, and waits for the next one."""
-    while True:
-        run(op)
-        run, op = getcurrent().parent.switch(_DONE)
+def _count(
+    counts: dict[tuple[Any, ...], list[Any]],
+    actor: Any,
+    source: Any,
+    target: Any,
+    kind: type,
+    moved: bool,
+) -> tuple[Any, Any, type, bool, list[Any]]:
+    """Count one delivery into an observer's `delivery_counts`; what the actor remembers
+    so that the same count again costs no lookup."""
+    key = (actor.__class__, id(source), id(target), kind, moved)
+    entry = counts.get(key)
+    if entry is None:
+        entry = counts[key] = [1, source, target]
+    else:
+        entry[0] += 1
+    return source, target, kind, moved, entry
+
+
+def _nothing(*_: Any) -> None:
+    """The loop of a runtime that runs none yet."""

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import datetime
 import gc
+import itertools
 import sys
 import threading
 import time
+import uuid
 from types import TracebackType
 from typing import Any, SupportsIndex
 
 import pykka
+import pykka._actor
 
 from fsm import _dispatch
 from testkit._engine.bug import Abort, actor_text
@@ -82,6 +85,29 @@ def _no_threading_get(future: Any, timeout: float | None = None) -> Any:
     return _saved_threading_get(future, timeout=timeout)
 
 
+class _Urns:
+    """Stands in for the `uuid` module in `pykka._actor`: an actor started under the tester
+    gets the URN `urn:testkit:<id>` at its start, so the random one its `__init__` draws
+    first (a system call and a UUID object) is replaced by a cheap unique placeholder."""
+
+    __slots__ = ("_count",)
+
+    def __init__(self) -> None:
+        self._count = itertools.count(1)
+
+    def uuid4(self) -> Any:
+        if threading.get_ident() not in CONTROLLED_THREADS:
+            return uuid.uuid4()
+        return _Urn(f"urn:testkit:new-{next(self._count)}")
+
+
+class _Urn:
+    __slots__ = ("urn",)
+
+    def __init__(self, urn: str) -> None:
+        self.urn = urn
+
+
 _saved_threading_get = pykka.ThreadingFuture.get
 _saved_sleep = time.sleep
 
@@ -143,6 +169,7 @@ class Sandbox:
         self._freezegun_api: Any = None
         self.worker: Any = None  # the thread-based engine's test-body worker; no longer used
         self._saved_gc = gc.get_threshold()
+        self._saved_uuid: Any = None
 
     def __enter__(self) -> Sandbox:
         try:
@@ -178,12 +205,17 @@ class Sandbox:
         actor_class._start_actor_loop = _routed_loop
         threading.Thread.start = _no_thread_start  # type: ignore[method-assign,assignment]
         pykka.ThreadingFuture.get = _no_threading_get  # type: ignore[method-assign,assignment]
+        actor_module: Any = pykka._actor
+        self._saved_uuid = getattr(actor_module, "uuid", None)
+        if self._saved_uuid is uuid:
+            actor_module.uuid = _Urns()
         CONTROLLED_THREADS.add(threading.get_ident())
         return self
 
     def set_clock(self, seconds: float) -> None:
-        """Move virtual time to `seconds` after EPOCH."""
-        self._factory.move_to(EPOCH + datetime.timedelta(seconds=seconds))
+        """Move virtual time to `seconds` after EPOCH (what freezegun's `move_to` does to a
+        naive datetime, without its parsing: the clock moves at every timer that fires)."""
+        self._factory.time_to_freeze = EPOCH + datetime.timedelta(seconds=seconds)
 
     def __exit__(
         self,
@@ -192,6 +224,9 @@ class Sandbox:
         tb: TracebackType | None,
     ) -> None:
         CONTROLLED_THREADS.discard(threading.get_ident())
+        if self._saved_uuid is uuid:
+            actor_module: Any = pykka._actor
+            actor_module.uuid = uuid
         actor_class: Any = pykka.ThreadingActor
         actor_class._create_actor_inbox = _saved_inbox
         actor_class._create_future = _saved_future

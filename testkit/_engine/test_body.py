@@ -101,9 +101,13 @@ class TestBody:
 
     def _switch_in(self, *args: Any) -> None:
         runtime = self.runtime
+        glet = self._glet
+        # the scheduler loop moves to a fresh greenlet when a handler blocks on its stack:
+        # the test function hands back to (and ends into) whichever one resumed it
+        self._scheduler = glet.parent = getcurrent()
         runtime.in_body = True
         try:
-            self._glet.switch(*args)
+            glet.switch(*args)
         finally:
             runtime.in_body = False
 
@@ -116,6 +120,7 @@ class TestBody:
         if glet is None or glet.dead:
             self.state = FINISHED
             return
+        self._scheduler = glet.parent = getcurrent()
         self.runtime.in_body = True
         try:
             glet.throw(Cancelled)

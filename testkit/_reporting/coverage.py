@@ -1,8 +1,9 @@
 """`Coverage`: which states, transitions and events each FSM class and monitor went through.
 
-It is an `Observer` that `explore` installs: during a run it only counts raw keys (class,
-state before, state after, message type) in one dict per delivery; names become text when
-the figures are read or sent to another process, so that workers' coverage merges.
+It is an `Observer` that `explore` installs: during a run the runtime counts raw keys (class,
+state before, state after, message type) into its `delivery_counts`, one update per delivery
+(starts and monitor events are counted there too); names become text when the figures are
+read or sent to another process, so that workers' coverage merges.
 """
 
 from __future__ import annotations
@@ -11,8 +12,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from fsm import Monitor, StateTimeout
-from fsm._actor import _StateTimeoutFired, _TimerFired
+from fsm import Monitor
 from testkit._engine.bug import state_text
 from testkit._engine.observer import Observer
 
@@ -87,25 +87,12 @@ class Coverage(Observer):
     """
 
     def __init__(self) -> None:
-        self._raw: dict[tuple[Any, ...], int] = {}
+        self.delivery_counts: dict[tuple[Any, ...], list[Any]] = {}
+        """Raw counts: the runtime's deliveries, and the starts and monitor events below."""
         self._classes: dict[type, str] = {}  # class -> "FSM"/"monitor", declared states read
         self._machines: dict[str, MachineCoverage] = {}
 
     # ---- the observer: cheap counting --------------------------------------------------------
-
-    def delivered(self, step: int, receiver: Any, envelope: Any, before: Any, after: Any) -> None:
-        if after is before or before is None:
-            return  # not handled (a stale timer, an actor that has stopped)
-        message = envelope.message
-        kind: Any = message.__class__
-        if kind is _TimerFired:
-            kind = message.message.__class__
-        elif kind is _StateTimeoutFired:
-            kind = StateTimeout
-        moved = after.notifies and after.stop_reason is None  # a stop is no transition
-        key = (receiver.actor.__class__, before.state_name, after.state_name, kind, moved)
-        raw = self._raw
-        raw[key] = raw.get(key, 0) + 1
 
     def started(self, step: int, mailbox: Any) -> None:
         actor = mailbox.actor
@@ -115,8 +102,7 @@ class Coverage(Observer):
             return  # not an FSM
         if cls not in self._classes:
             self._declare(cls, "FSM", actor)
-        key = (cls, _START, current.state_name)
-        self._raw[key] = self._raw.get(key, 0) + 1
+        self._count(cls, _START, current.state_name, None, True)
 
     def monitor_registered(self, step: int, monitor: Monitor) -> None:
         cls = monitor.__class__
@@ -124,22 +110,25 @@ class Coverage(Observer):
             self._declare(cls, "monitor", monitor)
         current = monitor._sm_current
         if current is not None:
-            key = (cls, _START, current.state_name)
-            self._raw[key] = self._raw.get(key, 0) + 1
+            self._count(cls, _START, current.state_name, None, True)
 
     def monitor_event(
         self, step: int, sender: Any, monitor: Monitor, event: Any, before: Any, after: Any
     ) -> None:
         if after is before or before is None:
             return
-        key = (
-            monitor.__class__,
-            before.state_name,
-            after.state_name,
-            event.__class__,
-            after.notifies,
+        self._count(
+            monitor.__class__, before.state_name, after.state_name, event.__class__, after.notifies
         )
-        self._raw[key] = self._raw.get(key, 0) + 1
+
+    def _count(self, cls: type, source: Any, target: Any, kind: Any, moved: bool) -> None:
+        """One more of these, in the runtime's format (names by identity, kept alive)."""
+        key = (cls, id(source), id(target), kind, moved)
+        entry = self.delivery_counts.get(key)
+        if entry is None:
+            self.delivery_counts[key] = [1, source, target]
+        else:
+            entry[0] += 1
 
     def _declare(self, cls: type, kind: str, machine: Any) -> None:
         self._classes[cls] = kind
@@ -162,17 +151,19 @@ class Coverage(Observer):
 
     def _fold(self) -> None:
         """Turn the raw counts into text figures (done when read, and before pickling)."""
-        raw, self._raw = self._raw, {}
-        for key, count in raw.items():
-            cls = key[0]
-            entry = self._machine(cls.__name__, self._classes.get(cls, "FSM"))
-            if key[1] is _START:
-                entry.states[state_text(key[2])] += count
+        # zeroed in place, never dropped: the runtime and its actors count into these lists
+        for (cls, _, _, kind, moved), counted in self.delivery_counts.items():
+            count, before, after = counted
+            if not count:
                 continue
-            _, before, after, kind, notifies = key
+            counted[0] = 0
+            entry = self._machine(cls.__name__, self._classes.get(cls, "FSM"))
+            if before is _START:
+                entry.states[state_text(after)] += count
+                continue
             source, target = state_text(before), state_text(after)
             entry.events[(source, kind.__qualname__)] += count
-            if notifies:
+            if moved:
                 entry.transitions[(source, target)] += count
                 entry.states[target] += count
 
