@@ -26,16 +26,12 @@ tree (above 1: this tree is cheaper).
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import statistics
-import subprocess
 import sys
-import tarfile
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from _baseline import ROOT, export, run_probe
 
 PROBE = r"""
 import enum, json, sys, time
@@ -146,27 +142,7 @@ print(json.dumps({
 
 
 def measure(tree: Path, messages: int) -> dict[str, object]:
-    env = {**os.environ, "PYTHONPATH": str(tree)}
-    done = subprocess.run(
-        [sys.executable, "-c", PROBE, str(messages)],
-        cwd=tree,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    if done.returncode != 0:
-        raise SystemExit(f"the probe failed in {tree}:\n{done.stderr}")
-    result: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
-    return result
-
-
-def export(ref: str, target: Path) -> Path:
-    archive = target / "baseline.tar"
-    with archive.open("wb") as handle:
-        subprocess.run(["git", "archive", ref], cwd=ROOT, stdout=handle, check=True)
-    with tarfile.open(archive) as tar:
-        tar.extractall(target / "tree", filter="data")
-    return target / "tree"
+    return run_probe(tree, PROBE, messages)
 
 
 def main() -> None:

@@ -23,17 +23,12 @@ small calls (the engine's loop, the FSM's dispatch) reads somewhat high.
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import statistics
-import subprocess
-import sys
-import tarfile
 import tempfile
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
+from _baseline import ROOT, export, run_probe
 
 PROBE_HEAD = r"""
 import json, sys, time
@@ -174,26 +169,7 @@ print(json.dumps({
 
 
 def measure(tree: Path, iterations: int, probe: str = PROBE) -> dict[str, Any]:
-    env = {**os.environ, "PYTHONPATH": str(tree)}
-    done = subprocess.run(
-        [sys.executable, "-c", probe, str(iterations)],
-        cwd=tree,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    return result
-
-
-def export(ref: str, target: Path) -> Path:
-    archive = target / "baseline.tar"
-    with archive.open("wb") as handle:
-        subprocess.run(["git", "archive", ref], cwd=ROOT, stdout=handle, check=True)
-    with tarfile.open(archive) as tar:
-        tar.extractall(target / "tree", filter="data")
-    return target / "tree"
+    return run_probe(tree, probe, iterations)
 
 
 def decompose(baseline: Path, tree: Path, iterations: int, rounds: int) -> None:
