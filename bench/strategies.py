@@ -92,7 +92,7 @@ def table(args: argparse.Namespace, pool: ProcessPoolExecutor) -> dict[tuple[str
         (bug, strategy, seed, args.iterations, args.seconds)
         for bug in args.bugs
         for strategy in args.strategies
-        for seed in range(1, args.seeds + 1)
+        for seed in range(args.first_seed, args.first_seed + args.seeds)
     ]
     cells: dict[tuple[str, str], list[tuple[int | None, float]]] = {}
     ran: dict[tuple[str, str], int] = {}
@@ -151,15 +151,17 @@ def targets(args: argparse.Namespace, summary: dict[tuple[str, str], Any]) -> No
         for port_name in [s for s in args.strategies if s == "portfolio" or "+" in s]:
             port = summary[(bug, port_name)]
             singles = [
-                its
-                for (b, s), (n, its, _) in summary.items()
+                (its, rate)
+                for (b, s), (n, its, rate) in summary.items()
                 if b == bug and s != "portfolio" and "+" not in s and n == args.seeds
             ]
-            best_single = min(singles) if singles else float("nan")
+            best_single = min(its for its, _ in singles) if singles else float("nan")
+            best_rate = max(rate for _, rate in singles) if singles else float("nan")
             print(
                 f"  {bug}: {port_name} {port[0]}/{args.seeds}, {port[1]:g} it "
                 f"(best single strategy with {args.seeds}/{args.seeds}: {best_single:g} it, "
-                f"{port[1] / best_single:.2f}x)"
+                f"{port[1] / best_single:.2f}x; best rate / its rate: "
+                f"{best_rate / port[2]:.2f}x)"
             )
     print(f"  a non-random strategy beats random by 2x or more on {beaten}/{len(args.bugs)} bugs")
 
@@ -320,6 +322,7 @@ def main() -> None:
     parser.add_argument("--bugs", default=",".join(SYSTEMS))
     parser.add_argument("--strategies", default=",".join(STRATEGIES))
     parser.add_argument("-s", "--seeds", type=int, default=10)
+    parser.add_argument("--first-seed", type=int, default=1)
     parser.add_argument("-i", "--iterations", type=int, default=10_000)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("-j", "--jobs", type=int, default=2)
