@@ -81,9 +81,9 @@ def default_portfolio() -> PortfolioStrategy:
     Chosen by measurement (`python bench/strategies.py -s 80` with candidate portfolios as
     `a+b+c` columns): within 2x of the best single strategy's median iterations on every
     benchmark bug over 80 seeds (worst 1.85x). `fair-pct` and `fair-pos` find the bugs where a
-    message must stay back while much else happens (2PC, primary/backup, the lease, the retry)
-    10-100x sooner than `probabilistic`, and `fair-pct` the lost wake-up about twice as soon
-    as any other; `probabilistic` is best on the Raft election, where strict priorities
+    message must stay back while much else happens 40-90x sooner than `probabilistic` (2PC,
+    primary/backup; the lease 3-4x), and `fair-pct` the lost wake-up about twice as soon as
+    any other; `probabilistic` is best on the Raft election, where strict priorities
     starve the interleavings a split vote needs. A round-robin of k turns finds a bug at
     about the mean of its members' rates, so a bug only one member finds costs k times its
     iterations: three turns is the fewest that cover every bug, and a fourth (fair-pct twice,
