@@ -11,7 +11,9 @@ import pytest
 
 import testkit
 from bench.bugs import SYSTEMS
-from bench.strategies import portfolio_median
+from bench.strategies import portfolio_median, strategy_of
+from testkit import TestkitError
+from testkit._strategies import PortfolioStrategy
 
 FINDER = {"lost_wakeup": "fair-pct", "safra_termination": "random"}
 """The strategy each bug is found with (pct where none is named; the lost wake-up is a
@@ -46,3 +48,14 @@ def test_portfolio_median_takes_members_in_turn() -> None:
     assert portfolio_median([0.0, 0.5]) == 2  # one good member of two: twice its iterations
     assert portfolio_median([0.1, 0.1]) == portfolio_median([0.1])
     assert portfolio_median([0.0, 0.0]) == float("inf")
+
+
+def test_a_candidate_portfolio_column_takes_its_turns_in_order() -> None:
+    candidate = strategy_of("fair-pct+probabilistic+fair-pct")
+    assert isinstance(candidate, PortfolioStrategy)
+    names = [m.name for m in candidate.members]
+    assert names == ["fair-pct:3", "probabilistic:3", "fair-pct:3"]
+    assert candidate.members[0] is candidate.members[2]  # one instance, two turns
+    assert strategy_of("pos") == "pos"
+    with pytest.raises(TestkitError, match="unknown strategy 'nope'"):
+        strategy_of("pos+nope")

@@ -24,8 +24,8 @@ ROOT = Path(__file__).resolve().parent.parent
 SEEDS = [1, 2, 3, 4, 5]
 HOPPER = "Please do not turn on grinder if there are no beans in the hopper"
 
-# Measured with the portfolio strategy over seeds 1-10: the coffee-machine bug in 1-7
-# iterations (median 1.5), the robot's in 1-16 (median 4.5); the bound leaves a wide margin.
+# Measured with the portfolio strategy over seeds 1-10: the coffee-machine bug in 1-3
+# iterations (median 1.5), the robot's in 1-20 (median 3); the bound leaves a wide margin.
 BOUND = 50
 
 

@@ -251,8 +251,36 @@ def test_the_new_strategies_have_names_and_refuse_a_bound() -> None:
     assert isinstance(make_strategy("random"), RandomStrategy)
 
 
-def test_the_default_portfolio_gives_fair_pct_half_the_turns() -> None:
+def test_the_default_portfolio_is_the_measured_one_with_fair_members() -> None:
     members = testkit._strategies.catalog.default_portfolio().members
-    assert [m.name for m in members] == ["probabilistic:3", "fair-pct:3", "fair-pct:3", "fair-pos"]
-    assert members[1] is members[2]  # one instance: it learns run lengths from both turns
+    assert [m.name for m in members] == ["probabilistic:3", "fair-pct:3", "fair-pos"]
     assert all(m.fair for m in members)
+
+
+@pytest.mark.parametrize("spec", ["fair-pct", "fair-pos", "probabilistic", "prioritization"])
+def test_a_portfolio_member_makes_the_same_choices_as_alone_for_the_same_seeds(spec: str) -> None:
+    # What a member learns (PCT's run length, the fair prefix) comes from its own turns only,
+    # so its find rate inside a portfolio is its rate alone, whatever the others' runs are.
+    Run = tuple[int, int, int]  # seed, operations, decisions
+
+    def turns(strategy: Strategy, runs: list[Run]) -> list[tuple[str, list[str]]]:
+        picked = []
+        for iteration, (seed, n, length) in enumerate(runs):
+            ops = _ops(n)
+            strategy.begin(iteration, random.Random(seed), 2000)
+            hook = strategy.enabled_hook()
+            for op in ops:
+                if hook is not None:
+                    hook(op)
+            chosen = [strategy.pick(ops, step).id for step in range(length)]
+            strategy.end(length)
+            picked.append((strategy.active_name, chosen))
+        return picked
+
+    own = [(11, 3, 40), (12, 5, 120), (13, 4, 60), (14, 3, 250), (15, 6, 80)]
+    others = [(21, 2, 300), (22, 7, 5), (23, 3, 900), (24, 4, 1), (25, 5, 700)]
+    alone = turns(make_strategy(spec), own)
+    portfolio = testkit._strategies.PortfolioStrategy([make_strategy(spec), make_strategy("pct")])
+    inside = turns(portfolio, [run for pair in zip(own, others, strict=True) for run in pair])
+    assert inside[::2] == alone
+    assert len({tuple(chosen) for _, chosen in alone}) == len(own)  # the runs differ
