@@ -109,6 +109,24 @@ def _op_label(op: Any) -> str:
     return str(op.id)
 
 
+def checked_trace(test: TestFunction, trace: Trace | str | Path, where: str) -> Trace:
+    """The trace to re-run (`replay`, `shrink`): a `Trace` or a file, with its `max_steps`,
+    recorded for `test`; else a `TestkitError` saying what is wrong."""
+    if not isinstance(trace, (Trace, str, os.PathLike)):
+        raise TestkitError(
+            f"{where}(test, trace): trace must be a Trace or the path of a trace file, "
+            f"got {trace!r}"
+        )
+    loaded = trace if isinstance(trace, Trace) else Trace.load(trace)
+    if not loaded.max_steps:
+        raise TestkitError(
+            "the trace's '# max_steps:' header is missing or 0; a trace written by testkit "
+            "has the max_steps of the run that found the bug"
+        )
+    check_target(loaded.test, test_name(test))
+    return loaded
+
+
 def replay(
     test: TestFunction,
     trace: Trace | str | Path,
@@ -127,17 +145,7 @@ def replay(
     """
     check_test(test, "replay")
     limit = check_watchdog(watchdog, "replay")
-    if not isinstance(trace, (Trace, str, os.PathLike)):
-        raise TestkitError(
-            f"replay(test, trace): trace must be a Trace or the path of a trace file, got {trace!r}"
-        )
-    loaded = trace if isinstance(trace, Trace) else Trace.load(trace)
-    if not loaded.max_steps:
-        raise TestkitError(
-            "the trace's '# max_steps:' header is missing or 0; a trace written by testkit "
-            "has the max_steps of the run that found the bug"
-        )
-    check_target(loaded.test, test_name(test))
+    loaded = checked_trace(test, trace, "replay")
     strategy = ReplayStrategy(loaded, log_steps)
     report = Report(loaded.test or test_name(test), strategy.name, loaded.seed, loaded.max_steps)
     index = loaded.iteration - 1  # the explorer's 0-based index seeds the timer delays

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from testkit._engine.explore import TestFunction, check_test
-from testkit._engine.replay import check_target
+from testkit._engine.replay import checked_trace
 from testkit._engine.sandbox import wall_clock
 from testkit._engine.trace import Trace
 from testkit._engine.watchdog import DEFAULT_WATCHDOG, check_watchdog
 from testkit._errors import TestkitError
-from testkit._reporting.report import Report, test_name
+from testkit._reporting.report import Report
 from testkit._shrinking.driver import Shrunk, check_budget, shrink_trace
 
 DEFAULT_SHRINK_BUDGET = 30.0
@@ -28,19 +27,7 @@ def original_path(path: Path) -> Path:
 def load(test: TestFunction, trace: Trace | str | Path, where: str) -> Trace:
     """The trace to shrink, checked like `replay` checks it."""
     check_test(test, where)
-    if not isinstance(trace, (Trace, str, os.PathLike)):
-        raise TestkitError(
-            f"{where}(test, trace): trace must be a Trace or the path of a trace file, "
-            f"got {trace!r}"
-        )
-    loaded = trace if isinstance(trace, Trace) else Trace.load(trace)
-    if not loaded.max_steps:
-        raise TestkitError(
-            "the trace's '# max_steps:' header is missing or 0; a trace written by testkit "
-            "has the max_steps of the run that found the bug"
-        )
-    check_target(loaded.test, test_name(test))
-    return loaded
+    return checked_trace(test, trace, where)
 
 
 def shrink(
