@@ -10,18 +10,23 @@ is retried elsewhere by dask; its results arrive once, so nothing is lost or cou
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from contextlib import nullcontext
 from typing import Any
 
-from testkit._distribution.parallel import IterationRunner, _Job, _Result, merge, prepare_job
+from testkit._distribution.parallel import (
+    IterationRunner,
+    Settings,
+    _Job,
+    _Result,
+    merge,
+    prepare_job,
+)
 from testkit._engine.observer import installed
 from testkit._engine.sandbox import Sandbox, wall_clock
 from testkit._errors import Interrupted, TestkitError
 from testkit._reporting.coverage import Coverage
 from testkit._reporting.progress import Progress, ProgressCallback, progress_callback
 from testkit._reporting.report import Report
-from testkit._strategies import Strategy
 
 # dask.distributed is only partly typed: its objects are `Any` here.
 Client = Any
@@ -80,41 +85,16 @@ def _connect(dask: Any) -> tuple[Client, bool]:
 
 
 def explore_on_cluster(
-    test: Callable[..., Any],
-    iterations: int,
-    max_steps: int,
-    strategy: str | Strategy,
-    seed: int | None,
+    settings: Settings,
     *,
     dask: Any,
-    stop_at_first_bug: bool,
-    liveness_threshold: int | None,
-    timer_delay: int,
     progress: ProgressCallback | bool | None,
-    name: str | None,
     time_budget: float | None,
-    watchdog: float | None,
-    coverage: bool = True,
 ) -> Report:
     """`explore` on a dask cluster (arguments checked)."""
-    job, chosen = prepare_job(
-        test,
-        iterations,
-        max_steps,
-        strategy,
-        seed,
-        where="dask=...",
-        stop_at_first_bug=stop_at_first_bug,
-        liveness_threshold=liveness_threshold,
-        timer_delay=timer_delay,
-        name=name,
-        watchdog=watchdog,
-        workers=1,
-        batch=BATCH,
-        coverage=coverage,
-    )
+    job, chosen = prepare_job(settings, where="dask=...", workers=1, batch=BATCH)
     client, owned = _connect(dask)
-    report = Report(job.name, chosen.name, job.seed, max_steps)
+    report = Report(job.name, chosen.name, job.seed, job.max_steps)
     notify = progress_callback(progress)
     run = _ClusterRun(client, job, notify, time_budget, report)
     try:

@@ -109,24 +109,29 @@ def _importable(test: Callable[..., Any], where: str) -> None:
         ) from None
 
 
+@dataclass(frozen=True)
+class Settings:
+    """What `explore` was asked for, as the other processes (workers, a cluster) need it."""
+
+    test: Callable[..., Any]
+    iterations: int
+    max_steps: int
+    strategy: str | Strategy
+    seed: int | None
+    stop_at_first_bug: bool
+    liveness_threshold: int | None
+    timer_delay: int
+    name: str | None
+    watchdog: float | None
+    coverage: bool
+
+
 def prepare_job(
-    test: Callable[..., Any],
-    iterations: int,
-    max_steps: int,
-    strategy: str | Strategy,
-    seed: int | None,
-    *,
-    where: str,
-    stop_at_first_bug: bool,
-    liveness_threshold: int | None,
-    timer_delay: int,
-    name: str | None,
-    watchdog: float | None,
-    workers: int,
-    batch: int,
-    coverage: bool = True,
+    settings: Settings, *, where: str, workers: int, batch: int
 ) -> tuple[_Job, Strategy]:
     """What other processes need to run iterations, checked to travel (picklable)."""
+    test, strategy, seed = settings.test, settings.strategy, settings.seed
+    max_steps, threshold = settings.max_steps, settings.liveness_threshold
     chosen = make_strategy(strategy)
     _importable(test, where)
     if not isinstance(strategy, str):
@@ -144,60 +149,40 @@ def prepare_job(
     job = _Job(
         test=test,
         strategy=strategy,
-        name=name or test_name(test),
-        iterations=iterations,
+        name=settings.name or test_name(test),
+        iterations=settings.iterations,
         max_steps=max_steps,
         seed=seed,
-        threshold=max_steps // 2 if liveness_threshold is None else liveness_threshold,
-        timer_delay=timer_delay,
-        stop_at_first_bug=stop_at_first_bug,
+        threshold=max_steps // 2 if threshold is None else threshold,
+        timer_delay=settings.timer_delay,
+        stop_at_first_bug=settings.stop_at_first_bug,
         workers=workers,
         batch=batch,
         log_level=root.level,
         log_format=formatter._fmt if formatter is not None else None,
         log_disabled=root.manager.disable,
-        watchdog=watchdog,
-        coverage=coverage,
+        watchdog=settings.watchdog,
+        coverage=settings.coverage,
     )
     return job, chosen
 
 
 def explore_parallel(
-    test: Callable[..., Any],
-    iterations: int,
-    max_steps: int,
-    strategy: str | Strategy,
-    seed: int | None,
+    settings: Settings,
     *,
     workers: int,
-    stop_at_first_bug: bool,
-    liveness_threshold: int | None,
-    timer_delay: int,
     progress: ProgressCallback | bool | None,
-    name: str | None,
     time_budget: float | None,
-    watchdog: float | None,
-    coverage: bool = True,
 ) -> Report:
     """`explore` with the iterations spread over `workers` processes (arguments checked)."""
+    iterations = settings.iterations
     job, chosen = prepare_job(
-        test,
-        iterations,
-        max_steps,
-        strategy,
-        seed,
+        settings,
         where=f"workers={workers}",
-        stop_at_first_bug=stop_at_first_bug,
-        liveness_threshold=liveness_threshold,
-        timer_delay=timer_delay,
-        name=name,
-        watchdog=watchdog,
         workers=min(workers, iterations),
         batch=max(1, min(MAX_BATCH, iterations // (workers * 4))),
-        coverage=coverage,
     )
-    seed = job.seed
-    report = Report(job.name, chosen.name, seed, max_steps)
+    report = Report(job.name, chosen.name, job.seed, job.max_steps)
     started = wall_clock()
     coordinator = _Coordinator(job)
     notify = progress_callback(progress)

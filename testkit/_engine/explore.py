@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from fsm import _dispatch
-from testkit._distribution.parallel import explore_parallel, splittable
+from testkit._distribution.parallel import Settings, explore_parallel, splittable
 from testkit._engine.bug import Abort, Bug, state_text
 from testkit._engine.observer import installed
 from testkit._engine.operations import TimerQueue
@@ -170,17 +170,19 @@ def explore(
 
         check_budget(shrink_budget, "explore(..., shrink_budget=...)")
     # what the other processes (local workers or a dask cluster) need to run iterations
-    elsewhere = (test, iterations, max_steps, strategy, seed)
-    options: dict[str, Any] = {
-        "stop_at_first_bug": stop_at_first_bug,
-        "liveness_threshold": liveness_threshold,
-        "timer_delay": timer_delay,
-        "progress": progress,
-        "name": name,
-        "time_budget": time_budget,
-        "watchdog": limit,
-        "coverage": coverage,
-    }
+    settings = Settings(
+        test=test,
+        iterations=iterations,
+        max_steps=max_steps,
+        strategy=strategy,
+        seed=seed,
+        stop_at_first_bug=stop_at_first_bug,
+        liveness_threshold=liveness_threshold,
+        timer_delay=timer_delay,
+        name=name,
+        watchdog=limit,
+        coverage=coverage,
+    )
     if dask is not None:
         if workers != 1:
             raise TestkitError(
@@ -189,10 +191,12 @@ def explore(
             )
         from testkit._distribution.cluster import explore_on_cluster
 
-        report = explore_on_cluster(*elsewhere, dask=dask, **options)
+        report = explore_on_cluster(settings, dask=dask, progress=progress, time_budget=time_budget)
         return _shrunk(report, test, shrink_budget if shrink else 0.0, limit)
     if workers > 1 and splittable(strategy):
-        report = explore_parallel(*elsewhere, workers=workers, **options)
+        report = explore_parallel(
+            settings, workers=workers, progress=progress, time_budget=time_budget
+        )
         return _shrunk(report, test, shrink_budget if shrink else 0.0, limit)
     chosen = make_strategy(strategy)
     if seed is None:
