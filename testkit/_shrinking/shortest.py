@@ -10,9 +10,7 @@ Exponential in the trace's length: for the small seeded bugs, not for the failov
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any
 
 from testkit._engine.bug import Bug
 from testkit._engine.explore import TestFunction, build_steps, delay_rng, run_once
@@ -20,7 +18,7 @@ from testkit._engine.sandbox import Sandbox, wall_clock
 from testkit._engine.trace import Trace
 from testkit._errors import TestkitError
 from testkit._shrinking.driver import same_bug, strict_run
-from testkit._strategies import Strategy
+from testkit._strategies import DFSStrategy
 
 
 @dataclass
@@ -32,39 +30,6 @@ class Shortest:
     trace: Trace | None
     exhausted: bool
     runs: int
-
-
-class _PathStrategy(Strategy):
-    """Follows `path` (per choice: [index, width]) and takes choice 0 past its end."""
-
-    delays_timers = False
-
-    def __init__(self, path: list[list[int]], fair: bool, name: str) -> None:
-        super().__init__()
-        self.path = path
-        self.fair = fair
-        self.name = name
-        self.depth = 0
-
-    def _choose(self, width: int, step: int) -> int:
-        depth = self.depth
-        self.depth += 1
-        if depth < len(self.path):
-            index, known = self.path[depth]
-            if known != width:
-                raise TestkitError(
-                    f"shortest: at step {step} the program offered {width} choices, {known} "
-                    "when this path was first run; the test is not deterministic"
-                )
-            return index
-        self.path.append([0, width])
-        return 0
-
-    def pick(self, enabled: Sequence[Any], step: int) -> Any:
-        return enabled[self._choose(len(enabled), step)]
-
-    def pick_int(self, n: int, step: int) -> int:
-        return self._choose(n, step)
 
 
 def shortest_failing(
@@ -118,14 +83,14 @@ class _Search:
         """Every schedule of at most `bound` steps; at the first failing one, stop if
         `at_bound`, else go on below its length (branch and bound). True if one failed."""
         trace = self.trace
-        path: list[list[int]] = []
+        strategy = DFSStrategy(trace.fair)
         failed = False
         while bound > 0:
+            if not strategy.begin(0, random.Random(0), bound):
+                return failed  # every schedule within the bound was run
             if wall_clock() >= self.deadline:
                 self.exhausted = False
                 return failed
-            strategy = _PathStrategy(path, trace.fair, "shortest")
-            strategy.begin(0, random.Random(0), bound)
             self.runs += 1
             try:
                 runtime, bug = run_once(
@@ -140,7 +105,7 @@ class _Search:
                 )
             except TestkitError:  # misuse on this schedule: not the bug
                 bug = None
-            del path[strategy.depth :]
+            strategy.prune()
             if bug is not None and same_bug(self.target, bug):
                 steps = build_steps(runtime.trace)
                 self.best = replace(
@@ -154,9 +119,4 @@ class _Search:
                 if at_bound:
                     return True
                 bound = len(steps) - 1
-            while path and path[-1][0] + 1 >= path[-1][1]:
-                path.pop()
-            if not path:
-                return failed
-            path[-1][0] += 1
         return failed

@@ -28,8 +28,9 @@ class DFSStrategy(Strategy):
     fair = False
     delays_timers = False
 
-    def __init__(self) -> None:
+    def __init__(self, fair: bool = False) -> None:
         super().__init__()
+        self.fair = fair  # fair only to re-run a fair trace's schedules (`shortest_failing`)
         self._stack: list[_Level] = []
         self._depth = 0
         self._started = False
@@ -46,6 +47,11 @@ class DFSStrategy(Strategy):
         self._started = True
         self._depth = 0
         return True
+
+    def prune(self) -> None:
+        """Forget the choices past where the last run ended (a run cut short by a bound), so
+        that the next `begin` backtracks from the run's own end."""
+        del self._stack[self._depth :]
 
     def _choose(self, width: int, step: int) -> int:
         stack = self._stack
