@@ -334,15 +334,15 @@ class PersistentFSM(FSM):
         events: tuple[Any, ...] = nxt.events if isinstance(nxt, PersistentState) else ()
         stopping = nxt.stop_reason is not None
         moves = not stopping and nxt.state_name != current.state_name
-        if not events and not moves:
-            return nxt
         data = current.state_data
-        if nxt.state_data is not data:
+        if nxt.state_data is not data and (events or not stopping):
             raise FSMError(
                 f"{type(self).__name__}: a handler in state {current.state_name!r} returned "
                 f"{nxt!r} with .using(...): the data of a PersistentFSM changes only through "
                 "its events; return .applying(event) and compute the data in apply_event"
             )
+        if not events and not moves:
+            return nxt
         for event in events:
             data = self.apply_event(event, data)
         target = current.state_name if stopping else nxt.state_name
