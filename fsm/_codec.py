@@ -110,7 +110,7 @@ def _encode(value: Any, path: str, step: str) -> Any:
     kind = value.__class__
     if kind in _PLAIN:
         return value
-    where = f"{path}.{step}" if step else path
+    where = path if not step else f"{path}{step}" if step[0] == "[" else f"{path}.{step}"
     if kind is list:
         return [_encode(v, where, f"[{i}]") for i, v in enumerate(value)]
     if kind is tuple:
@@ -120,7 +120,7 @@ def _encode(value: Any, path: str, step: str) -> Any:
             return {k: _encode(v, where, f"[{k!r}]") for k, v in value.items()}
         return {
             "$dict": [
-                [_encode(k, where, "<key>"), _encode(v, where, f"[{k!r}]")]
+                [_encode(k, where, "[<key>]"), _encode(v, where, f"[{k!r}]")]
                 for k, v in value.items()
             ]
         }
@@ -134,7 +134,7 @@ def _encode(value: Any, path: str, step: str) -> Any:
         return simple(value)
     if kind is frozenset or kind is set:
         tag = "$frozenset" if kind is frozenset else "$set"
-        return {tag: [_encode(v, where, "<item>") for v in value]}
+        return {tag: [_encode(v, where, "[<item>]") for v in value]}
     raise NotEncodable(_not_registered(value, where))
 
 

@@ -116,13 +116,21 @@ class SQLiteJournal(Journal):
 
     def _open(self) -> sqlite3.Connection:
         folder = self.path.parent
-        if not folder.is_dir():
+        try:
+            if not folder.is_dir():
+                raise JournalError(
+                    f"cannot open journal {self.path}: the directory {folder} does not exist; "
+                    "create it first (the journal creates only its own file)"
+                )
+            if self.path.is_dir():
+                raise JournalError(
+                    f"cannot open journal {self.path}: it is a directory, not a file"
+                )
+        except OSError as exc:
             raise JournalError(
-                f"cannot open journal {self.path}: the directory {folder} does not exist; "
-                "create it first (the journal creates only its own file)"
-            )
-        if self.path.is_dir():
-            raise JournalError(f"cannot open journal {self.path}: it is a directory, not a file")
+                f"cannot open journal {self.path}: this process may not reach its directory "
+                f"{folder} ({exc.strerror}); check the permissions of the directories above it"
+            ) from None
         try:
             conn = sqlite3.connect(
                 self.path,

@@ -371,7 +371,7 @@ def test_a_state_timeout_after_a_persisted_transition() -> None:
             return None
 
         def apply_event(self, event: Any, data: int) -> int:
-            return data + event.amount
+            return data + int(event.amount)
 
     probe = testkit.TestProbe()
     journal = InMemoryJournal()
@@ -397,10 +397,10 @@ def test_settings_are_checked_with_clear_errors() -> None:
 
     ref = start(pykka.ThreadingActor, "acct-15", InMemoryJournal())
     with pytest.raises(FSMError, match=r"persistence_id cannot change after initialize"):
-        ref.proxy().persistence_id = "other"  # type: ignore[misc]
+        ref.proxy().persistence_id = "other"
         ref.proxy().persistence_id.get()
     with pytest.raises(FSMError, match=r"the journal cannot change after initialize"):
-        ref.proxy().journal = InMemoryJournal()  # type: ignore[misc]
+        ref.proxy().journal = InMemoryJournal()
 
 
 def test_states_that_would_be_stored_alike_are_refused() -> None:
