@@ -35,7 +35,7 @@ class RecoveryFailed(FSMError):
 
 
 _owners_lock = threading.Lock()
-_NO_CALLBACKS: tuple[Callable[[Any], None], ...] = ()
+_NO_CALLBACKS: tuple[Callable[[Any], object], ...] = ()
 
 
 def state_key(state: Any) -> str:

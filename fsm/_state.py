@@ -77,7 +77,7 @@ class State:
         """
         return PersistentState._of(self, events, ())
 
-    def and_then(self, callback: Callable[[Any], None]) -> State:
+    def and_then(self, callback: Callable[[Any], object]) -> State:
         """The same outcome, calling `callback(new_data)` after the transition (a
         `PersistentFSM` only: after the journal confirmed the events, before the reply).
 
@@ -111,11 +111,11 @@ class PersistentState(State):
     __slots__ = ("callbacks", "events")
 
     events: tuple[Any, ...]
-    callbacks: tuple[Callable[[Any], None], ...]
+    callbacks: tuple[Callable[[Any], object], ...]
 
     @staticmethod
     def _of(
-        state: State, events: tuple[Any, ...], callbacks: tuple[Callable[[Any], None], ...]
+        state: State, events: tuple[Any, ...], callbacks: tuple[Callable[[Any], object], ...]
     ) -> PersistentState:
         new = PersistentState(
             state.state_name,
