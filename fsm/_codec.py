@@ -196,7 +196,7 @@ def encode_data(data: Any, allow_pickle: bool) -> tuple[str, str | bytes]:
 # ---- decoding ------------------------------------------------------------------------------
 
 
-class _Unreadable(Exception):
+class Unreadable(Exception):
     """A stored value cannot be rebuilt; the caller names where it was stored."""
 
 
@@ -230,11 +230,11 @@ def _decode_tagged(tag: str, value: dict[str, Any]) -> Any:
         return {_decode(v) for v in body}
     decoder = _SIMPLE_DECODERS.get(tag)
     if decoder is None:
-        raise _Unreadable(f"unknown tag {tag!r} (written by a newer pykka-fsm?)")
+        raise Unreadable(f"unknown tag {tag!r} (written by a newer pykka-fsm?)")
     try:
         return decoder(body)
     except (ValueError, TypeError, ArithmeticError) as exc:
-        raise _Unreadable(f"bad {tag} value {body!r}: {exc}") from None
+        raise Unreadable(f"bad {tag} value {body!r}: {exc}") from None
 
 
 _SIMPLE_DECODERS: Final[dict[str, Callable[[Any], Any]]] = {
@@ -250,7 +250,7 @@ _SIMPLE_DECODERS: Final[dict[str, Callable[[Any], Any]]] = {
 def _registered(name: Any) -> type:
     cls = _by_name.get(name) if isinstance(name, str) else None
     if cls is None:
-        raise _Unreadable(
+        raise Unreadable(
             f"type name {name!r} is not registered in this process: import the module that "
             f"defines it and call fsm.register_event(<its class>, {name!r}) before recovering"
         )
@@ -260,12 +260,12 @@ def _registered(name: Any) -> type:
 def _build(name: Any, fields: Any) -> Any:
     cls = _registered(name)
     if not isinstance(fields, dict) or issubclass(cls, enum.Enum):
-        raise _Unreadable(f"{name!r} is stored as {fields!r}, not as fields of {cls.__name__}")
+        raise Unreadable(f"{name!r} is stored as {fields!r}, not as fields of {cls.__name__}")
     kwargs = {k: _decode(v) for k, v in fields.items()}
     try:
         return cls(**kwargs)
     except TypeError as exc:
-        raise _Unreadable(
+        raise Unreadable(
             f"cannot rebuild {cls.__qualname__} (registered as {name!r}) from the stored "
             f"fields {sorted(kwargs)}: {exc}; its fields changed since the event was written"
         ) from None
@@ -278,57 +278,127 @@ def _member(name: Any, member: Any) -> Any:
         or not isinstance(member, str)
         or member not in cls.__members__
     ):
-        raise _Unreadable(
+        raise Unreadable(
             f"{member!r} is not a member of {cls.__qualname__} (registered as {name!r})"
         )
     return cls[member]
 
 
-def decode_event(manifest: str, payload: str | bytes, allow_pickle: bool, where: str) -> Any:
+Where = str | Callable[[], str]
+"""Names the place of a stored entry in an error: text, or a function that makes it (only
+called on an error: recovery decodes millions of entries)."""
+
+
+def _place(where: Where) -> str:
+    return where if isinstance(where, str) else where()
+
+
+_scan: Final[Callable[[str, int], tuple[Any, int]]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
+"""The C scanner of a JSON decoder: `json.loads` without its whitespace regex per entry."""
+_decoders: dict[str, Callable[[str | bytes], Any]] = {}
+
+
+def _decoder(manifest: str) -> Callable[[str | bytes], Any]:
+    """The function that rebuilds events stored under `manifest` (cached per name)."""
+    decoder = _decoders.get(manifest)
+    if decoder is not None and _by_name.get(manifest) is _decoder_class.get(manifest):
+        return decoder
+    cls = _registered(manifest)
+    if issubclass(cls, enum.Enum):
+
+        def decoder(payload: str | bytes) -> Any:
+            return _member(manifest, _json(payload))
+
+    else:
+        containers = (dict, list)
+
+        def decoder(payload: str | bytes) -> Any:
+            fields = _json(payload)
+            if fields.__class__ is not dict:
+                raise Unreadable(f"{manifest!r} is stored as {fields!r}, not as fields")
+            for key, value in fields.items():
+                if value.__class__ in containers:
+                    fields[key] = _decode(value)
+            try:
+                return cls(**fields)
+            except TypeError as exc:
+                raise Unreadable(
+                    f"cannot rebuild {cls.__qualname__} (registered as {manifest!r}) from the "
+                    f"stored fields {sorted(fields)}: {exc}; its fields changed since the "
+                    "event was written"
+                ) from None
+
+    _decoders[manifest] = decoder
+    _decoder_class[manifest] = cls
+    return decoder
+
+
+_decoder_class: dict[str, type] = {}
+
+
+def _json(payload: str | bytes) -> Any:
+    text = payload if payload.__class__ is str else bytes(payload).decode("utf-8")  # type: ignore[arg-type]
+    try:
+        value, end = _scan(text, 0)
+    except StopIteration:
+        raise Unreadable("the stored value is not valid JSON (empty)") from None
+    if end != len(text):
+        raise Unreadable(f"the stored value is not valid JSON (extra data at {end})")
+    return value
+
+
+def event_decoder(manifest: str, allow_pickle: bool) -> Callable[[str | bytes], Any]:
+    """The function that rebuilds an event stored under `manifest`; it (and this) raise
+    `Unreadable`, `ValueError` or `TypeError` for what cannot be read (see `unreadable`)."""
+    if manifest == PICKLE:
+        return lambda payload: _unpickle(payload, allow_pickle)
+    return _decoder(manifest)
+
+
+def unreadable(where: Where, exc: Exception) -> JournalError:
+    """The error for an entry at `where` that `event_decoder` could not read."""
+    if isinstance(exc, Unreadable):
+        return JournalError(f"{_place(where)}: {exc}")
+    return JournalError(
+        f"{_place(where)}: the stored event is not valid JSON ({exc}); the journal "
+        "is corrupt or was written by another program"
+    )
+
+
+def decode_event(manifest: str, payload: str | bytes, allow_pickle: bool, where: Where) -> Any:
     """The event stored as (manifest, payload); `where` names its place for errors."""
     try:
-        if manifest == PICKLE:
-            return _unpickle(payload, allow_pickle, where)
-        cls = _registered(manifest)
-        body = json.loads(payload)
-        if issubclass(cls, enum.Enum):
-            return _member(manifest, body)
-        return _build(manifest, body)
-    except _Unreadable as exc:
-        raise JournalError(f"{where}: {exc}") from None
-    except (ValueError, TypeError) as exc:
-        raise JournalError(
-            f"{where}: the stored event is not valid JSON ({exc}); the journal "
-            "is corrupt or was written by another program"
-        ) from None
+        return event_decoder(manifest, allow_pickle)(payload)
+    except (Unreadable, ValueError, TypeError) as exc:
+        raise unreadable(where, exc) from None
 
 
-def decode_data(manifest: str, payload: str | bytes, allow_pickle: bool, where: str) -> Any:
+def decode_data(manifest: str, payload: str | bytes, allow_pickle: bool, where: Where) -> Any:
     """The state data of a snapshot stored as (manifest, payload)."""
     try:
         if manifest == PICKLE:
-            return _unpickle(payload, allow_pickle, where)
+            return _unpickle(payload, allow_pickle)
         if manifest != JSON_DATA:
-            raise _Unreadable(f"unknown snapshot format {manifest!r}")
-        return _decode(json.loads(payload))
-    except _Unreadable as exc:
-        raise JournalError(f"{where}: {exc}") from None
+            raise Unreadable(f"unknown snapshot format {manifest!r}")
+        return _decode(_json(payload))
+    except Unreadable as exc:
+        raise JournalError(f"{_place(where)}: {exc}") from None
     except (ValueError, TypeError) as exc:
         raise JournalError(
-            f"{where}: the stored snapshot is not valid JSON ({exc}); the journal "
+            f"{_place(where)}: the stored snapshot is not valid JSON ({exc}); the journal "
             "is corrupt or was written by another program"
         ) from None
 
 
-def _unpickle(payload: str | bytes, allow_pickle: bool, where: str) -> Any:
+def _unpickle(payload: str | bytes, allow_pickle: bool) -> Any:
     if not allow_pickle:
-        raise _Unreadable(
+        raise Unreadable(
             "this entry is a pickle, and reading a pickle runs whatever code it names; open "
             "the journal with allow_pickle=True only if you trust the file"
         )
     if isinstance(payload, str):
-        raise _Unreadable("a pickle stored as text: the journal is corrupt")
+        raise Unreadable("a pickle stored as text: the journal is corrupt")
     try:
         return pickle.loads(payload)
     except Exception as exc:
-        raise _Unreadable(f"cannot unpickle it: {exc!r}") from None
+        raise Unreadable(f"cannot unpickle it: {exc!r}") from None

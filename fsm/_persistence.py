@@ -20,10 +20,19 @@ import json
 import logging
 import threading
 from collections.abc import Callable
+from functools import partial
 from typing import Any, ClassVar
 
 from fsm._actor import _CONTROL, FSM
-from fsm._codec import NotEncodable, decode_data, decode_event, encode_data, encode_event
+from fsm._codec import (
+    NotEncodable,
+    Unreadable,
+    decode_data,
+    encode_data,
+    encode_event,
+    event_decoder,
+    unreadable,
+)
 from fsm._errors import FSMError, JournalError, PersistFailed, PersistRejected
 from fsm._journal import AtomicWrite, Journal, JournalEntry, SnapshotEntry, default_journal
 from fsm._state import DEFAULT_TIMEOUT, PersistentState, State
@@ -212,18 +221,23 @@ class PersistentFSM(FSM):
             sequence_nr = snapshot.sequence_nr
         apply_event = self.apply_event
         allow_pickle = journal.allow_pickle
+        decoders: dict[str, Callable[[str | bytes], Any]] = {}
         entry: JournalEntry | None = None
-        for entry in recovery.entries:
-            sequence_nr += 1
-            if entry.sequence_nr != sequence_nr:
-                raise JournalError(
-                    f"{journal}: {pid!r} has entry {entry.sequence_nr} where {sequence_nr} "
-                    "should be; entries are missing: restore the journal from a backup"
-                )
-            if entry.manifest:
-                event = decode_event(
-                    entry.manifest, entry.payload, allow_pickle, journal._where(pid, entry)
-                )
+        try:
+            for entry in recovery.entries:
+                sequence_nr += 1
+                if entry.sequence_nr != sequence_nr:
+                    raise JournalError(
+                        f"{journal}: {pid!r} has entry {entry.sequence_nr} where {sequence_nr} "
+                        "should be; entries are missing: restore the journal from a backup"
+                    )
+                manifest = entry.manifest
+                if not manifest:
+                    continue  # a change of state without an event
+                decode = decoders.get(manifest)
+                if decode is None:
+                    decode = decoders[manifest] = event_decoder(manifest, allow_pickle)
+                event = decode(entry.payload)
                 try:
                     data = apply_event(event, data)
                 except Exception as exc:
@@ -233,6 +247,9 @@ class PersistentFSM(FSM):
                         "journal is unchanged: make apply_event accept every event it ever "
                         "accepted, then start the FSM again"
                     ) from exc
+        except (Unreadable, ValueError, TypeError) as exc:  # from decode: apply_event's are wrapped
+            assert entry is not None
+            raise unreadable(partial(journal._where, pid, entry), exc) from None
         if entry is not None:
             key = entry.state
         self._pfsm_sequence_nr = sequence_nr
