@@ -252,7 +252,8 @@ class SQLiteJournal(Journal):
             raise pending.outcome
 
     def _commit(self, group: list[_Pending]) -> None:
-        """One transaction for `group`; each write in a savepoint of its own."""
+        """One transaction for `group`; each write in a savepoint of its own (unless it is
+        alone), so that a rejected write leaves the others in."""
         conn = self._conn
         try:
             conn.execute("BEGIN IMMEDIATE")
@@ -263,8 +264,10 @@ class SQLiteJournal(Journal):
                 )
             return
         try:
-            stored = [pending for pending in group if self._insert(conn, pending)]
-            conn.execute("COMMIT")
+            alone = len(group) == 1  # then the transaction is the write's own: no savepoint
+            stored = [pending for pending in group if self._insert(conn, pending, alone)]
+            if conn.in_transaction:  # not if the write alone was rejected and rolled back
+                conn.execute("COMMIT")
         except (sqlite3.Error, OSError) as exc:
             if conn.in_transaction:
                 with contextlib.suppress(sqlite3.Error):
@@ -280,10 +283,11 @@ class SQLiteJournal(Journal):
         for pending in stored:
             pending.outcome = _OK
 
-    def _insert(self, conn: sqlite3.Connection, pending: _Pending) -> bool:
+    def _insert(self, conn: sqlite3.Connection, pending: _Pending, alone: bool) -> bool:
         batch = pending.batch
         pid = batch.persistence_id
-        conn.execute("SAVEPOINT w")
+        if not alone:
+            conn.execute("SAVEPOINT w")
         try:
             conn.executemany(
                 "INSERT INTO events VALUES (?, ?, ?, ?, ?)",
@@ -300,8 +304,11 @@ class SQLiteJournal(Journal):
                     (pid, s.sequence_nr),
                 )
         except sqlite3.IntegrityError:
-            conn.execute("ROLLBACK TO w")
-            conn.execute("RELEASE w")
+            if alone:
+                conn.execute("ROLLBACK")  # rows the executemany inserted before the conflict
+            else:
+                conn.execute("ROLLBACK TO w")
+                conn.execute("RELEASE w")
             taken = self._highest(conn, pid)
             pending.outcome = PersistRejected(
                 f"{self}: sequence number {batch.first} of {pid!r} is already taken (the "
@@ -309,7 +316,8 @@ class SQLiteJournal(Journal):
                 "probably in another process, wrote meanwhile; nothing of this write was stored"
             )
             return False
-        conn.execute("RELEASE w")
+        if not alone:
+            conn.execute("RELEASE w")
         return True
 
     # ---- reading ---------------------------------------------------------------------------

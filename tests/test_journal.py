@@ -674,3 +674,16 @@ def test_one_persistence_id_written_from_two_processes_stops_the_stale_writer(
         6,
     )
     journal.close()
+
+
+def test_a_write_that_conflicts_half_way_stores_none_of_its_entries(tmp_path: Path) -> None:
+    with SQLiteJournal(tmp_path / "j.db") as journal:
+        journal.write(AtomicWrite("p", (entry(1), entry(2), entry(3))))
+        journal.write(AtomicWrite("q", (entry(1),)))
+        # entry 3 of "p" is taken: entries 4 and 5 of the same write must not be stored
+        with pytest.raises(PersistRejected, match=r"sequence number 3 of 'p'"):
+            journal.write(AtomicWrite("p", (entry(3, 9), entry(4), entry(5))))
+        with pytest.raises(PersistRejected):
+            journal.write(AtomicWrite("q", (entry(2), entry(1, 9))))  # conflicts at its end
+        assert journal.highest_sequence_nr("p") == 3
+        assert journal.highest_sequence_nr("q") == 1
