@@ -106,7 +106,8 @@ def fsm_writes(folder: Path, events: int, writers: int, synchronous: str) -> flo
     started = time.perf_counter()
     for n in range(events):
         refs[n % writers].tell(Add(n))
-    counted = sum(int(ref.ask("count")) for ref in refs)
+    counts: list[int] = [ref.ask("count", block=True) for ref in refs]
+    counted = sum(counts)
     elapsed = time.perf_counter() - started
     assert counted == events, counted
     for ref in refs:
