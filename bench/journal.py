@@ -71,7 +71,7 @@ class Counter(PersistentFSM, FSM, pykka.ThreadingActor):
         super().__init__()
         self.persistence_id = pid
         self.journal = journal
-        self.snapshot_every = snapshot_every  # type: ignore[misc]
+        self.snapshot_every = snapshot_every
         self.start_with("counting", Tally())
         self.when("counting", self.counting)
         self.initialize()

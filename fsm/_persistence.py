@@ -21,7 +21,7 @@ import logging
 import threading
 from collections.abc import Callable
 from functools import partial
-from typing import Any, ClassVar
+from typing import Any
 
 from fsm._actor import _CONTROL, FSM
 from fsm._codec import (
@@ -86,7 +86,7 @@ class PersistentFSM(FSM):
                 return data
     """
 
-    snapshot_every: ClassVar[int | None] = None
+    snapshot_every: int | None = None
     """Store a snapshot every this many events (None: never); instances may override it."""
 
     _sm_persistent = True

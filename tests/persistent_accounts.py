@@ -90,7 +90,7 @@ class Account(PersistentFSM, FSM):
         if journal is not None:
             self.journal = journal
         if snapshot_every is not None:
-            self.snapshot_every = snapshot_every  # type: ignore[misc]
+            self.snapshot_every = snapshot_every
         self.seen = seen if seen is not None else []
         self.start_with(S.OPEN, Balance())
         self.when(S.OPEN, self.open)

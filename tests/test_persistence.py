@@ -459,3 +459,37 @@ def test_persistent_fsm_runs_under_the_tester() -> None:
 
     report = testkit.explore(test, iterations=50, max_steps=500, seed=3)
     assert report.bug is None, report.bug and report.summary()
+
+
+@dataclass(frozen=True)
+class _Opaque:  # never registered: it cannot be snapshotted
+    total: int
+
+
+def test_data_that_cannot_be_snapshotted_is_logged_once_and_the_events_still_stored(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    class Opaque(PersistentFSM, FSM, pykka.ThreadingActor):
+        snapshot_every = 1
+
+        def __init__(self, journal: fsm.Journal) -> None:
+            super().__init__()
+            self.persistence_id = "opaque"
+            self.journal = journal
+            self.start_with("on", _Opaque(0))
+            self.when("on", lambda e: self.stay().applying(Deposited(1)).replying("ok"))
+            self.initialize()
+
+        def apply_event(self, event: Any, data: _Opaque) -> _Opaque:
+            return _Opaque(data.total + 1)
+
+    journal = InMemoryJournal()
+    ref = Opaque.start(journal)
+    with caplog.at_level(logging.ERROR):
+        assert [ref.ask("x") for _ in range(3)] == ["ok"] * 3
+    lines = [r.getMessage() for r in caplog.records if "cannot snapshot" in r.getMessage()]
+    assert len(lines) == 1 and "register it with fsm.register_event(_Opaque" in lines[0]
+    assert journal.snapshot("opaque") is None
+    assert journal.events("opaque") == [Deposited(1)] * 3
+    ref.stop()
+    assert Opaque.start(journal).proxy().state_data.get() == _Opaque(3)

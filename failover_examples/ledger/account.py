@@ -77,7 +77,7 @@ class Account(PersistentFSM, FSM, ExampleActor):
         self.persistence_id = f"account-{account}"
         if journal is not None:
             self.journal = journal
-        self.snapshot_every = snapshot_every  # type: ignore[misc]
+        self.snapshot_every = snapshot_every
         self.start_with(S.EMPTY, AccountData())
         self.when(S.EMPTY, self.commands)
         self.when(S.FUNDED, self.commands)
