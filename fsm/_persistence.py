@@ -363,7 +363,17 @@ class PersistentFSM(FSM):
         for event in events:
             data = self.apply_event(event, data)
         target = current.state_name if stopping else nxt.state_name
-        batch = self._pfsm_batch(events, target, data)
+        try:
+            batch = self._pfsm_batch(events, target, data)
+        except PersistRejected as exc:
+            self._sm_log.error(
+                "%s %r stops: it cannot persist its events, so nothing was written and the "
+                "message being handled is not acknowledged. Cause: %s",
+                type(self).__name__,
+                self.persistence_id,
+                exc,
+            )
+            raise
         journal = self.journal
         try:
             self._fsm_dispatcher.journal_write(self, journal, batch)

@@ -502,7 +502,9 @@ def test_applying_an_unregistered_event_is_rejected_and_stores_nothing(
     with pytest.raises(PersistRejected, match=r"Unregistered, which is not registered: regi"):
         ref.ask(Gift(5))
     assert ref.actor_stopped.wait(10)
-    assert "fsm.register_event(Unregistered, '<unique name>')" in caplog.text
+    lines = [r.getMessage() for r in caplog.records if "stops: it cannot persist" in r.getMessage()]
+    assert len(lines) == 1 and "Gifted 'gift' stops" in lines[0]
+    assert "fsm.register_event(Unregistered, '<unique name>')" in lines[0]
     assert journal.events("gift") == [Deposited(1)]
     journal.close()
 
