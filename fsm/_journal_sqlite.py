@@ -62,13 +62,16 @@ _OK: Final[Any] = object()
 
 
 class _Pending:
-    """One write waiting for a group commit, and then its outcome."""
+    """One write waiting for a group commit, and then its outcome. `wake` is held until the
+    leader releases it: with the outcome set, or with none to hand over the leadership."""
 
-    __slots__ = ("batch", "outcome")
+    __slots__ = ("batch", "outcome", "wake")
 
     def __init__(self, batch: AtomicWrite) -> None:
         self.batch = batch
         self.outcome: Any = None  # _OK or the exception to raise
+        self.wake = threading.Lock()
+        self.wake.acquire()
 
 
 class SQLiteJournal(Journal):
@@ -106,9 +109,10 @@ class SQLiteJournal(Journal):
         self.allow_pickle = allow_pickle
         self.busy_timeout = busy_timeout
         self.max_batch = max_batch
-        self._cond = threading.Condition(threading.Lock())
+        self._lock = threading.Lock()
+        self._idle = threading.Condition(self._lock)  # notified when no leader writes
         self._queue: list[_Pending] = []
-        self._writing = False
+        self._writing = False  # a leader is committing (or about to)
         self._closed = False
         self._conn = self._open()
 
@@ -227,29 +231,47 @@ class SQLiteJournal(Journal):
     # ---- writing ---------------------------------------------------------------------------
 
     def write(self, batch: AtomicWrite) -> None:
-        """Store `batch` durably (group-committed with concurrent writers), or raise."""
+        """Store `batch` durably (group-committed with concurrent writers), or raise.
+
+        The first writer to find no commit under way leads: it commits what is queued, wakes
+        each writer of that group, and hands the leadership to the first writer still queued
+        (who then commits what queued meanwhile, itself included)."""
         pending = _Pending(batch)
-        cond = self._cond
-        with cond:
+        with self._lock:
             if self._closed:
                 raise PersistRejected(f"{self} is closed; nothing was written")
             self._queue.append(pending)
-            while pending.outcome is None:
-                if self._writing:
-                    cond.wait()
-                    continue
-                group = self._queue[: self.max_batch]
-                del self._queue[: len(group)]
-                self._writing = True
-                cond.release()
+            lead = not self._writing
+            self._writing = True
+        if not lead:
+            pending.wake.acquire()  # an outcome, or the leadership
+        if pending.outcome is None:
+            self._lead(pending)
+        if pending.outcome is not _OK:
+            raise pending.outcome
+
+    def _lead(self, mine: _Pending) -> None:
+        """Commit groups until `mine` has its outcome, then pass the leadership on."""
+        try:
+            while mine.outcome is None:
+                with self._lock:
+                    group = self._queue[: self.max_batch]
+                    del self._queue[: len(group)]
                 try:
                     self._commit(group)
                 finally:
-                    cond.acquire()
+                    for pending in group:
+                        if pending.outcome is None:  # _commit was interrupted
+                            pending.outcome = PersistFailed(f"{self}: the write was interrupted")
+                        if pending is not mine:
+                            pending.wake.release()
+        finally:
+            with self._lock:
+                if self._queue:
+                    self._queue[0].wake.release()  # it leads next; _writing stays True
+                else:
                     self._writing = False
-                    cond.notify_all()
-        if pending.outcome is not _OK:
-            raise pending.outcome
+                    self._idle.notify_all()
 
     def _commit(self, group: list[_Pending]) -> None:
         """One transaction for `group`; each write in a savepoint of its own (unless it is
@@ -446,10 +468,10 @@ class SQLiteJournal(Journal):
 
     def close(self) -> None:
         """Wait for the write under way, close the file; later writes are rejected."""
-        with self._cond:
+        with self._lock:
             self._closed = True
             while self._writing:
-                self._cond.wait()
+                self._idle.wait()
             self._conn.close()
 
     def __repr__(self) -> str:

@@ -363,7 +363,7 @@ class _SlowFirstCommit(SQLiteJournal):
             self.groups = []
             deadline = time.monotonic() + 30
             while time.monotonic() < deadline:
-                with self._cond:
+                with self._lock:
                     if len(self._queue) >= self.waiting:
                         break
                 time.sleep(0.001)
@@ -689,3 +689,28 @@ def test_a_write_that_conflicts_half_way_stores_none_of_its_entries(tmp_path: Pa
             journal.write(AtomicWrite("q", (entry(2), entry(1, 9))))  # conflicts at its end
         assert journal.highest_sequence_nr("p") == 3
         assert journal.highest_sequence_nr("q") == 1
+
+
+def test_many_concurrent_writers_all_get_their_outcome(tmp_path: Path) -> None:
+    """Leadership passes from writer to writer; nobody is left waiting, nothing is lost."""
+    journal = SQLiteJournal(tmp_path / "j.db", synchronous="normal", max_batch=5)
+    errors: list[BaseException] = []
+
+    def writer(pid: str) -> None:
+        try:
+            for n in range(1, 101):
+                journal.write(AtomicWrite(pid, (entry(n),)))
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(f"p{i}",)) for i in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert not any(thread.is_alive() for thread in threads)
+    assert not errors
+    assert {pid: journal.highest_sequence_nr(pid) for pid in journal.persistence_ids()} == {
+        f"p{i}": 100 for i in range(12)
+    }
+    journal.close()
