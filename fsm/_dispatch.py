@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import pykka
 
-from fsm._monitor import Monitor, ProductionMonitors, check_monitor_class
+from fsm._monitor import Monitor, check_monitor_class
+from fsm._production_monitors import ProductionMonitors
 from fsm._timer_thread import SHARED
 
 if TYPE_CHECKING:
