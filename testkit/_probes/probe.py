@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import queue
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import pykka
 from pykka._envelope import Envelope
@@ -22,6 +23,41 @@ DEFAULT_TIMEOUT = 3.0
 DEFAULT_NO_MSG_TIMEOUT = 0.1
 T = TypeVar("T")
 A = TypeVar("A", bound=pykka.Actor)
+P = ParamSpec("P")
+MAX_LISTED = 20
+"""Messages a failing expectation lists at most (the first ones; the rest are counted)."""
+
+
+def _expectation(
+    method: Callable[Concatenate[TestProbe, P], T],
+) -> Callable[Concatenate[TestProbe, P], T]:
+    """An `expect_*` method: its failure lists every message it received (Akka PR #24537)."""
+
+    @functools.wraps(method)
+    def expect(probe: TestProbe, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        if probe._received is not None:  # called by another expectation: that one lists
+            return method(probe, *args, **kwargs)
+        received: list[Any] = []
+        probe._received = received
+        try:
+            return method(probe, *args, **kwargs)
+        except AssertionError as error:
+            if error.args and isinstance(error.args[0], str):
+                error.args = (f"{error.args[0]}; {_listing(received)}", *error.args[1:])
+            raise
+        finally:
+            probe._received = None
+
+    return expect
+
+
+def _listing(received: list[Any]) -> str:
+    if not received:
+        return "no message was received during this expectation"
+    shown = ", ".join(repr(message) for message in received[:MAX_LISTED])
+    more = len(received) - MAX_LISTED
+    tail = f", ... and {more} more" if more > 0 else ""
+    return f"received during this expectation ({len(received)}): [{shown}{tail}]"
 
 
 class _ProbeActor(pykka.Actor):
@@ -88,6 +124,7 @@ class TestProbe:
         self._lock = threading.Lock()
         self._watches: dict[str, _Watch] = {}  # by actor_urn; kept after Terminated came
         self._retracted: set[int] = set()  # ids of Terminated envelopes of unwatched actors
+        self._received: list[Any] | None = None  # during an expectation: what it took
 
     def __repr__(self) -> str:
         return f"TestProbe({self.name!r})"
@@ -150,6 +187,8 @@ class TestProbe:
                     break
         if keep:
             self._last = envelope
+        if self._received is not None:
+            self._received.append(envelope.message)
         return envelope
 
     def _receive(self, timeout: float, what: str) -> Any:
@@ -175,6 +214,7 @@ class TestProbe:
         envelope = self._poll(self._timeout(timeout))
         return None if envelope is None else envelope.message
 
+    @_expectation
     def expect_msg(self, obj: Any, timeout: float | None = None) -> Any:
         """Assert the next message equals `obj`; return it."""
         got = self._receive(self._timeout(timeout), f"for {obj!r}")
@@ -182,6 +222,7 @@ class TestProbe:
             raise AssertionError(f"{self!r}: expected {obj!r}, got {got!r}")
         return got
 
+    @_expectation
     def expect_msg_type(self, cls: type | tuple[type, ...], timeout: float | None = None) -> Any:
         """Assert the next message is an instance of `cls`; return it."""
         got = self._receive(self._timeout(timeout), f"for a message of type {cls!r}")
@@ -191,6 +232,7 @@ class TestProbe:
             )
         return got
 
+    @_expectation
     def expect_msg_any_of(self, *objs: Any, timeout: float | None = None) -> Any:
         """Assert the next message equals one of `objs`; return it."""
         got = self._receive(self._timeout(timeout), f"for any of {objs!r}")
@@ -198,6 +240,36 @@ class TestProbe:
             raise AssertionError(f"{self!r}: expected any of {objs!r}, got {got!r}")
         return got
 
+    @_expectation
+    def expect_msg_pf(self, fn: Callable[[Any], T | None], timeout: float | None = None) -> T:
+        """Assert `fn(next message)` matches and return what it returns (Akka's expectMsgPF):
+        returning None, or raising, means "no match", and then the expectation fails; the
+        first message must match (use `fish_for_message` to skip messages).
+
+            def done(msg):
+                match msg:
+                    case Done(result) if result > 0:
+                        return result
+            assert probe.expect_msg_pf(done) == 42
+        """
+        _check_callable(self, "expect_msg_pf", fn)
+        name = getattr(fn, "__qualname__", None) or repr(fn)
+        got = self._receive(self._timeout(timeout), f"for a message matching {name}")
+        try:
+            value = fn(got)
+        except Exception as exc:
+            raise AssertionError(
+                f"{self!r}: expected a message matching {name}, got {got!r}, for which it "
+                f"raised {exc!r}"
+            ) from exc
+        if value is None:
+            raise AssertionError(
+                f"{self!r}: expected a message matching {name}, got {got!r}, for which it "
+                "returned None (no match)"
+            )
+        return value
+
+    @_expectation
     def expect_msg_all_of(self, *objs: Any, timeout: float | None = None) -> list[Any]:
         """Assert the next len(objs) messages are `objs` in any order; return them."""
         deadline = time.monotonic() + self._timeout(timeout)
@@ -219,12 +291,14 @@ class TestProbe:
             )
         return got
 
+    @_expectation
     def expect_no_msg(self, timeout: float | None = None) -> None:
         """Assert that no message comes within `timeout` (deterministic: before quiescence)."""
         envelope = self._poll(self._timeout(timeout, DEFAULT_NO_MSG_TIMEOUT))
         if envelope is not None:
             raise AssertionError(f"{self!r}: expected no message, got {envelope.message!r}")
 
+    @_expectation
     def receive_n(self, n: int, timeout: float | None = None) -> list[Any]:
         """Receive exactly `n` messages within the timeout and return them in order."""
         deadline = time.monotonic() + self._timeout(timeout)
@@ -238,6 +312,7 @@ class TestProbe:
             received.append(envelope.message)
         return received
 
+    @_expectation
     def fish_for_message(
         self, predicate: Callable[[Any], bool], timeout: float | None = None
     ) -> Any:
@@ -328,6 +403,7 @@ class TestProbe:
                 self._stash.remove(envelope)
         return ref
 
+    @_expectation
     def expect_terminated(
         self, ref: pykka.ActorRef[Any], timeout: float | None = None
     ) -> Terminated:
