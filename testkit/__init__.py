@@ -15,6 +15,7 @@ from testkit._engine.trace import Step, Trace
 from testkit._errors import Interrupted, ReplayDivergence, TestkitError
 from testkit._pictures.sequence import sequence_diagram
 from testkit._probes.fsm_ref import TestFSMRef
+from testkit._probes.logs import expect_logs, forbid_logs
 from testkit._probes.messages import Terminated
 from testkit._probes.probe import TestProbe
 from testkit._reporting.coverage import Coverage, MachineCoverage
@@ -41,7 +42,9 @@ __all__ = [
     "TestkitError",
     "Trace",
     "deterministic",
+    "expect_logs",
     "explore",
+    "forbid_logs",
     "replay",
     "sequence_diagram",
     "shrink",
