@@ -15,6 +15,8 @@ import pykka
 from pykka._envelope import Envelope
 
 from fsm import _deathwatch, _dispatch
+from fsm._dead_letters import DeadLetter, dead_letters
+from fsm._refs import DeadLetterRef
 from testkit._errors import QuiescentWait
 from testkit._probes.envelope import ProbeInbox, SentEnvelope
 from testkit._probes.messages import Terminated
@@ -372,6 +374,30 @@ class TestProbe:
         """Stop ignoring messages (undoes `ignore_msg`)."""
         self._ignore = None
 
+    # ---- dead letters ----------------------------------------------------------------------
+
+    @_expectation
+    def expect_dead_letter(self, message: Any = None, timeout: float | None = None) -> DeadLetter:
+        """Assert the next message is a `fsm.DeadLetter` (of `message`, if given: None means
+        any) and return it. Subscribe the probe first, as with Akka's event stream:
+
+            fsm.dead_letters.subscribe(probe.ref)
+            ref.stop()
+            with pytest.raises(pykka.ActorDeadError):   # Pykka's tell still raises
+                ref.tell("late")
+            assert probe.expect_dead_letter("late").recipient == ref
+        """
+        if not dead_letters.is_subscribed(self.ref):
+            raise AssertionError(
+                f"{self!r}: expect_dead_letter, but the probe is not subscribed to dead "
+                "letters; call fsm.dead_letters.subscribe(probe.ref) before the messages are sent"
+            )
+        what = "a dead letter" if message is None else f"a dead letter of {message!r}"
+        got = self._receive(self._timeout(timeout), f"for {what}")
+        if not isinstance(got, DeadLetter) or (message is not None and got.message != message):
+            raise AssertionError(f"{self!r}: expected {what}, got {got!r}")
+        return got
+
     # ---- death watch ---------------------------------------------------------------------
 
     def watch(self, ref: pykka.ActorRef[A]) -> pykka.ActorRef[A]:
@@ -628,7 +654,11 @@ def _check_ref(probe: TestProbe, method: str, ref: Any) -> None:
 
 
 def _put(ref: pykka.ActorRef[Any], envelope: Envelope[Any]) -> None:
-    """Deliver `envelope` as `ref.tell` would (ActorDeadError if the actor is gone)."""
+    """Deliver `envelope` as `ref.tell` would (a dead letter and ActorDeadError if the actor
+    is gone)."""
     if not ref.is_alive():
+        if isinstance(ref, DeadLetterRef):
+            sender = getattr(envelope, "sender", None)
+            ref.dead_letter(envelope.message, getattr(sender, "ref", sender))
         raise pykka.ActorDeadError(f"{ref} not found")
     ref.actor_inbox.put(envelope)
