@@ -14,10 +14,12 @@ from testkit._engine.runtime import Runtime
 from testkit._engine.trace import Step, Trace
 from testkit._errors import Interrupted, ReplayDivergence, TestkitError
 from testkit._pictures.sequence import sequence_diagram
+from testkit._probes.fsm_kit import Effects, FSMTestKit, Timer
 from testkit._probes.fsm_ref import TestFSMRef
 from testkit._probes.logs import expect_logs, forbid_logs
 from testkit._probes.messages import Terminated
 from testkit._probes.probe import TestProbe
+from testkit._probes.sync_dispatcher import UnansweredAsk
 from testkit._reporting.coverage import Coverage, MachineCoverage
 from testkit._reporting.progress import Progress
 from testkit._reporting.report import BugFound, Report
@@ -29,6 +31,8 @@ __all__ = [
     "Bug",
     "BugFound",
     "Coverage",
+    "Effects",
+    "FSMTestKit",
     "Interrupted",
     "MachineCoverage",
     "Progress",
@@ -40,7 +44,9 @@ __all__ = [
     "TestFSMRef",
     "TestProbe",
     "TestkitError",
+    "Timer",
     "Trace",
+    "UnansweredAsk",
     "deterministic",
     "expect_logs",
     "explore",

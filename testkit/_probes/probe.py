@@ -119,6 +119,7 @@ class TestProbe:
         self.ref: pykka.ActorRef[Any] = self._actor.actor_ref
         self._inbox: ProbeInbox = self._actor.actor_inbox  # type: ignore[assignment]
         self._inbox.id = repr(self)
+        self._inbox.owner_ref = self.ref
         self._last: Envelope[Any] | None = None
         self._deadlines: list[float] = []
         self._stash: deque[Envelope[Any]] = deque()  # given back by receive_while
