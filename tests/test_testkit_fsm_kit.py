@@ -361,3 +361,21 @@ def test_the_dispatcher_is_only_installed_while_the_fsm_runs(audit: TestProbe) -
     assert pykka.ThreadingActor.__dict__["_start_actor_loop"].__qualname__.startswith(
         "ThreadingActor"
     )
+
+
+class Counter(FSM):
+    def __init__(self) -> None:
+        super().__init__()
+        self.start_with("counting", 0)
+        self.when("counting", lambda event: self.stay().using(event.data + 1).replying("ok"))
+        self.initialize()
+
+
+@pytest.mark.parametrize("base", [pykka.ThreadingActor, fsm.PooledActor], ids=["thread", "pool"])
+def test_thread_and_pooled_fsms_run_the_same(base: type[pykka.Actor]) -> None:
+    from tests.bases import on
+
+    kit = FSMTestKit(on(base, Counter))
+    assert kit.ask("a") == "ok"
+    kit.run("b")
+    assert kit.state_data == 2
