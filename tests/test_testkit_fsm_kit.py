@@ -3,6 +3,7 @@ started actors as probes, asks answered by the test, stopping, and bad input."""
 
 from __future__ import annotations
 
+import random
 import threading
 from typing import Any
 
@@ -122,11 +123,17 @@ def test_run_returns_the_transition_and_what_was_told(audit: TestProbe) -> None:
     assert not any(t.name for t in threading.enumerate() if t.name.startswith("Door"))
 
 
-def test_ask_returns_the_reply(audit: TestProbe) -> None:
+def test_ask_returns_the_reply_and_random_choices_come_from_kit_random(audit: TestProbe) -> None:
     kit = FSMTestKit(Door, audit.ref)
     assert kit.run("roll", ask=True).reply is None
     assert kit.ask("roll") is None
-    assert isinstance(kit.state_data, int)
+    rolls = random.Random(0)
+    assert kit.state_data == [rolls.randrange(6) for _ in range(2)][-1]  # kit.random
+    kit.random.seed(7)
+    rolls.seed(7)
+    for _ in range(3):
+        kit.run("roll")
+        assert kit.state_data == rolls.randrange(6)
 
 
 def test_state_timeout_is_shown_and_fired_by_the_test(audit: TestProbe) -> None:

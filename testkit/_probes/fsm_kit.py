@@ -96,6 +96,9 @@ class FSMTestKit(Generic[A]):
             )
         self._children: list[tuple[pykka.ActorRef[Any], TestProbe]] = []
         self._dispatcher = SyncDispatcher(self._spawned)
+        self.random = self._dispatcher.random
+        """Where the FSM's `random_bool()` / `random_int(n)` draw from: `random.Random(0)`;
+        `kit.random.seed(n)` for another sequence."""
         self._transitions: list[tuple[Any, Any]] = []
         self._spawned_now: list[pykka.ActorRef[Any]] = []
         self.last_effects: Effects | None = None
