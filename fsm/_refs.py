@@ -20,7 +20,13 @@ if TYPE_CHECKING:
     from fsm._dispatch import Dispatcher
 
 
-class DeadLetterRef(pykka.ActorRef[Any]):
+if TYPE_CHECKING:
+    _Ref = pykka.ActorRef[Any]
+else:  # subscripted only for type checkers (every pykka 4.x release is supported)
+    _Ref = pykka.ActorRef
+
+
+class DeadLetterRef(_Ref):
     """Pykka's `ActorRef`, reporting messages to a stopped actor as dead letters."""
 
     def __init__(self, actor: pykka.Actor, dispatcher: Dispatcher) -> None:
