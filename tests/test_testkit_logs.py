@@ -228,3 +228,12 @@ def _no_handler_left() -> Iterator[None]:
     before = list(logging.getLogger().handlers)
     yield
     assert logging.getLogger().handlers == before
+
+
+def test_forbid_logs_with_a_timeout_keeps_watching_after_the_block(picky: type[Any]) -> None:
+    ref = picky.start()
+    with (
+        pytest.raises(AssertionError, match=r"got 1 \(waited up to 5s after the block\)"),
+        forbid_logs(message="unhandled", timeout=5.0),  # the wait ends once the record came
+    ):
+        ref.tell("junk")
