@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 from fsm import _dispatch
 from fsm._actor import FSM
+from fsm._dead_letters import DeadLetter, DeadLetterStream, dead_letters
 from fsm._dispatch import current as _current_dispatcher
 from fsm._errors import FSMError
 from fsm._logging_fsm import LoggingFSM
@@ -67,6 +68,8 @@ def disable_monitor(monitor_cls: type[Monitor]) -> None:
 __all__ = [
     "FSM",
     "CurrentState",
+    "DeadLetter",
+    "DeadLetterStream",
     "Event",
     "FSMError",
     "Failure",
@@ -84,6 +87,7 @@ __all__ = [
     "Transition",
     "UnsubscribeTransitionCallBack",
     "configure_pool",
+    "dead_letters",
     "disable_monitor",
     "enable_monitor",
     "monitor",
