@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 from fsm import _dispatch
 from fsm._actor import FSM
 from fsm._codec import register_event
+from fsm._dead_letters import DeadLetter, DeadLetterStream, dead_letters
 from fsm._dispatch import current as _current_dispatcher
 from fsm._errors import FSMError, JournalError, PersistFailed, PersistRejected
 from fsm._journal import InMemoryJournal, Journal, default_journal, set_default_journal
@@ -72,6 +73,8 @@ def disable_monitor(monitor_cls: type[Monitor]) -> None:
 __all__ = [
     "FSM",
     "CurrentState",
+    "DeadLetter",
+    "DeadLetterStream",
     "Event",
     "FSMError",
     "Failure",
@@ -97,6 +100,7 @@ __all__ = [
     "Transition",
     "UnsubscribeTransitionCallBack",
     "configure_pool",
+    "dead_letters",
     "default_journal",
     "disable_monitor",
     "enable_monitor",

@@ -17,7 +17,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import pykka
 
-from fsm._monitor import Monitor, ProductionMonitors, check_monitor_class
+from fsm._dead_letters import DeadLetter, dead_letters
+from fsm._monitor import Monitor, check_monitor_class
+from fsm._production_monitors import ProductionMonitors
 from fsm._timer_thread import SHARED
 
 if TYPE_CHECKING:
@@ -103,6 +105,12 @@ class Dispatcher:
         """What `actor` recovers from: the latest snapshot and the entries after it."""
         return journal.recover(persistence_id)
 
+    def dead_letter(self, letter: DeadLetter) -> None:
+        """A message reached an actor of this dispatcher after it stopped: production
+        publishes it on `fsm.dead_letters` and logs it (rate-limited). The tester can
+        override this to record it as well."""
+        dead_letters.publish(letter)
+
 
 _thread_counter = count()
 
@@ -117,8 +125,9 @@ class _Tell:
         self.message = message
 
     def __call__(self) -> None:
-        with contextlib.suppress(pykka.ActorDeadError):
-            self.target.tell(self.message)
+        if self.target.is_alive():  # a tick for a stopped actor is no dead letter
+            with contextlib.suppress(pykka.ActorDeadError):
+                self.target.tell(self.message)
 
     def __repr__(self) -> str:
         return f"tell({self.message!r} to {self.target})"
