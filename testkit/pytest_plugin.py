@@ -28,6 +28,7 @@ arguments, then `explore`'s defaults: a nightly CI raises iterations without edi
 
 from __future__ import annotations
 
+import copy
 import difflib
 import fnmatch
 import inspect
@@ -44,6 +45,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import pytest
+from _pytest.runner import runtestprotocol
 
 from testkit._engine.bug import Bug
 from testkit._engine.sandbox import wall_clock
@@ -51,7 +53,7 @@ from testkit._engine.test_function import test_name
 from testkit._engine.trace import TRACE_DIR, Trace
 from testkit._errors import ReplayDivergence, TestkitError
 from testkit._exploration import explore as _explore
-from testkit._exploration.pytest_items import ItemRun, run_on_trace
+from testkit._exploration.pytest_items import ItemRun, RunsTheTester, run_on_trace
 from testkit._exploration.shrink import original_path
 from testkit._reporting.report import Interrupted, Report, describe_bug
 from testkit._strategies import NAMES, make_strategy
@@ -665,8 +667,14 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
             reports = _replay_item(item, run, suite)
         else:
             reports = _explore_item(item, run, suite, arguments)
+    except RunsTheTester:
+        reports = []
     finally:
         run.finish()
+    if run.runs_the_tester:  # it explores by itself, as a test with the explore fixture does
+        runtestprotocol(item, log=True, nextitem=nextitem)
+        ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
+        return True
     teardown = reports.pop() if reports and reports[-1].when == "teardown" else None
     for report in reports:
         ihook.pytest_runtest_logreport(report=report)
@@ -691,6 +699,8 @@ def _explore_item(
         report = _explore.explore(
             run, name=item.nodeid, progress=False, coverage=False, **arguments
         )
+    except RunsTheTester:
+        raise
     except TestkitError as exc:
         run.finish()
         return _misuse(item, run, suite, str(exc), wall_clock() - started)
@@ -773,7 +783,7 @@ def _failed_reports(
     tester's text added), else a failed report of the phase the bug ended."""
     if use_run and run.failed is not None and bug.actor == "test":
         failed = run.failed
-        _add_text(failed, text)
+        _add_text(failed, text.replace(_bug_text(bug), _bug_text(bug, short=True), 1))
         failed.duration = elapsed
         before = run.reports[: run.reports.index(failed)]
         return [*before, failed]
@@ -808,10 +818,15 @@ def _add_text(report: pytest.TestReport, text: str) -> None:
         report.longrepr = f"{report.longreprtext}\n{text}"
 
 
-def _bug_text(bug: Bug) -> str:
+def _bug_text(bug: Bug, short: bool = False) -> str:
     """The bug as a person acts on it: kind, actor, state, step, schedule, what each actor
-    did last, and the failing handler's traceback where the tester kept it."""
-    parts = [describe_bug(bug)]
+    did last, and the failing handler's traceback where the tester kept it. `short`: the
+    message's first line only (pytest's report above it shows the whole failure)."""
+    shown = bug
+    if short and "\n" in bug.message:
+        shown = copy.copy(bug)
+        shown.message = bug.message.splitlines()[0] + " (see above)"
+    parts = [describe_bug(shown)]
     traceback = getattr(bug, "traceback", None)
     if isinstance(traceback, str) and traceback.strip():
         parts.append("traceback:\n" + "\n".join(f"  {line}" for line in traceback.splitlines()))
@@ -841,7 +856,7 @@ def _saved_trace_lines(item: pytest.Item, bug: Bug, suite: Suite, report: Report
         path = _save_unique(trace, Path(config.rootpath) / TRACE_DIR)
         original = bug.original_trace
         found = None
-        if isinstance(original, Trace) and original is not trace:
+        if isinstance(original, Trace) and len(original) != len(trace):
             found = original.save(original_path(path))
     except (TestkitError, OSError) as exc:
         return [f"trace not saved ({exc}); rerun the exploration: {rerun}"]

@@ -40,6 +40,17 @@ TESTER_EXCEPTIONS: tuple[type[BaseException], ...] = (Cancelled, Abort, Hung)
 """How the tester unwinds the test function: never a failure of the test itself."""
 
 
+WATCHDOG_THREAD = "testkit-watchdog"
+"""The name of the thread every run of the tester starts (see `Watchdog.start`)."""
+
+
+class RunsTheTester(TestkitError):
+    """The test runs the tester itself (`deterministic()`, `explore()`, `replay()`): it
+    explores by itself, so it runs as written, on real threads."""
+
+    __test__ = False
+
+
 class PhaseFailed(AssertionError):
     """A phase failed with something other than an `Exception` (`pytest.fail`, `SystemExit`),
     raised in its place so that the iteration counts it as a bug of the test."""
@@ -75,6 +86,8 @@ class ItemRun:
         """The latest run's first failed phase report, if a phase failed."""
         self.failed_excinfo: Any = None
         """The exception info of `failed`'s phase (pytest's `ExceptionInfo`), if it raised."""
+        self.runs_the_tester = False
+        """Set when the test ran the tester itself (it then runs as written, on threads)."""
         self.runs = 0
         self._phase_now: Phase = "setup"
         self._pending = False  # the item is set up and its teardown has not run to its end
@@ -93,7 +106,7 @@ class ItemRun:
         if hasattr(item, "_request") and not item._request:
             item._initrequest()  # as pytest's own re-runs (runtestprotocol) do
         saved_start = threading.Thread.start
-        threading.Thread.start = _thread_guard(saved_start)  # type: ignore[method-assign]
+        threading.Thread.start = _thread_guard(saved_start, self)  # type: ignore[method-assign]
         try:
             self._pending = True
             unwound: BaseException | None = None
@@ -113,6 +126,8 @@ class ItemRun:
                 raise
             if unwound is not None:
                 raise unwound
+            if self.runs_the_tester:
+                raise Abort(error=RunsTheTester("the test runs the tester itself"))
             self.ended_in = self.failed.when if self.failed is not None else "teardown"
         finally:
             threading.Thread.start = saved_start  # type: ignore[method-assign]
@@ -208,12 +223,16 @@ class ItemRun:
         return report
 
 
-def _thread_guard(start: Callable[[threading.Thread], None]) -> Any:
+def _thread_guard(start: Callable[[threading.Thread], None], run: ItemRun | None = None) -> Any:
     """`Thread.start` while the test runs: the test function may not start threads, whose
     messages the tester could neither schedule nor replay."""
 
     def guarded_start(thread: threading.Thread) -> None:
-        if threading.get_ident() in CONTROLLED_THREADS:
+        if thread.name == WATCHDOG_THREAD and run is not None:
+            # the test runs the tester itself; failing here would leave that run's sandbox
+            # half entered, so it goes on and the iteration ends when the test does
+            run.runs_the_tester = True
+        elif threading.get_ident() in CONTROLLED_THREADS:
             where = user_frame(sys._getframe(1))
             raise Abort(
                 error=TestkitError(
