@@ -84,6 +84,8 @@ MARKER_KEYWORDS = (
 ENABLED = "enabled"
 """The marker keyword that keeps a test on real threads (`enabled=False`) or puts it under the
 tester without `--testkit-explore` (`enabled=True`)."""
+REASON = "reason"
+"""A marker keyword for people: why a test stays on real threads (`enabled=False`)."""
 REAL_THREADS_INI = "testkit_real_threads"
 DEFAULT_MARKED_ITERATIONS = 100
 """Schedules of a test that only its marker puts under the tester (`explore`'s default)."""
@@ -179,9 +181,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         "testkit(iterations=..., max_steps=..., strategy=..., seed=..., enabled=..., "
-        "time_budget=..., ...): this test under the deterministic tester (enabled=False: on "
-        "real threads), or the settings of its explore fixture's calls; --testkit-* options "
-        "override them",
+        "reason=..., time_budget=..., ...): this test under the deterministic tester "
+        "(enabled=False: on real threads), or the settings of its explore fixture's calls; "
+        "--testkit-* options override them",
     )
     for option, keyword in OPTIONS.items():
         value = config.getoption(f"testkit_{option}")
@@ -209,6 +211,10 @@ def check_setting(keyword: str, value: Any) -> str | None:
         return None if ok else "the time budget must be a finite number of seconds > 0"
     if keyword in ("stop_at_first_bug", ENABLED, "shrink"):
         return None if isinstance(value, bool) else f"{keyword} must be True or False"
+    if keyword == REASON:
+        return (
+            None if isinstance(value, str) else "reason must be a string (why it stays on threads)"
+        )
     if keyword == "strategy":
         try:
             make_strategy(value)
@@ -272,7 +278,7 @@ def accepted_keywords() -> frozenset[str]:
     """What `@pytest.mark.testkit(...)` accepts: `enabled` and `explore`'s settings."""
     parameters = _explore_parameters()
     named = {n for n, p in parameters.items() if p.kind in _NAMED_KINDS} - _NOT_SETTINGS
-    return frozenset(MARKER_KEYWORDS) | named | {ENABLED}
+    return frozenset(MARKER_KEYWORDS) | named | {ENABLED, REASON}
 
 
 def _accepts(parameters: dict[str, inspect.Parameter], keyword: str) -> bool:
@@ -444,6 +450,7 @@ def explore_fixture(request: pytest.FixtureRequest) -> Callable[..., Report]:
     """
     marker = marker_settings(request.node, accepted_keywords())
     marker.pop(ENABLED, None)
+    marker.pop(REASON, None)
     options = {
         keyword: value
         for option, keyword in OPTIONS.items()
@@ -553,6 +560,7 @@ class Suite:
             return None
         if "explore" in getattr(item, "fixturenames", ()) or self.on_threads(item.nodeid):
             return None
+        settings.pop(REASON, None)
         arguments = {k: v for k, v in settings.items() if k not in _SUITE_IGNORED}
         arguments.setdefault("iterations", self.explore or DEFAULT_MARKED_ITERATIONS)
         arguments.update(self.options)
