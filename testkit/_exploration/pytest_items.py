@@ -103,8 +103,9 @@ class ItemRun:
         sections = getattr(item, "_report_sections", None)
         if isinstance(sections, list):
             sections.clear()  # each report shows the output of its own run only
-        if hasattr(item, "_request") and not item._request:
-            item._initrequest()  # as pytest's own re-runs (runtestprotocol) do
+        function: Any = item
+        if hasattr(function, "_request") and not function._request:
+            function._initrequest()  # as pytest's own re-runs (runtestprotocol) do
         saved_start = threading.Thread.start
         threading.Thread.start = _thread_guard(saved_start, self)  # type: ignore[method-assign]
         try:
