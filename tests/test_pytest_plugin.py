@@ -17,7 +17,9 @@ pytest_plugins = ["pytester"]
 ROOT = Path(__file__).resolve().parent.parent
 # -rN: no short summary, which repeats whole failure messages when CI=true is set (the
 # counts below read each failure once)
-PLUGIN = ("-p", "testkit.pytest_plugin", "-rN")
+# -W: where pytest finds this package's pytest11 entry point, each inline session warns that
+# the package's modules were imported (by the outer session) before it could rewrite them
+PLUGIN = ("-p", "testkit.pytest_plugin", "-rN", "-W", "ignore::pytest.PytestAssertRewriteWarning")
 
 
 @pytest.fixture

@@ -15,7 +15,15 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 THIRDPARTY = ROOT / "tests" / "thirdparty_style"
-PLUGIN = ("-p", "testkit.pytest_plugin", "-p", "no:cacheprovider", "-rN")
+PLUGIN = (
+    "-p",
+    "testkit.pytest_plugin",
+    "-p",
+    "no:cacheprovider",
+    "-rN",
+    "-W",
+    "ignore::pytest.PytestAssertRewriteWarning",  # see tests/test_pytest_plugin.py
+)
 
 APP = """
 import pykka
@@ -153,12 +161,13 @@ def test_a_bug_is_a_failure_with_schedule_trace_and_a_replay_command_that_reprod
     (replay,) = re.findall(r"^replay: (.+)$", text, re.M)
     assert replay == (
         f"pytest test_race.py::test_lost_update --testkit-replay {trace} "
-        "-p testkit.pytest_plugin -p no:cacheprovider"
+        "-p testkit.pytest_plugin -p no:cacheprovider -W ignore::pytest.PytestAssertRewriteWarning"
     )
     rerun = re.findall(r"^rerun this exploration: (.+)$", text, re.M)
     assert rerun == [
         "pytest test_race.py::test_lost_update --testkit-explore 10 --testkit-strategy "
-        "portfolio --testkit-seed 4 -p testkit.pytest_plugin -p no:cacheprovider"
+        "portfolio --testkit-seed 4 -p testkit.pytest_plugin -p no:cacheprovider "
+        "-W ignore::pytest.PytestAssertRewriteWarning"
     ]
     pytester.runpytest(*options).assert_outcomes(failed=1)
     saved = sorted(p.name for p in (pytester.path / "testkit-traces").glob("*.trace"))
