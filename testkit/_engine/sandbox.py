@@ -59,12 +59,20 @@ def _caller() -> str:
     return f"{actor_text(current)}, in {where}"
 
 
+def _abort(error: TestkitError) -> BaseException:
+    """What to raise for misuse of the tester: an `Abort` that ends the run, or, in the
+    code of a `deterministic()` block, the error itself (see `Runtime.escalate`)."""
+    abort = Abort(error=error)
+    escalate = getattr(_dispatch.current(), "escalate", None)
+    return abort if escalate is None else escalate(abort)
+
+
 def _no_sleep(seconds: float | SupportsIndex = 0.0) -> None:
     if threading.get_ident() not in CONTROLLED_THREADS:  # another library's own thread
         _saved_sleep(seconds)
         return
-    raise Abort(
-        error=TestkitError(
+    raise _abort(
+        TestkitError(
             f"time.sleep({seconds!r}) was called by {_caller()}, under the deterministic tester, "
             "where time is virtual and nothing else runs while you sleep; wait with an FSM "
             "timer instead (start_single_timer, a state timeout or for_max), or a TestProbe "
@@ -75,8 +83,8 @@ def _no_sleep(seconds: float | SupportsIndex = 0.0) -> None:
 
 def _no_threading_get(future: Any, timeout: float | None = None) -> Any:
     if timeout is None and threading.get_ident() in CONTROLLED_THREADS:
-        raise Abort(
-            error=TestkitError(
+        raise _abort(
+            TestkitError(
                 f"{_caller()} waits on a pykka.ThreadingFuture that no actor under the tester "
                 "will ever set (only real threads could, and none run here): it would hang. "
                 "Get futures from ask() or a proxy of an actor started in the test"
