@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
+from testkit._engine.payloads import canonical
 from testkit._errors import TestkitError
 
 FORMAT = "testkit-trace 2"
@@ -52,8 +53,10 @@ def bug_line(headline: str) -> str:
 def comparable(text: str) -> str:
     """A step's text as replay compares it: line breaks escaped, whitespace runs collapsed
     (the file format cannot keep them), object addresses (`at 0x7f...`) masked, as they
-    differ from run to run."""
-    return " ".join(_ADDRESS.sub(" at 0x?", one_line(text)).split())
+    differ from run to run, and set displays in sorted order (a trace written before
+    payloads were rendered so may list a set in its process's hash order)."""
+    text = " ".join(_ADDRESS.sub(" at 0x?", one_line(text)).split())
+    return canonical(text) if "{" in text else text
 
 
 @dataclass(frozen=True)
