@@ -21,7 +21,7 @@ from typing import Any, SupportsIndex
 import pykka
 import pykka._actor
 
-from fsm import _dispatch
+from fsm import _dispatch, _proxy_cache
 from testkit._engine.bug import Abort, actor_text
 from testkit._engine.test_body import CONTROLLED_THREADS
 from testkit._engine.watchdog import DEFAULT_WATCHDOG, Watchdog, user_frame
@@ -178,6 +178,7 @@ class Sandbox:
         self.worker: Any = None  # the thread-based engine's test-body worker; no longer used
         self._saved_gc = gc.get_threshold()
         self._saved_uuid: Any = None
+        self._cached_proxies = False
 
     def __enter__(self) -> Sandbox:
         try:
@@ -217,6 +218,9 @@ class Sandbox:
         self._saved_uuid = getattr(actor_module, "uuid", None)
         if self._saved_uuid is uuid:
             actor_module.uuid = _Urns()
+        self._cached_proxies = not _proxy_cache.installed()
+        if self._cached_proxies:  # a proxy's introspection, once per actor class
+            _proxy_cache.install()
         CONTROLLED_THREADS.add(threading.get_ident())
         return self
 
@@ -232,6 +236,8 @@ class Sandbox:
         tb: TracebackType | None,
     ) -> None:
         CONTROLLED_THREADS.discard(threading.get_ident())
+        if self._cached_proxies:
+            _proxy_cache.uninstall()
         if self._saved_uuid is uuid:
             actor_module: Any = pykka._actor
             actor_module.uuid = uuid
