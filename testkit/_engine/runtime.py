@@ -31,6 +31,7 @@ from fsm._monitor import Monitor, check_monitor_class, create_monitor
 from testkit._engine.bug import Abort, Bug, exception_text
 from testkit._engine.compact import NO_STATE, CompactTrace
 from testkit._engine.enabled import EnabledSet
+from testkit._engine.entropy import Entropy
 from testkit._engine.future import DeterministicFuture, blocking_error
 from testkit._engine.observer import current as current_observer
 from testkit._engine.observer import delivery_kind, hook
@@ -164,6 +165,8 @@ class Runtime(Dispatcher):
         self.ended: Abort | None = None
         """The `Abort` that ended a `deterministic()` run; later waits raise it again."""
         self._scheduling = False  # the scheduler loop runs (the block's code is suspended)
+        self.entropy = Entropy(getattr(delay_rng, "origin", 0))
+        """Where the program's own `random`, `uuid4` and `os.urandom` draw from."""
 
     # ---- the test's API ------------------------------------------------------------------
 

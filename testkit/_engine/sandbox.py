@@ -1,9 +1,11 @@
 """What surrounds a systematic test run: virtual time, and guards against escaping control.
 
 While the sandbox is active, `time.time()`, `time.monotonic()` and `datetime.now()` read the
-runtime's virtual clock (through freezegun), `time.sleep` and starting a thread from user code
-are errors, and a plain `pykka.ThreadingActor` started during a test gets its inbox, futures
-and loop from the runtime (as an FSM does through its mixin), not a thread of its own.
+runtime's virtual clock (through freezegun), the `random` module, `uuid.uuid4()`, `secrets` and
+`os.urandom` draw from the iteration's seed (`entropy`), `time.sleep` and starting a thread
+from user code are errors, a new Pykka proxy introspects its actor's class once
+(`fsm._proxy_cache`), and a plain `pykka.ThreadingActor` started during a test gets its inbox,
+futures and loop from the runtime (as an FSM does through its mixin), not a thread of its own.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import pykka._actor
 
 from fsm import _dispatch, _proxy_cache
 from testkit._engine.bug import Abort, actor_text
+from testkit._engine.entropy import Sources
 from testkit._engine.test_body import CONTROLLED_THREADS
 from testkit._engine.watchdog import DEFAULT_WATCHDOG, Watchdog, user_frame
 from testkit._errors import TestkitError
@@ -179,6 +182,7 @@ class Sandbox:
         self._saved_gc = gc.get_threshold()
         self._saved_uuid: Any = None
         self._cached_proxies = False
+        self._sources: Sources | None = None
 
     def __enter__(self) -> Sandbox:
         try:
@@ -218,6 +222,7 @@ class Sandbox:
         self._saved_uuid = getattr(actor_module, "uuid", None)
         if self._saved_uuid is uuid:
             actor_module.uuid = _Urns()
+        self._sources = Sources()  # random, uuid4, os.urandom: from the iteration's seed
         self._cached_proxies = not _proxy_cache.installed()
         if self._cached_proxies:  # a proxy's introspection, once per actor class
             _proxy_cache.install()
@@ -238,6 +243,9 @@ class Sandbox:
         CONTROLLED_THREADS.discard(threading.get_ident())
         if self._cached_proxies:
             _proxy_cache.uninstall()
+        if self._sources is not None:
+            self._sources.restore()
+            self._sources = None
         if self._saved_uuid is uuid:
             actor_module: Any = pykka._actor
             actor_module.uuid = uuid

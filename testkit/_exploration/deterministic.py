@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 from fsm import _dispatch
 from testkit._engine.bug import Abort, Bug
+from testkit._engine.entropy import hash_seed
 from testkit._engine.iteration import (
     DEFAULT_TIMER_DELAY,
     build_steps,
@@ -121,6 +122,8 @@ def _bug_found(
         fair=strategy.fair,
         timer_delay=runtime.timer_delay,
         bug=bug.headline(),
+        hash_seed=hash_seed(),
+        entropy=runtime.entropy.summary(),
     )
     where = "" if abort.bug is None else f"found {moment}; "
     return (
