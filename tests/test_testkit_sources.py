@@ -208,3 +208,26 @@ def test_worker_processes_hash_strings_as_their_parent(tmp_path: Path) -> None:
     assert found.returncode == 0, found.stderr
     one, two = found.stdout.splitlines()
     assert one == two and one.startswith("3 ")
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("# hash_seed: random", "'# hash_seed:' must be a number (PYTHONHASHSEED)"),
+        ("# entropy: 12", "'# entropy:' must be '<draws> <8 hex digits>'"),
+        ("# entropy: many 0000abcd", "'# entropy:' must be '<draws> <8 hex digits>'"),
+    ],
+)
+def test_a_malformed_source_header_is_a_clear_error(line: str, expected: str) -> None:
+    text = f"# testkit-trace 2\n# max_steps: 10\n{line}\n0 start A#1\n"
+    with pytest.raises(testkit.TestkitError) as caught:
+        testkit.Trace.from_text(text, "t.trace")
+    assert str(caught.value).startswith(f"t.trace, line 3: {expected}")
+
+
+def test_the_source_headers_round_trip_and_are_absent_when_empty() -> None:
+    trace = testkit.Trace([], max_steps=5, hash_seed="7", entropy="3 0000abcd")
+    again = testkit.Trace.from_text(trace.to_text())
+    assert (again.hash_seed, again.entropy) == ("7", "3 0000abcd")
+    plain = testkit.Trace([], max_steps=5).to_text()
+    assert "hash_seed" not in plain and "entropy" not in plain
