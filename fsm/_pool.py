@@ -282,6 +282,7 @@ class PoolDispatcher(Dispatcher):
     def __init__(self) -> None:
         super().__init__()
         self.monitors = _dispatch.production().monitors
+        self.persistence_owners = _dispatch.production().persistence_owners
         self._pool: Pool | None = None
         self._lock = threading.Lock()
         self.workers: int | None = None
