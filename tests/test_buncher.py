@@ -35,6 +35,11 @@ def test_batch_not_if_uninitialized(actor_base: type[pykka.Actor], probe: TestPr
     probe.expect_no_msg(timeout=0.3)
 
 
+@pytest.mark.testkit(
+    enabled=False,
+    reason="asserts that a 60 s state timeout has not fired yet, true in real time; the "
+    "tester fires a timer whenever the schedule lets it, which is what it explores",
+)
 def test_states_and_data_along_a_burst(actor_base: type[pykka.Actor], probe: TestProbe) -> None:
     buncher = TestFSMRef(on(actor_base, BuncherFSM), burst_timeout=60)
     assert buncher.state_name is BuncherState.IDLE

@@ -54,7 +54,7 @@ def run_once(
     runtime = Runtime(
         strategy, max_steps, sandbox.set_clock, replaying, timer_delay, delays, sandbox.worker
     )
-    sandbox.set_clock(0.0)
+    sandbox.new_iteration()
     watchdog = sandbox.watchdog
     watchdog.runtime = runtime
     bug: Bug | None = None

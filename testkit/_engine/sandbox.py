@@ -106,6 +106,11 @@ class _Urns:
     def __init__(self) -> None:
         self._count = itertools.count(1)
 
+    def restart(self) -> None:
+        """Number placeholders from 1 again: each iteration (and its replay) names the same
+        actors alike, also those the runtime never starts (a probe's)."""
+        self._count = itertools.count(1)
+
     def uuid4(self) -> Any:
         if threading.get_ident() not in CONTROLLED_THREADS:
             return uuid.uuid4()
@@ -181,6 +186,7 @@ class Sandbox:
         self.worker: Any = None  # the thread-based engine's test-body worker; no longer used
         self._saved_gc = gc.get_threshold()
         self._saved_uuid: Any = None
+        self._urns = _Urns()
         self._cached_proxies = False
         self._sources: Sources | None = None
 
@@ -221,13 +227,18 @@ class Sandbox:
         actor_module: Any = pykka._actor
         self._saved_uuid = getattr(actor_module, "uuid", None)
         if self._saved_uuid is uuid:
-            actor_module.uuid = _Urns()
+            actor_module.uuid = self._urns
         self._sources = Sources()  # random, uuid4, os.urandom: from the iteration's seed
         self._cached_proxies = not _proxy_cache.installed()
         if self._cached_proxies:  # a proxy's introspection, once per actor class
             _proxy_cache.install()
         CONTROLLED_THREADS.add(threading.get_ident())
         return self
+
+    def new_iteration(self) -> None:
+        """Virtual time zero and fresh actor placeholders: what every iteration starts from."""
+        self.set_clock(0.0)
+        self._urns.restart()
 
     def set_clock(self, seconds: float) -> None:
         """Move virtual time to `seconds` after EPOCH (what freezegun's `move_to` does to a

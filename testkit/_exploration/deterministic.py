@@ -56,7 +56,7 @@ def deterministic(
     delay = timer_delay if chosen.delays_timers else 0
     with Sandbox(limit) as sandbox:
         runtime = Runtime(chosen, max_steps, sandbox.set_clock, False, delay, delay_rng(seed, 0))
-        sandbox.set_clock(0.0)
+        sandbox.new_iteration()
         sandbox.watchdog.runtime = runtime
         block = _Block(runtime, chosen, seed)
         runtime.surface = block.surface
