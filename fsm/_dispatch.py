@@ -100,8 +100,10 @@ class _Tell:
         self.message = message
 
     def __call__(self) -> None:
-        with contextlib.suppress(pykka.ActorDeadError):
+        try:  # not contextlib.suppress: the timer thread calls this for every tick
             self.target.tell(self.message)
+        except pykka.ActorDeadError:
+            return
 
     def __repr__(self) -> str:
         return f"tell({self.message!r} to {self.target})"
