@@ -293,7 +293,7 @@ def report_load(label: str, result: dict[str, Any], window: float, duration: flo
     ticks = sum(row["ticks"] for row in rows)
     p99s = [row["p99"] for row in rows]
     grew = growth(p99s)
-    worst = max(p99s)
+    worst = math.inf if any(math.isnan(p) for p in p99s) else max(p99s)  # nan: no tick
     met = worst <= LOAD_P99 and grew <= GROWTH
     print(
         f"  ticks delivered: {ticks:,} of {result['asked']:,.0f} ({ticks / result['asked']:.0%});"

@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import pykka
 
+from fsm import _timer_thread
 from fsm._monitor import Monitor, ProductionMonitors, check_monitor_class
-from fsm._timer_thread import SHARED
 
 if TYPE_CHECKING:
     from pykka._envelope import Envelope
@@ -74,7 +74,7 @@ class Dispatcher:
         self, target: pykka.ActorRef[Any], delay: float, message: Any, interval: float | None
     ) -> Cancellable:
         """Tell `message` to `target` after `delay`, then every `interval` if given."""
-        return SHARED.schedule(delay, _Tell(target, message), interval)
+        return _timer_thread.current.schedule(delay, _Tell(target, message), interval)
 
     def random_int(self, n: int) -> int:
         return random.randrange(n)
@@ -91,7 +91,10 @@ _thread_counter = count()
 
 
 class _Tell:
-    """A timer's callback: tell `message` to `target` unless it has stopped meanwhile."""
+    """A timer's callback: tell `message` to `target` unless it has stopped meanwhile.
+
+    Timer services may read `target` (testkit.ManualTime waits for it to handle `message`).
+    """
 
     __slots__ = ("message", "target")
 

@@ -20,7 +20,7 @@ import time
 import weakref
 from collections import deque
 from collections.abc import Callable
-from typing import Final
+from typing import Final, Protocol
 
 _log = logging.getLogger("fsm.timers")
 
@@ -269,4 +269,33 @@ def _call(method: weakref.WeakMethod[Callable[[], None]]) -> None:
         bound()
 
 
+class ScheduledTimer(Protocol):
+    """What a timer service returns: cancel it, or (repeating) arm its next tick."""
+
+    def cancel(self) -> None: ...
+
+    def delivered(self, fixed_delay: bool) -> None: ...
+
+
+class TimerService(Protocol):
+    """Who fires FSM timers in production: the shared thread, or a test's manual clock."""
+
+    def schedule(
+        self, delay: float, callback: Callable[[], None], interval: float | None = None
+    ) -> ScheduledTimer: ...
+
+
 SHARED = TimerThread()
+
+current: TimerService = SHARED
+"""The service new FSM timers go to (the dispatcher reads it on every timer it arms)."""
+
+
+def install(service: TimerService) -> TimerService:
+    """Send FSM timers armed from now on to `service`; returns the one it replaces.
+
+    The seam of `testkit.ManualTime`: timers already armed stay with their service.
+    """
+    global current
+    previous, current = current, service
+    return previous

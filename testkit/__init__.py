@@ -15,6 +15,7 @@ from testkit._engine.trace import Step, Trace
 from testkit._errors import Interrupted, ReplayDivergence, TestkitError
 from testkit._pictures.sequence import sequence_diagram
 from testkit._probes.fsm_ref import TestFSMRef
+from testkit._probes.manual_time import ManualTime, expect_no_msg_for
 from testkit._probes.messages import Terminated
 from testkit._probes.probe import TestProbe
 from testkit._reporting.coverage import Coverage, MachineCoverage
@@ -30,6 +31,7 @@ __all__ = [
     "Coverage",
     "Interrupted",
     "MachineCoverage",
+    "ManualTime",
     "Progress",
     "ReplayDivergence",
     "Report",
@@ -41,6 +43,7 @@ __all__ = [
     "TestkitError",
     "Trace",
     "deterministic",
+    "expect_no_msg_for",
     "explore",
     "replay",
     "sequence_diagram",

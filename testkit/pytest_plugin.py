@@ -32,6 +32,7 @@ from testkit._engine import explore as _explore
 from testkit._engine.bug import Bug
 from testkit._engine.trace import TRACE_DIR, Trace
 from testkit._errors import TestkitError
+from testkit._probes.manual_time import ManualTime
 from testkit._reporting.report import Report, describe_bug, test_name
 from testkit._shrinking.api import original_path
 from testkit._strategies import NAMES, make_strategy
@@ -383,3 +384,11 @@ def explore_fixture(request: pytest.FixtureRequest) -> Callable[..., Report]:
         return report
 
     return run
+
+
+@pytest.fixture
+def manual_time() -> Iterator[ManualTime]:
+    """A `testkit.ManualTime` active for the test: FSM timers armed during it fire only in
+    `manual_time.time_passes(seconds)`. Start the actors inside the test."""
+    with ManualTime() as clock:
+        yield clock
