@@ -23,14 +23,34 @@ from fsm import FSM, Event, State
 
 
 class _Record:
-    """One FSM's ticks, written only by the FSM: delivery times, lateness, the next slot."""
+    """One FSM's ticks, written only by the FSM: delivery times, lateness (and how late the
+    timer thread told it), the next slot."""
 
-    __slots__ = ("at", "expected", "late")
+    __slots__ = ("at", "expected", "fired_late", "late")
 
     def __init__(self) -> None:
         self.at = array("d")
         self.late = array("d")
+        self.fired_late = array("d")
         self.expected = math.inf
+
+
+_fired: dict[str, float] = {}
+"""When the timer thread last told each FSM (by actor_urn) its tick."""
+
+
+def _watch_ticks() -> None:
+    """Note when each tick is told, to split lateness into the timer thread's part and the
+    mailbox's (`_Tell` is the timer callback of fsm._dispatch in both trees)."""
+    from fsm import _dispatch
+
+    tell = _dispatch._Tell.__call__
+
+    def noted(self: Any) -> None:
+        _fired[self.target.actor_urn] = time.monotonic()
+        tell(self)
+
+    _dispatch._Tell.__call__ = noted  # type: ignore[method-assign]
 
 
 class _Ticker(FSM):
@@ -55,6 +75,7 @@ class _Ticker(FSM):
             if now < self.end:
                 record.at.append(now)
                 record.late.append(now - record.expected)
+                record.fired_late.append(_fired.get(self.actor_urn, now) - record.expected)
             record.expected += self.interval
         elif message == "phase":
             self.set_timer("tick", "tick", self.interval, repeat=True)
@@ -95,6 +116,7 @@ def measure(
 ) -> dict[str, Any]:
     """Run the load once; per window: ticks, p50, p99, max lateness (seconds)."""
     fsms = int(fsms)
+    _watch_ticks()
     base: type[pykka.Actor] = pykka.ThreadingActor if actor == "threading" else fsm.PooledActor
     cls: Any = type("Ticker", (_Ticker, base), {})
     started = time.monotonic()
@@ -115,20 +137,27 @@ def measure(
     _say(f"the run is over; sent {sent[0] if sent else 0:,} messages")
     windows = max(1, math.ceil(seconds / window))
     by_window: list[list[float]] = [[] for _ in range(windows)]
+    fired_by_window: list[list[float]] = [[] for _ in range(windows)]
     for record in records:  # the FSMs still run (the caller exits without stopping them)
-        for at, late in zip(record.at[:], record.late[:], strict=False):
+        n = min(len(record.at), len(record.late), len(record.fired_late))
+        ticks = zip(record.at[:n], record.late[:n], record.fired_late[:n], strict=True)
+        for at, late, fired_late in ticks:
             if at >= begin:
-                by_window[min(windows - 1, int((at - begin) / window))].append(late)
+                w = min(windows - 1, int((at - begin) / window))
+                by_window[w].append(late)
+                fired_by_window[w].append(fired_late)
     overdue = [end - r.expected for r in records if end - r.expected > 0.5]
     rows = []
-    for lates in by_window:
+    for lates, fired_lates in zip(by_window, fired_by_window, strict=True):
         lates.sort()
+        fired_lates.sort()
         rows.append(
             {
                 "ticks": len(lates),
                 "p50": _pick(lates, 0.50),
                 "p99": _pick(lates, 0.99),
                 "max": lates[-1] if lates else math.nan,
+                "fired_p99": _pick(fired_lates, 0.99),
             }
         )
     return {
