@@ -38,10 +38,10 @@ import testkit
 from failover_examples import coffee_machine, drinks_robot
 from testkit._engine.sandbox import Sandbox, wall_clock
 from testkit._engine.trace import Trace
-from testkit._shrinking.api import shrink_file
-from testkit._shrinking.driver import Shrinker, same_bug, strict_run
+from testkit._exploration.shrink import shrink_file
 from testkit._shrinking.passes import run_passes
 from testkit._shrinking.shortest import shortest_failing
+from testkit._shrinking.shrinker import Shrinker, same_bug, strict_run
 from testkit._shrinking.units import without
 from tests import buggy_systems as systems
 

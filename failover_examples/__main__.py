@@ -15,7 +15,6 @@ import shlex
 
 import testkit
 from failover_examples import coffee_machine
-from testkit._shrinking.api import original_path
 
 TARGET = "failover_examples.coffee_machine:execute"
 
@@ -43,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     bug = report.bug
     path = bug.trace.save(args.trace_out)
-    original = bug.original_trace.save(original_path(path))
+    original = bug.original_trace.save(path.with_suffix(".original.trace"))
     print(f"\nshrunk from {len(bug.original_trace)} to {len(bug.trace)} steps")
     print(f"original trace written to {original}")
     print(f"trace written to {path}")

@@ -8,20 +8,25 @@ from its `Trace`, and `deterministic()` runs a block of a test under one schedul
 from __future__ import annotations
 
 from testkit._engine.bug import Bug
-from testkit._engine.explore import deterministic, explore
-from testkit._engine.replay import replay
 from testkit._engine.runtime import Runtime
 from testkit._engine.trace import Step, Trace
-from testkit._errors import Interrupted, ReplayDivergence, TestkitError
-from testkit._pictures.sequence import sequence_diagram
+from testkit._errors import ReplayDivergence, TestkitError
+from testkit._exploration.deterministic import deterministic
+from testkit._exploration.diagrams import sequence_diagram
+from testkit._exploration.explore import explore
+from testkit._exploration.replay import replay
+from testkit._exploration.shrink import shrink
+from testkit._probes.fsm_kit import Effects, FSMTestKit, Timer
 from testkit._probes.fsm_ref import TestFSMRef
+from testkit._probes.logs import expect_logs, forbid_logs
 from testkit._probes.manual_time import ManualTime, expect_no_msg_for
 from testkit._probes.messages import Terminated
 from testkit._probes.probe import TestProbe
-from testkit._reporting.coverage import Coverage, MachineCoverage
+from testkit._probes.sync_dispatcher import UnansweredAsk
+from testkit._reporting.coverage import Coverage
+from testkit._reporting.machine_coverage import MachineCoverage
 from testkit._reporting.progress import Progress
-from testkit._reporting.report import BugFound, Report
-from testkit._shrinking.api import shrink
+from testkit._reporting.report import BugFound, Interrupted, Report
 from testkit._strategies import NAMES as STRATEGIES
 
 __all__ = [
@@ -29,6 +34,8 @@ __all__ = [
     "Bug",
     "BugFound",
     "Coverage",
+    "Effects",
+    "FSMTestKit",
     "Interrupted",
     "MachineCoverage",
     "ManualTime",
@@ -41,10 +48,14 @@ __all__ = [
     "TestFSMRef",
     "TestProbe",
     "TestkitError",
+    "Timer",
     "Trace",
+    "UnansweredAsk",
     "deterministic",
+    "expect_logs",
     "expect_no_msg_for",
     "explore",
+    "forbid_logs",
     "replay",
     "sequence_diagram",
     "shrink",

@@ -12,15 +12,18 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from testkit._engine.explore import check_arguments, explore
-from testkit._engine.replay import check_target, replay
+from testkit._engine.replaying import check_target
+from testkit._engine.test_function import test_name
 from testkit._engine.trace import TRACE_DIR, Trace, bug_line
 from testkit._engine.watchdog import DEFAULT_WATCHDOG
-from testkit._errors import Interrupted, ReplayDivergence, TestkitError
-from testkit._pictures.sequence import sequence_diagram
+from testkit._errors import ReplayDivergence, TestkitError
+from testkit._exploration.diagrams import sequence_diagram
+from testkit._exploration.explore import explore
+from testkit._exploration.replay import replay
+from testkit._exploration.settings import check_arguments
+from testkit._exploration.shrink import DEFAULT_SHRINK_BUDGET, original_path, shrink_file
 from testkit._reporting.progress import ProgressBar
-from testkit._reporting.report import Report, describe_bug, test_name
-from testkit._shrinking.api import DEFAULT_SHRINK_BUDGET, original_path, shrink_file
+from testkit._reporting.report import Interrupted, Report, describe_bug
 from testkit._strategies import NAMES, make_strategy
 
 EXIT_OK, EXIT_BUG, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130

@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from testkit._reporting.report import Report
-
 
 class TestkitError(Exception):
     """The tester was used in a way it cannot support; the message says what to change."""
@@ -35,13 +30,3 @@ class QuiescentWait(AssertionError):
     """A test waited (for a probe message) while no actor could run: a deadlock."""
 
     __test__ = False
-
-
-class Interrupted(KeyboardInterrupt):
-    """Ctrl-C stopped `explore`; `.report` holds what the iterations that ran found."""
-
-    __test__ = False
-
-    def __init__(self, report: Report) -> None:
-        super().__init__("interrupted")
-        self.report = report

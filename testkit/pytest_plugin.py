@@ -28,13 +28,14 @@ from typing import Any, NoReturn
 
 import pytest
 
-from testkit._engine import explore as _explore
 from testkit._engine.bug import Bug
+from testkit._engine.test_function import test_name
 from testkit._engine.trace import TRACE_DIR, Trace
 from testkit._errors import TestkitError
+from testkit._exploration import explore as _explore
+from testkit._exploration.shrink import original_path
 from testkit._probes.manual_time import ManualTime
-from testkit._reporting.report import Report, describe_bug, test_name
-from testkit._shrinking.api import original_path
+from testkit._reporting.report import Report, describe_bug
 from testkit._strategies import NAMES, make_strategy
 
 OPTIONS = {

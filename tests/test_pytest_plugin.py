@@ -9,8 +9,8 @@ import pytest
 
 import testkit
 from testkit import Report
-from testkit._engine import explore as _explore
-from testkit._reporting.report import test_name as name_of
+from testkit._engine.test_function import test_name as name_of
+from testkit._exploration import explore as _explore
 
 pytest_plugins = ["pytester"]
 

@@ -16,7 +16,7 @@ import testkit
 from fsm import FSM, Event, State
 from testkit import ReplayDivergence, TestkitError, Trace, explore, replay
 from testkit._cli import main
-from testkit._engine.replay import check_target
+from testkit._engine.replaying import check_target
 
 from . import buggy_systems as systems
 

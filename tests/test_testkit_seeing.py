@@ -13,7 +13,7 @@ import testkit
 from failover_examples import coffee_machine
 from testkit._cli import main
 from testkit._engine.observer import Observer, installed
-from testkit._pictures.sequence import record
+from testkit._exploration.diagrams import record
 from testkit._pictures.sequence_page import page_data
 from tests import buggy_systems
 

@@ -14,10 +14,10 @@ from failover_examples import coffee_machine
 from testkit import TestkitError, explore, replay, shrink
 from testkit._engine.sandbox import Sandbox, wall_clock
 from testkit._engine.trace import Trace
+from testkit._exploration.shrink import shrink_file
 from testkit._shrinking import passes
-from testkit._shrinking.api import shrink_file
-from testkit._shrinking.driver import Shrinker, same_bug, strict_run
 from testkit._shrinking.shortest import shortest_failing
+from testkit._shrinking.shrinker import Shrinker, same_bug, strict_run
 from tests import buggy_systems as systems
 
 TRACES = Path(__file__).parent / "traces"

@@ -14,10 +14,10 @@ import testkit
 from failover_examples import coffee_machine, drinks_robot
 from testkit import TestkitError, Trace, explore, replay, shrink
 from testkit._cli import main
-from testkit._engine.explore import run_once
+from testkit._engine.iteration import run_once
 from testkit._engine.sandbox import Sandbox
-from testkit._shrinking.driver import same_bug
 from testkit._shrinking.lenient import LenientStrategy
+from testkit._shrinking.shrinker import same_bug
 from testkit._shrinking.units import Unit, units_of
 from tests import buggy_systems as systems
 

@@ -1,2 +1,3 @@
-"""The engine: the deterministic runtime, its operations, the test function's turn, the
-sandbox and watchdog, and the loops that explore and replay (with the traces they record)."""
+"""The engine: the deterministic runtime and one iteration under it (its operations, the
+test function's turn, the sandbox and watchdog, the trace it records and the forced replay of
+one), calling out only through its observer seam. Nothing here imports a room above it."""

@@ -1,1 +1,1 @@
-"""Pictures of runs: state diagrams of coverage, sequence diagrams of traces."""
+"""Pictures of runs: the sequence diagram of a replayed trace (its recorder and its page)."""

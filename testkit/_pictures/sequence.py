@@ -1,4 +1,4 @@
-"""`sequence_diagram`: replay a trace with a recorder installed and draw what happened.
+"""The sequence diagram of a replayed trace: its recorder, its rows, and its Mermaid text.
 
 The `Recorder` turns the runtime's observer events into rows of a sequence diagram (one
 lifeline per actor, one for the test function, one per monitor); `fold_quiet` groups long
@@ -8,25 +8,20 @@ stretches where no state changed; the rows become Mermaid text here or an HTML p
 
 from __future__ import annotations
 
+import contextlib
 import logging
-import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from fsm._actor import _StateTimeoutFired, _TimerFired
 from testkit._engine.bug import state_text
-from testkit._engine.explore import TestFunction, check_test
 from testkit._engine.observer import Observer, installed
 from testkit._engine.operations import Mailbox, TimerQueue
 from testkit._engine.payloads import describe_message
-from testkit._engine.replay import check_target, replay
 from testkit._engine.trace import Trace
-from testkit._errors import TestkitError
-from testkit._pictures.state_diagrams import short_label
-from testkit._reporting.report import test_name
+from testkit._reporting.state_diagrams import short_label
 
-FORMATS = ("html", "mermaid")
 QUIET_RUN = 6
 """Consecutive rows without a state change, start, stop, timer, random choice or monitor
 event that fold into one "quiet stretch" row."""
@@ -248,26 +243,28 @@ class _LogTap(logging.Handler):
             self.recorder.log(record)
 
 
-def record(test: TestFunction, trace: Trace, logs: bool) -> Diagram:
-    """Replay `trace` with a `Recorder` installed; what ran, even if the bug did not recur."""
+@contextlib.contextmanager
+def recording(logs: bool) -> Iterator[Recorder]:
+    """A `Recorder` of the runs inside the block, which also captures their log lines
+    (INFO and up, or DEBUG with `logs`) instead of letting them reach the root's handlers."""
     recorder = Recorder()
     root = logging.getLogger()
     saved, saved_handlers = root.level, root.handlers[:]
     root.handlers = [_LogTap(recorder)]  # the replay's log lines go to the picture only
     root.setLevel(logging.DEBUG if logs else logging.INFO)
-    note = ""
     try:
         with installed(recorder):
-            replay(test, trace)
-    except TestkitError as exc:  # ReplayDivergence too: draw what ran, and say why
-        if recorder.runtime is None:
-            raise
-        note = f"the replay did not reproduce the trace's bug: {exc}"
+            yield recorder
     finally:
         root.handlers = saved_handlers
         root.setLevel(saved)
+
+
+def diagram_of(recorder: Recorder, title: str, trace: Trace, note: str = "") -> Diagram:
+    """The diagram of what `recorder` saw while `trace` was replayed; `note` says why the
+    replay did not reproduce the trace's bug (then the trace's bug is named, not marked)."""
     runtime = recorder.runtime
-    diagram = Diagram(trace.test or test_name(test), len(trace.steps), note=note)
+    diagram = Diagram(title, len(trace.steps), note=note)
     diagram.lifelines.append(Lifeline("test", "test"))
     for mailbox in runtime.mailboxes:
         diagram.lifelines.append(Lifeline(str(mailbox.id), "actor"))
@@ -381,43 +378,3 @@ def _mermaid_row(row: Row, ids: dict[str, str], first: str, last: str) -> list[s
     if row.kind == "stop":
         return [f"    Note over {target}: {step}stopped"]
     return [f"    Note over {target}: {_mermaid_text(row.label, 100)}"]
-
-
-def sequence_diagram(
-    test: TestFunction,
-    trace: Trace | str | os.PathLike[str],
-    format: str = "html",
-    *,
-    logs: bool = False,
-) -> str:
-    """Replay `trace` and draw it: a self-contained HTML page (no network needed) or, with
-    `format="mermaid"`, Mermaid `sequenceDiagram` text for issues and docs.
-
-    One lifeline per actor, one for the test function and one per monitor; an arrow per
-    delivered message from its real sender; states as they change; timers, random choices,
-    monitor events (hot/cold) and the failing step. The HTML folds quiet stretches, filters
-    by actor, jumps to the bug and shows log lines on demand (`logs=True` also captures
-    DEBUG lines such as LoggingFSM's, and puts log lines in the Mermaid text).
-
-        html = testkit.sequence_diagram(execute, "testkit-traces/bug.trace")
-        Path("bug.html").write_text(html)
-    """
-    if format not in FORMATS:
-        raise TestkitError(
-            f"sequence_diagram(..., format={format!r}): the format must be one of "
-            f"{', '.join(map(repr, FORMATS))}"
-        )
-    check_test(test, "sequence_diagram")
-    if not isinstance(trace, (Trace, str, os.PathLike)):
-        raise TestkitError(
-            "sequence_diagram(test, trace): trace must be a Trace or the path of a trace "
-            f"file, got {trace!r}"
-        )
-    loaded = trace if isinstance(trace, Trace) else Trace.load(Path(trace))
-    check_target(loaded.test, test_name(test))
-    diagram = record(test, loaded, logs)
-    if format == "mermaid":
-        return to_mermaid(diagram, logs)
-    from testkit._pictures.sequence_page import sequence_html
-
-    return sequence_html(diagram)

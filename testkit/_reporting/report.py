@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from testkit._engine.bug import Bug
 from testkit._engine.trace import Trace
@@ -104,6 +102,16 @@ class Report:
         return self.summary()
 
 
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C stopped `explore`; `.report` holds what the iterations that ran found."""
+
+    __test__ = False
+
+    def __init__(self, report: Report) -> None:
+        super().__init__("interrupted")
+        self.report = report
+
+
 class BugFound(AssertionError):
     """Raised by `deterministic()` when the program under test has a bug."""
 
@@ -138,10 +146,3 @@ def describe_bug(bug: Bug) -> str:
             lines.append(f"  {actor}:")
             lines.extend(f"    {entry}" for entry in entries)
     return "\n".join(lines)
-
-
-def test_name(test: Callable[..., Any]) -> str:
-    """`module:function` of a test, as the command line takes it."""
-    module = getattr(test, "__module__", None) or "?"
-    name = getattr(test, "__qualname__", None) or getattr(test, "__name__", None) or repr(test)
-    return f"{module}:{name}"

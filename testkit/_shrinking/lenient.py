@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from testkit._engine.replay import _op_label
+from testkit._engine.replaying import op_label
 from testkit._shrinking.units import LEADING, Unit
 from testkit._strategies import Strategy
 
@@ -39,7 +39,7 @@ class LenientStrategy(Strategy):
             self.cursor = 1
 
     def pick(self, enabled: Sequence[Any], step: int) -> Any:
-        labels = tuple(_op_label(op) for op in enabled)
+        labels = tuple(op_label(op) for op in enabled)
         index = 0
         if self.cursor < len(self.units):
             unit = self.units[self.cursor]

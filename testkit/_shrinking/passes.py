@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from testkit._shrinking.driver import Shrinker
+from testkit._shrinking.shrinker import Shrinker
 from testkit._shrinking.units import Unit, without
 
 

@@ -13,11 +13,12 @@ import random
 from dataclasses import dataclass, replace
 
 from testkit._engine.bug import Bug
-from testkit._engine.explore import TestFunction, build_steps, delay_rng, run_once
+from testkit._engine.iteration import build_steps, delay_rng, run_once
 from testkit._engine.sandbox import Sandbox, wall_clock
+from testkit._engine.test_function import TestFunction
 from testkit._engine.trace import Trace
 from testkit._errors import TestkitError
-from testkit._shrinking.driver import same_bug, strict_run
+from testkit._shrinking.shrinker import same_bug, strict_run
 from testkit._strategies import DFSStrategy
 
 

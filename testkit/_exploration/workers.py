@@ -26,12 +26,16 @@ from multiprocessing.process import BaseProcess
 from typing import Any
 
 from testkit._engine.bug import Bug, state_text
+from testkit._engine.iteration import delay_rng, finish_bug, iteration_seed, run_once
 from testkit._engine.observer import installed
 from testkit._engine.sandbox import Sandbox, wall_clock
-from testkit._errors import Interrupted, TestkitError
+from testkit._engine.test_function import test_name
+from testkit._errors import TestkitError
+from testkit._exploration.in_process import finish_report
+from testkit._exploration.settings import Settings
 from testkit._reporting.coverage import Coverage
 from testkit._reporting.progress import Progress, ProgressCallback, progress_callback
-from testkit._reporting.report import Report, test_name
+from testkit._reporting.report import Interrupted, Report
 from testkit._strategies import DFSStrategy, Strategy, make_strategy
 
 MAX_BATCH = 16
@@ -109,23 +113,6 @@ def _importable(test: Callable[..., Any], where: str) -> None:
         ) from None
 
 
-@dataclass(frozen=True)
-class Settings:
-    """What `explore` was asked for, as the other processes (workers, a cluster) need it."""
-
-    test: Callable[..., Any]
-    iterations: int
-    max_steps: int
-    strategy: str | Strategy
-    seed: int | None
-    stop_at_first_bug: bool
-    liveness_threshold: int | None
-    timer_delay: int
-    name: str | None
-    watchdog: float | None
-    coverage: bool
-
-
 def prepare_job(
     settings: Settings, *, where: str, workers: int, batch: int
 ) -> tuple[_Job, Strategy]:
@@ -167,15 +154,9 @@ def prepare_job(
     return job, chosen
 
 
-def explore_parallel(
-    settings: Settings,
-    *,
-    workers: int,
-    progress: ProgressCallback | bool | None,
-    time_budget: float | None,
-) -> Report:
-    """`explore` with the iterations spread over `workers` processes (arguments checked)."""
-    iterations = settings.iterations
+def explore_parallel(settings: Settings, progress: ProgressCallback | bool | None) -> Report:
+    """`explore` with the iterations spread over `settings.workers` processes."""
+    iterations, workers, time_budget = settings.iterations, settings.workers, settings.time_budget
     job, chosen = prepare_job(
         settings,
         where=f"workers={workers}",
@@ -210,8 +191,6 @@ def merge(
 ) -> None:
     """Fill `report` from the workers' results, in iteration order, as one process would;
     coverage is every worker's, of all the iterations it ran."""
-    from testkit._engine.explore import finish_report  # it imports this module
-
     cutoff = job.iterations
     if job.stop_at_first_bug:
         cutoff = min((r.iteration for r in results if r.bug is not None), default=cutoff)
@@ -390,13 +369,6 @@ class IterationRunner:
 
     def run(self, sandbox: Sandbox, iteration: int) -> _Result | None:
         """Iteration `iteration`'s result; None when the strategy has nothing left."""
-        from testkit._engine.explore import (  # it imports this module
-            delay_rng,
-            finish_bug,
-            iteration_seed,
-            run_once,
-        )
-
         job, strategy = self.job, self.strategy
         rng = random.Random(iteration_seed(job.seed, iteration))
         if not strategy.begin(iteration, rng, job.max_steps):
@@ -415,7 +387,7 @@ class IterationRunner:
         if bug is not None:
             if bug.signature not in self.signatures:  # later ones are only counted
                 self.signatures.add(bug.signature)
-                finish_bug(bug, runtime, strategy, self.report, job.seed, iteration, job.threshold)
+                finish_bug(bug, runtime, strategy, job.name, job.seed, iteration, job.threshold)
             _make_picklable(bug)
         key = repr(runtime.trace.schedule_key()).encode()
         schedule = hashlib.blake2b(key, digest_size=16).digest()

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from testkit._engine.explore import TestFunction, check_test
-from testkit._engine.replay import checked_trace
+from testkit._engine.replaying import checked_trace
 from testkit._engine.sandbox import wall_clock
+from testkit._engine.test_function import TestFunction, check_test
 from testkit._engine.trace import Trace
 from testkit._engine.watchdog import DEFAULT_WATCHDOG, check_watchdog
 from testkit._errors import TestkitError

@@ -1,23 +1,20 @@
-"""`replay`: re-run the decisions of a trace, and say where the program diverges from it."""
+"""Forced replay: a strategy that makes every decision a trace recorded, and says at which
+step the program diverges from it (used by `replay`, the shrinker and the pictures)."""
 
 from __future__ import annotations
 
 import logging
 import os
-import random
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from testkit._engine.bug import Abort, state_text
-from testkit._engine.explore import TestFunction, check_test, delay_rng, finish_bug, run_once
 from testkit._engine.operations import Mailbox, TimerQueue
 from testkit._engine.payloads import CONTINUE, START, describe_message
-from testkit._engine.sandbox import Sandbox, wall_clock
+from testkit._engine.test_function import TestFunction, test_name
 from testkit._engine.trace import Step, Trace, comparable
-from testkit._engine.watchdog import DEFAULT_WATCHDOG, check_watchdog
 from testkit._errors import ReplayDivergence, TestkitError
-from testkit._reporting.report import Report, test_name
 from testkit._strategies import Strategy
 
 _replay_log = logging.getLogger("testkit.replay")
@@ -46,7 +43,7 @@ class ReplayStrategy(Strategy):
         return expected
 
     def pick(self, enabled: Sequence[Any], step: int) -> Any:
-        names = ", ".join(_op_label(op) for op in enabled)
+        names = ", ".join(op_label(op) for op in enabled)
         expected = self._expected(step, f"a scheduling choice among [{names}]")
         if expected.kind in ("random", "wait"):
             raise Abort(
@@ -54,7 +51,7 @@ class ReplayStrategy(Strategy):
             )
         wanted = f"timer {expected.actor}" if expected.kind == "timer" else expected.actor
         for op in enabled:
-            if _op_label(op) == wanted:
+            if op_label(op) == wanted:
                 planned = Step(step, *_next_step(op))
                 if comparable(str(planned)) != comparable(str(expected)):
                     raise Abort(error=ReplayDivergence(step, str(expected), str(planned)))
@@ -103,7 +100,7 @@ def _next_step(op: Any) -> tuple[str, str, str, str]:
     return kind, str(op.id), what, detail
 
 
-def _op_label(op: Any) -> str:
+def op_label(op: Any) -> str:
     if op.__class__ is TimerQueue:
         return f"timer {op.mailbox.id}"
     return str(op.id)
@@ -125,64 +122,6 @@ def checked_trace(test: TestFunction, trace: Trace | str | Path, where: str) -> 
         )
     check_target(loaded.test, test_name(test))
     return loaded
-
-
-def replay(
-    test: TestFunction,
-    trace: Trace | str | Path,
-    *,
-    log_steps: bool = False,
-    watchdog: float | None = DEFAULT_WATCHDOG,
-) -> Report:
-    """Re-run exactly the decisions of `trace` and return the `Report` of the reproduced bug.
-
-    Every step is checked against the trace: the actor, the message type and repr, the
-    receiver's state, the random bounds. Raises `ReplayDivergence` at the first step the
-    program decides differently, and `TestkitError` if the trace was recorded for another
-    test or replays to its end without the bug happening.
-
-        report = testkit.replay(lost_update, "testkit-traces/lost_update.trace")
-    """
-    check_test(test, "replay")
-    limit = check_watchdog(watchdog, "replay")
-    loaded = checked_trace(test, trace, "replay")
-    strategy = ReplayStrategy(loaded, log_steps)
-    report = Report(loaded.test or test_name(test), strategy.name, loaded.seed, loaded.max_steps)
-    index = loaded.iteration - 1  # the explorer's 0-based index seeds the timer delays
-    with Sandbox(limit) as sandbox:
-        started = wall_clock()  # the run, not freezegun's one-off start
-        strategy.begin(0, random.Random(0), loaded.max_steps)
-        runtime, bug = run_once(
-            test,
-            strategy,
-            loaded.max_steps,
-            loaded.liveness_threshold,
-            sandbox,
-            loaded.timer_delay,
-            delay_rng(loaded.seed, index),
-            replaying=True,
-        )
-    report.iterations = report.schedules = 1
-    report.steps = runtime.steps
-    report.bound_reached = int(runtime.bound_reached)
-    report.elapsed = wall_clock() - started
-    if bug is None:
-        end = (
-            f"stopped at its max_steps={loaded.max_steps}"
-            if runtime.bound_reached
-            else f"was replayed to its end ({runtime.steps} steps)"
-        )
-        expected = loaded.bug or "a bug"
-        raise TestkitError(f"the trace {end} but no bug happened; expected: {expected}")
-    if runtime.steps < len(loaded.steps):
-        raise ReplayDivergence(
-            runtime.steps, f"{len(loaded.steps)} steps before the bug", f"the bug: {bug.headline()}"
-        )
-    report.buggy_iterations = 1
-    finish_bug(bug, runtime, strategy, report, loaded.seed, index, loaded.liveness_threshold)
-    bug.trace.strategy = loaded.strategy
-    report.bugs.append(bug)
-    return report
 
 
 def check_target(recorded: str, target: str) -> None:

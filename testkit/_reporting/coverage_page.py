@@ -5,12 +5,9 @@ from __future__ import annotations
 import html
 import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
-from testkit._pictures.state_diagrams import short_label
-
-if TYPE_CHECKING:
-    from testkit._reporting.coverage import MachineCoverage
+from testkit._reporting.machine_coverage import MachineCoverage
+from testkit._reporting.state_diagrams import short_label
 
 _NODE_H = 44
 _ROW_GAP = 36

@@ -13,20 +13,14 @@ import threading
 from contextlib import nullcontext
 from typing import Any
 
-from testkit._distribution.parallel import (
-    IterationRunner,
-    Settings,
-    _Job,
-    _Result,
-    merge,
-    prepare_job,
-)
 from testkit._engine.observer import installed
 from testkit._engine.sandbox import Sandbox, wall_clock
-from testkit._errors import Interrupted, TestkitError
+from testkit._errors import TestkitError
+from testkit._exploration.settings import Settings
+from testkit._exploration.workers import IterationRunner, _Job, _Result, merge, prepare_job
 from testkit._reporting.coverage import Coverage
 from testkit._reporting.progress import Progress, ProgressCallback, progress_callback
-from testkit._reporting.report import Report
+from testkit._reporting.report import Interrupted, Report
 
 # dask.distributed is only partly typed: its objects are `Any` here.
 Client = Any
@@ -85,18 +79,14 @@ def _connect(dask: Any) -> tuple[Client, bool]:
 
 
 def explore_on_cluster(
-    settings: Settings,
-    *,
-    dask: Any,
-    progress: ProgressCallback | bool | None,
-    time_budget: float | None,
+    settings: Settings, dask: Any, progress: ProgressCallback | bool | None
 ) -> Report:
-    """`explore` on a dask cluster (arguments checked)."""
+    """`explore` on a dask cluster."""
     job, chosen = prepare_job(settings, where="dask=...", workers=1, batch=BATCH)
     client, owned = _connect(dask)
     report = Report(job.name, chosen.name, job.seed, job.max_steps)
     notify = progress_callback(progress)
-    run = _ClusterRun(client, job, notify, time_budget, report)
+    run = _ClusterRun(client, job, notify, settings.time_budget, report)
     try:
         run.run()
     except KeyboardInterrupt:

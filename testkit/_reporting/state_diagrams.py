@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from testkit._reporting.coverage import MachineCoverage
+from testkit._reporting.machine_coverage import MachineCoverage
 
 _ENUM_TEXT = re.compile(r"^[A-Za-z_][\w.]*\.([A-Za-z_]\w*)$")
 

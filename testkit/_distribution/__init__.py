@@ -1,1 +1,0 @@
-"""Distribution: exploring in several processes (and, later, on a cluster)."""

@@ -1,0 +1,190 @@
+"""One iteration: run the test function under a fresh runtime, and say what bug it found.
+
+`run_once` is the engine's one entry point for running the program, whatever drives it
+(`explore`'s loop, a worker process, `replay`, the shrinker); `finish_bug` turns the runtime's
+raw record into the bug's `Trace`.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable
+from typing import Any
+
+from fsm import _dispatch
+from testkit._engine.bug import Abort, Bug, state_text
+from testkit._engine.operations import TimerQueue
+from testkit._engine.payloads import Choice, Wait, describe_message
+from testkit._engine.runtime import Runtime
+from testkit._engine.sandbox import Sandbox
+from testkit._engine.test_function import TestFunction
+from testkit._engine.trace import Step, Trace
+from testkit._engine.watchdog import Hung
+from testkit._errors import QuiescentWait, TestkitError
+from testkit._strategies import Strategy
+
+DEFAULT_TIMER_DELAY = 20
+"""A timer becomes ready to fire 0..19 steps after it is set (see `TimerQueue`)."""
+
+
+def iteration_seed(seed: int, iteration: int) -> int:
+    """The seed of one iteration's strategy choices."""
+    return seed * 1_000_003 + iteration
+
+
+def delay_rng(seed: int, iteration: int) -> random.Random:
+    """The generator of one iteration's timer delays, apart from the strategy's choices so
+    that a replay, which makes no choices of its own, draws the very same delays."""
+    return random.Random(iteration_seed(seed, iteration) ^ 0x5DEECE66D)
+
+
+def run_once(
+    test: TestFunction,
+    strategy: Strategy,
+    max_steps: int,
+    threshold: int,
+    sandbox: Sandbox,
+    timer_delay: int,
+    delays: random.Random,
+    replaying: bool = False,
+) -> tuple[Runtime, Bug | None]:
+    runtime = Runtime(
+        strategy, max_steps, sandbox.set_clock, replaying, timer_delay, delays, sandbox.worker
+    )
+    sandbox.set_clock(0.0)
+    watchdog = sandbox.watchdog
+    watchdog.runtime = runtime
+    bug: Bug | None = None
+    outcome: BaseException | None
+    with _dispatch.installed(runtime):
+        try:
+            outcome = runtime.run_test(test)
+        except Abort as abort:
+            outcome = abort
+        except (Hung, KeyboardInterrupt) as exc:
+            if watchdog.message is None:
+                raise  # a real Ctrl-C
+            outcome = exc
+        finally:
+            runtime.dispose()
+            watchdog.runtime = None
+    if watchdog.message is not None:
+        raise TestkitError(watchdog.message)
+    if isinstance(outcome, Abort):
+        if outcome.error is not None:
+            raise outcome.error from None
+        bug = outcome.bug
+    elif isinstance(outcome, QuiescentWait):
+        bug = Bug("deadlock", str(outcome), "test")
+    elif isinstance(outcome, AssertionError):
+        bug = Bug("safety", _text(outcome), "test")
+    elif isinstance(outcome, Exception):
+        bug = Bug("exception", _text(outcome), "test")
+    elif outcome is not None:  # KeyboardInterrupt, SystemExit: not ours to swallow
+        raise outcome
+    if bug is None:
+        bug = _check_liveness(runtime, strategy, threshold)
+    if bug is not None:
+        bug.step = max(runtime.steps - 1, 0)
+        if runtime.observer is not None:
+            runtime.observer.failed(bug.step, bug)
+    return runtime, bug
+
+
+def _text(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+def _check_liveness(runtime: Runtime, strategy: Strategy, threshold: int) -> Bug | None:
+    for cls, slot in runtime.monitor_slots.items():
+        monitor = slot.monitor
+        if not monitor.is_hot:
+            continue
+        state = monitor.state_name
+        if not runtime.bound_reached:
+            return Bug(
+                "liveness",
+                f"{cls.__name__} detected a liveness bug in hot state {state!r} at the end of "
+                "the run (the system is quiescent: nothing left to run)",
+                cls.__name__,
+                state,
+            )
+        hot_for = runtime.steps - (slot.hot_since if slot.hot_since is not None else 0)
+        if strategy.fair and hot_for >= threshold:
+            return Bug(
+                "liveness",
+                f"{cls.__name__} detected a potential liveness bug in hot state {state!r}: hot "
+                f"for {hot_for} steps when the run reached max_steps={runtime.max_steps} "
+                "under a fair strategy",
+                cls.__name__,
+                state,
+            )
+    return None
+
+
+def finish_bug(
+    bug: Bug,
+    runtime: Runtime,
+    strategy: Strategy,
+    test: str,
+    seed: int,
+    iteration: int,
+    threshold: int,
+) -> None:
+    """Give a freshly found `bug` its trace (as recorded for `test`, the name in the trace's
+    header), the last events of each actor and the logs of its LoggingFSMs."""
+    steps = build_steps(runtime.trace)
+    active = strategy.active_name
+    bug.trace = Trace(
+        steps,
+        test=test,
+        strategy=active,
+        seed=seed,
+        iteration=iteration + 1,
+        max_steps=runtime.max_steps,
+        fair=strategy.fair,
+        liveness_threshold=threshold,
+        timer_delay=runtime.timer_delay,
+        bug=bug.headline(),
+    )
+    bug.original_trace = bug.trace
+    bug.events = recent_events(steps)
+    for slot_cls, slot in runtime.monitor_slots.items():
+        if slot.recent:
+            bug.events[slot_cls.__name__] = slot.recent_text()
+    for mailbox in runtime.mailboxes:
+        get_log = getattr(mailbox.actor, "get_log", None)
+        if get_log is not None:
+            entries = get_log()
+            if entries:
+                bug.logs[mailbox.id] = [repr(entry) for entry in entries]
+
+
+def build_steps(trace: Iterable[tuple[Any, Any, Any]]) -> list[Step]:
+    """Turn the runtime's raw trace into readable steps."""
+    steps = []
+    for index, (op, payload, state) in enumerate(trace):
+        if payload.__class__ is Choice:
+            steps.append(Step(index, "random", op.id, payload.describe()))
+            continue
+        if payload.__class__ is Wait:
+            steps.append(Step(index, payload.kind, op.id, payload.target, payload.what))
+            continue
+        kind, what, detail = describe_message(payload)
+        actor = op.id
+        if op.__class__ is TimerQueue:
+            kind, actor = "timer", op.mailbox.id
+        elif state is not None and kind == "deliver":
+            name = state_text(state.state_name)
+            detail = f"{detail} @{name}" if detail else f"@{name}"
+        steps.append(Step(index, kind, actor, what, detail))
+    return steps
+
+
+def recent_events(steps: list[Step], per_actor: int = 6) -> dict[str, list[str]]:
+    recent: dict[str, list[str]] = {}
+    for step in reversed(steps):
+        events = recent.setdefault(step.actor, [])
+        if len(events) < per_actor:
+            events.append(str(step))
+    return {actor: list(reversed(events)) for actor, events in recent.items()}

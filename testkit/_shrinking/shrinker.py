@@ -1,0 +1,199 @@
+"""The `Shrinker` the passes drive: it replays a candidate leniently and keeps it when it is
+smaller and strictly replays to the same bug."""
+
+from __future__ import annotations
+
+import bisect
+import random
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from testkit._engine.bug import Bug
+from testkit._engine.iteration import build_steps, delay_rng, run_once
+from testkit._engine.replaying import ReplayStrategy
+from testkit._engine.runtime import Runtime
+from testkit._engine.sandbox import Sandbox, wall_clock
+from testkit._engine.test_function import TestFunction
+from testkit._engine.trace import Step, Trace
+from testkit._errors import TestkitError
+from testkit._shrinking.lenient import LenientStrategy
+from testkit._shrinking.units import PASSIVE, Unit, units_of
+
+_NUMBER = re.compile(r"[0-9]+")
+
+
+def same_bug(target: Bug, found: Bug) -> bool:
+    """Whether `found` is the bug `target` is: the same kind and actor class (`Robot#2` is a
+    `Robot#1`), and the same exception type and message; for a liveness bug the same
+    monitor, hot state and wording (the step counts in it may differ)."""
+    if found.kind != target.kind or found.signature[1] != target.signature[1]:
+        return False
+    if target.kind == "liveness":
+        return _NUMBER.sub("N", found.message) == _NUMBER.sub("N", target.message)
+    return found.message == target.message
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A run that reproduced the bug: its steps, its units and how it orders (shortlex on the
+    choices: fewer steps first, then a lower timer delay, then lower choice indices and
+    random values)."""
+
+    steps: list[Step]
+    units: list[Unit]
+    starts: list[int]
+    """The index of each unit's first step."""
+    enabled: list[tuple[str, ...] | None]
+    key: tuple[int, int, tuple[int, ...]]
+    max_steps: int
+    timer_delay: int
+    hot_since: int | None
+    """For a monitor hot too long at max_steps: the step it turned hot (it must stay hot for
+    the liveness threshold, so no lower cap shows the bug with these units)."""
+    editable: int
+    """How many leading units an edit can shorten the run in: all of them, except for a
+    monitor hot too long at max_steps, whose run is as long as the cap whatever comes
+    after the unit that made the monitor hot (edits there only reorder)."""
+
+
+def strict_run(test: TestFunction, trace: Trace, sandbox: Sandbox) -> tuple[Runtime, Bug | None]:
+    """Replay `trace` exactly (`ReplayDivergence` where the program differs)."""
+    strategy = ReplayStrategy(trace, False)
+    strategy.begin(0, random.Random(0), trace.max_steps)
+    return run_once(
+        test,
+        strategy,
+        trace.max_steps,
+        trace.liveness_threshold,
+        sandbox,
+        trace.timer_delay,
+        delay_rng(trace.seed, trace.iteration - 1),
+        replaying=True,
+    )
+
+
+class Shrinker:
+    """Holds the best candidate so far and tries new ones against it, within a deadline."""
+
+    def __init__(
+        self,
+        test: TestFunction,
+        trace: Trace,
+        target: Bug,
+        sandbox: Sandbox,
+        deadline: float,
+        bound_liveness: bool,
+    ) -> None:
+        self.test = test
+        self.trace = trace
+        self.target = target
+        self.sandbox = sandbox
+        self.deadline = deadline
+        self.bound_liveness = bound_liveness
+        """The bug is a monitor hot too long at max_steps: a shorter run needs a lower
+        max_steps (the liveness threshold stays), so the cap is shrunk too."""
+        self.tried: set[tuple[tuple[Unit, ...], int, int]] = set()
+        self.runs = 0
+        self.timed_out = False
+        first = self._run(units_of(trace.steps), trace.max_steps, trace.timer_delay)
+        if first is None:  # lenient replay of the original itself must reproduce it
+            raise TestkitError(
+                "the trace reproduces its bug when replayed exactly but not when shrinking "
+                "replays it; the program may decide differently from run to run"
+            )
+        self.best = first
+
+    @property
+    def done(self) -> bool:
+        if not self.timed_out and wall_clock() >= self.deadline:
+            self.timed_out = True
+        return self.timed_out
+
+    def consider(
+        self, units: Sequence[Unit], cap: int | None = None, timer_delay: int | None = None
+    ) -> bool:
+        """Try `units` (with another max_steps or timer delay in the trace's header); True
+        if the result reproduces the bug, is smaller and is kept."""
+        limit = self.best.max_steps if cap is None else cap
+        if not self.bound_liveness:
+            limit = min(limit, len(self.best.steps))
+        delay = self.best.timer_delay if timer_delay is None else timer_delay
+        key = (tuple(units), limit, delay)
+        if key in self.tried or self.done:
+            return False
+        self.tried.add(key)
+        found = self._run(units, limit, delay)
+        if found is None or found.key >= self.best.key or not self._verified(found):
+            return False
+        self.best = found
+        return True
+
+    def _run(self, units: Sequence[Unit], limit: int, delay: int) -> Candidate | None:
+        self.runs += 1
+        strategy = LenientStrategy(units, self.trace.fair, self.trace.strategy)
+        strategy.begin(0, random.Random(0), limit)
+        try:
+            runtime, bug = run_once(
+                self.test,
+                strategy,
+                limit,
+                self.trace.liveness_threshold,
+                self.sandbox,
+                delay,
+                delay_rng(self.trace.seed, self.trace.iteration - 1),
+                replaying=True,
+            )
+        except TestkitError:  # misuse on this schedule (or a hang): not a candidate
+            return None
+        if bug is None or not same_bug(self.target, bug):
+            return None
+        if runtime.bound_reached and limit < self.trace.max_steps and not self.bound_liveness:
+            return None
+        steps = build_steps(runtime.trace)
+        starts = [i for i, s in enumerate(steps) if s.kind not in PASSIVE]
+        if steps and steps[0].kind == "random":
+            starts.insert(0, 0)
+        # a `wait` step is the runtime's record of a handler parking, not a choice: align the
+        # strategy's per-choice lists with the steps
+        choices = iter(strategy.enabled)
+        enabled = [None if s.kind == "wait" else next(choices, None) for s in steps]
+        editable = len(starts)
+        hot_since = self._hot_since(runtime) if self.bound_liveness else None
+        if hot_since is not None:
+            editable = min(editable, bisect.bisect_right(starts, hot_since) + 1)
+        return Candidate(
+            steps,
+            units_of(steps),
+            starts,
+            enabled,
+            (len(steps), delay, tuple(strategy.choices)),
+            limit if self.bound_liveness else self.trace.max_steps,
+            delay,
+            hot_since,
+            editable,
+        )
+
+    def _hot_since(self, runtime: Runtime) -> int | None:
+        """The step at which the target's monitor last turned hot in this run."""
+        for cls, slot in runtime.monitor_slots.items():
+            if cls.__name__ == self.target.signature[1]:
+                hot_since: int | None = slot.hot_since
+                return hot_since
+        return None
+
+    def trace_of(self, found: Candidate) -> Trace:
+        return replace(
+            self.trace,
+            steps=found.steps,
+            max_steps=found.max_steps,
+            timer_delay=found.timer_delay,
+        )
+
+    def _verified(self, found: Candidate) -> bool:
+        """The candidate, as a trace, replays strictly to the same bug."""
+        try:
+            runtime, bug = strict_run(self.test, self.trace_of(found), self.sandbox)
+        except TestkitError:
+            return False
+        return bug is not None and runtime.steps == len(found.steps) and same_bug(self.target, bug)
