@@ -16,6 +16,7 @@ from itertools import count
 from typing import TYPE_CHECKING, Any, Protocol
 
 import pykka
+from pykka._envelope import Envelope
 
 from fsm import _timer_thread
 from fsm._dead_letters import DeadLetter, dead_letters
@@ -23,8 +24,6 @@ from fsm._monitor import Monitor, check_monitor_class
 from fsm._production_monitors import ProductionMonitors
 
 if TYPE_CHECKING:
-    from pykka._envelope import Envelope
-
     from fsm._journal import AtomicWrite, Journal, Recovery
 
 
@@ -118,21 +117,23 @@ _thread_counter = count()
 class _Tell:
     """A timer's callback: tell `message` to `target` unless it has stopped meanwhile.
 
-    Timer services may read `target` (testkit.ManualTime waits for it to handle `message`).
+    Each tick puts the same envelope in the mailbox (Pykka's `tell` makes a new one, with a
+    dict, every time): a repeating timer has at most one tick undelivered, and the envelope
+    is only read. Timer services may read `target` and `message` (testkit.ManualTime waits
+    for the target to handle it).
     """
 
-    __slots__ = ("message", "target")
+    __slots__ = ("envelope", "message", "target")
 
     def __init__(self, target: pykka.ActorRef[Any], message: Any) -> None:
         self.target = target
         self.message = message
+        self.envelope = Envelope(message)
 
     def __call__(self) -> None:
-        if self.target.is_alive():  # a tick for a stopped actor is no dead letter
-            try:  # not contextlib.suppress: the timer thread calls this for every tick
-                self.target.tell(self.message)
-            except pykka.ActorDeadError:
-                return
+        target = self.target
+        if not target.actor_stopped.is_set():  # a tick for a stopped actor is no dead letter
+            target.actor_inbox.put(self.envelope)
 
     def __repr__(self) -> str:
         return f"tell({self.message!r} to {self.target})"

@@ -85,7 +85,12 @@ class TimerThread:
     """
 
     def __init__(self) -> None:
-        self._heap: list[tuple[float, int, TimerHandle]] = []
+        # (deadline, sequence number) pairs, the handles by number: tuples of a float and an
+        # int are untracked by the garbage collector, so a timer pending for a second is not
+        # promoted to its oldest generation each time it is armed (which makes full
+        # collections, long pauses with many actors, come more often).
+        self._heap: list[tuple[float, int]] = []
+        self._handles: dict[int, TimerHandle] = {}
         self._incoming: deque[TimerHandle] = deque()
         self._seq = itertools.count()
         self._lock = threading.Lock()  # `with self._lock` costs no Python call, unlike _cond
@@ -147,6 +152,7 @@ class TimerThread:
         """Move the armed handles to the heap, except those cancelled since (the lock is held)."""
         incoming = self._incoming
         heap = self._heap
+        handles = self._handles
         seq = self._seq
         while incoming:
             handle = incoming.popleft()
@@ -155,7 +161,10 @@ class TimerThread:
             if len(heap) >= self._compact_at:
                 self._compact()
                 heap = self._heap
-            _heappush(heap, (handle.deadline, next(seq), handle))
+                handles = self._handles
+            number = next(seq)
+            handles[number] = handle
+            _heappush(heap, (handle.deadline, number))
 
     def _start_thread(self) -> None:
         """None runs yet, or it ended (it says so under the lock, which is held)."""
@@ -165,9 +174,11 @@ class TimerThread:
 
     def _compact(self) -> None:
         """Drop the cancelled entries (the lock is held)."""
-        live = [entry for entry in self._heap if not entry[2].cancelled]
+        handles = self._handles
+        live = [entry for entry in self._heap if not handles[entry[1]].cancelled]
         heapq.heapify(live)
         self._heap = live
+        self._handles = {number: handles[number] for _, number in live}
         self._compact_at = max(COMPACT_FLOOR, 2 * len(live))
 
     def _forget_thread(self) -> None:
@@ -201,8 +212,9 @@ class TimerThread:
                     self._wake_at = -math.inf  # awake: arming needs no wake-up call
                     self._take_incoming()
                     heap = self._heap
-                    if heap and heap[0][2].cancelled:
-                        heappop(heap)
+                    handles = self._handles
+                    if heap and handles[heap[0][1]].cancelled:
+                        del handles[heappop(heap)[1]]
                         continue
                     now = monotonic()
                     wake_at = max(heap[0][0], woke + RESOLUTION) if heap else math.inf
@@ -218,7 +230,8 @@ class TimerThread:
                         return
                 woke = now
                 while heap and heap[0][0] <= now and len(due) < BATCH:
-                    deadline, _, handle = heappop(heap)
+                    deadline, number = heappop(heap)
+                    handle = handles.pop(number)
                     if handle.cancelled:
                         continue
                     due.append(handle)
@@ -243,7 +256,7 @@ class TimerThread:
 
     def _warn_late(self, late: float, taken: int) -> None:
         """Say the thread is `late` behind; `taken` due timers were already popped."""
-        pending = sum(1 for _, _, other in self._heap if not other.cancelled) + taken + 1
+        pending = sum(1 for other in self._handles.values() if not other.cancelled) + taken + 1
         _log.warning(
             "FSM timers are firing %.1f s late, %d timer(s) pending: the timer thread or the "
             "actors handling the ticks cannot keep up; use fewer or longer timers, or "

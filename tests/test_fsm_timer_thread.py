@@ -3,13 +3,19 @@ thread that is gone (ended by a callback, or left behind by fork) is replaced on
 
 from __future__ import annotations
 
+import gc
 import os
 import threading
 import time
 
 import pytest
 
-from fsm._timer_thread import COMPACT_FLOOR, RESOLUTION, TimerThread
+from fsm._timer_thread import COMPACT_FLOOR, RESOLUTION, TimerHandle, TimerThread
+
+
+def queued(timers: TimerThread) -> list[TimerHandle]:
+    """The handles in the thread's heap, in heap order."""
+    return [timers._handles[number] for _, number in timers._heap]
 
 
 def test_cancelled_timers_do_not_pile_up_until_their_deadline() -> None:
@@ -22,7 +28,7 @@ def test_cancelled_timers_do_not_pile_up_until_their_deadline() -> None:
         timers.schedule(3600.0, lambda: None).cancel()
     assert len(timers._heap) <= COMPACT_FLOOR + 2
     assert fired.wait(10)
-    assert not keep.cancelled and any(entry[2] is keep for entry in timers._heap)
+    assert not keep.cancelled and any(handle is keep for handle in queued(timers))
     keep.cancel()
 
 
@@ -31,8 +37,8 @@ def test_many_live_timers_are_all_kept_by_the_sweep() -> None:
     live = [timers.schedule(3600.0, lambda: None) for _ in range(3 * COMPACT_FLOOR)]
     for _ in range(3 * COMPACT_FLOOR):
         timers.schedule(3600.0, lambda: None).cancel()
-    queued = {id(entry[2]) for entry in timers._heap}
-    assert all(id(handle) in queued for handle in live)
+    in_heap = {id(handle) for handle in queued(timers)}
+    assert all(id(handle) in in_heap for handle in live)
     assert len(timers._heap) <= 2 * len(live) + COMPACT_FLOOR
     for handle in live:
         handle.cancel()
@@ -149,7 +155,7 @@ def test_timers_cancelled_before_the_thread_takes_them_never_reach_the_heap() ->
     assert fired.wait(10)
     with timers._lock:
         assert not timers._incoming
-        assert not any(entry[2] in cancelled for entry in timers._heap)
+        assert not any(handle in cancelled for handle in queued(timers))
 
 
 def test_a_callback_that_ends_the_thread_leaves_the_rest_of_its_batch_to_a_new_thread(
@@ -169,3 +175,15 @@ def test_a_callback_that_ends_the_thread_leaves_the_rest_of_its_batch_to_a_new_t
     timers.schedule(-0.5, rest.set)  # same batch: must still fire, nothing else is armed
     gate.set()
     assert rest.wait(10), "a timer of the ended thread's batch never fired"
+
+
+def test_the_heap_holds_no_object_the_garbage_collector_tracks() -> None:
+    # A timer pending for a second must not be promoted to gc's oldest generation each time
+    # it is armed: full collections pause every thread for long with many actors.
+    timers = TimerThread()
+    handles = [timers.schedule(3600.0, lambda: None) for _ in range(2 * COMPACT_FLOOR)]
+    gc.collect()
+    with timers._lock:
+        assert timers._heap and not any(gc.is_tracked(entry) for entry in timers._heap)
+    for handle in handles:
+        handle.cancel()
