@@ -12,6 +12,7 @@ from typing import Any
 import pykka
 import pytest
 
+import fsm
 import testkit
 from fsm import FSM, Event, State, StateTimeout, _timer_thread
 from testkit import ManualTime, TestFSMRef, TestkitError, TestProbe, expect_no_msg_for
@@ -66,6 +67,8 @@ class Door(FSM):
                 if name == "chain":
                     self.start_single_timer("chained", "chained", 0.5)
                 self.probe.tell(name)
+                if name == "last":
+                    return self.stop()
         return self.stay()
 
 
@@ -161,6 +164,23 @@ def test_a_cancelled_timer_never_fires_and_a_stopped_actor_does_not_hold_the_clo
     manual_time.time_passes(5)
     assert received(probe) == []
     assert manual_time.pending == 0
+
+
+def test_an_actor_stopping_on_its_timer_message_leaves_no_dead_letter_behind(
+    actor_base: type[pykka.Actor], manual_time: ManualTime, probe: TestProbe
+) -> None:
+    letters = TestProbe("dead letters")
+    fsm.dead_letters.subscribe(letters.ref)
+    try:
+        door = on(actor_base, Door).start(probe.ref)
+        door.tell(("start", "start_single_timer", "last", 1.0))  # its handler stops the FSM
+        settle(door)
+        manual_time.time_passes(1)
+        assert received(probe) == ["last"]
+        assert not door.is_alive()
+        assert received(letters) == []
+    finally:
+        fsm.dead_letters.unsubscribe(letters.ref)
 
 
 def test_test_fsm_ref_timers_and_state_timeouts_follow_the_clock(

@@ -20,11 +20,21 @@ from typing import Any
 import pykka
 from pykka.messages import ProxyGetAttr
 
-from fsm import _dispatch, _timer_thread
+from fsm import _dead_letters, _dispatch, _timer_thread
 from testkit._errors import TestkitError
 from testkit._probes.probe import TestProbe
 
 _NS = 1_000_000_000
+
+
+class _Handled(ProxyGetAttr):
+    """The marker `time_passes` asks an actor after its timer messages: Pykka answers it in
+    order, without the actor's handlers seeing it; never a dead letter."""
+
+    __slots__ = ()
+
+
+_dead_letters.suppress(_Handled)
 _registry_lock = threading.Lock()
 _active: ManualTime | None = None
 
@@ -199,8 +209,10 @@ class ManualTime:
     def _wait_until_handled(self, target: pykka.ActorRef[Any], message: Any) -> None:
         """Everything `target` had in its mailbox was handled: a marker message, answered by
         Pykka itself after what came before it, has come back (or the actor has stopped)."""
+        if not target.is_alive():
+            return
         try:
-            marker = target.ask(ProxyGetAttr(attr_path=("actor_urn",)), block=False)
+            marker = target.ask(_Handled(attr_path=("actor_urn",)), block=False)
             marker.get(timeout=self.handled_within)
         except pykka.ActorDeadError:
             return
