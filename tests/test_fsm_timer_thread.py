@@ -18,6 +18,9 @@ def queued(timers: TimerThread) -> list[TimerHandle]:
     return [timers._handles[number] for _, number in timers._heap]
 
 
+pytestmark = pytest.mark.testkit(enabled=False, reason="checks the production timer thread itself")
+
+
 def test_cancelled_timers_do_not_pile_up_until_their_deadline() -> None:
     # A busy FSM with a one-hour state timeout cancels and re-arms it on every message.
     timers = TimerThread()

@@ -18,6 +18,11 @@ from fsm import FSM, Event, State, StateTimeout, _timer_thread
 from testkit import ManualTime, TestFSMRef, TestkitError, TestProbe, expect_no_msg_for
 from tests.bases import on
 
+pytestmark = pytest.mark.testkit(
+    enabled=False,
+    reason="ManualTime is for real threads (its use under the tester is tested here)",
+)
+
 
 class Door(FSM):
     """Closes itself 5 s after it was opened (a state timeout); tells `probe` each change.

@@ -9,9 +9,12 @@ import weakref
 from typing import Any
 
 import pykka
+import pytest
 
 import fsm
 from fsm import FSM, Event, State
+
+pytestmark = pytest.mark.testkit(enabled=False, reason="measures the production pool itself")
 
 
 class Payload:

@@ -314,5 +314,6 @@ def _refuse_under_the_tester(what: str) -> None:
         raise TestkitError(
             f"{what} is for actors on real threads; under the deterministic tester time is "
             "virtual already (timers fire when the scheduler chooses, and waiting never "
-            "sleeps): drop the ManualTime there, or keep this test on real threads"
+            "sleeps): drop the ManualTime there, or keep this test on real threads (with pytest: "
+            "@pytest.mark.testkit(enabled=False))"
         )
