@@ -55,6 +55,7 @@ from testkit._errors import ReplayDivergence, TestkitError
 from testkit._exploration import explore as _explore
 from testkit._exploration.pytest_items import ItemRun, RunsTheTester, run_on_trace
 from testkit._exploration.shrink import original_path
+from testkit._probes.manual_time import ManualTime
 from testkit._reporting.report import Interrupted, Report, describe_bug
 from testkit._strategies import NAMES, make_strategy
 
@@ -485,6 +486,14 @@ def explore_fixture(request: pytest.FixtureRequest) -> Callable[..., Report]:
         return report
 
     return run
+
+
+@pytest.fixture
+def manual_time() -> Iterator[ManualTime]:
+    """A `testkit.ManualTime` active for the test: FSM timers armed during it fire only in
+    `manual_time.time_passes(seconds)`. Start the actors inside the test."""
+    with ManualTime() as clock:
+        yield clock
 
 
 # ---- existing tests under the tester ------------------------------------------------------------
