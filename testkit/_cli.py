@@ -7,7 +7,9 @@ import importlib
 import logging
 import os
 import shlex
+import signal
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
@@ -75,8 +77,8 @@ def _seconds(text: str) -> float:
 
 
 EXIT_CODES = """exit codes: 0 no bug found, 1 bug found (or reproduced), 2 bad input or misuse of
-the tester (the message says what to change), 130 interrupted (Ctrl-C; the partial report
-is printed)"""
+the tester (the message says what to change), 130 interrupted (Ctrl-C, SIGTERM, SIGHUP; the
+partial report is printed)"""
 
 
 def _add_target_and_trace(parser: argparse.ArgumentParser) -> None:
@@ -266,6 +268,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     saved_level = root.level
     root.addHandler(handler)
     root.setLevel(logging.INFO if getattr(args, "verbose", False) else quiet)
+    saved_signals = _terminate_as_interrupt()
     try:
         test = load_test(args.target)
         if args.command == "test":
@@ -282,8 +285,27 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         stream.write("interrupted\n")
         return EXIT_INTERRUPTED
     finally:
+        for number, previous in saved_signals.items():
+            signal.signal(number, previous)
         root.removeHandler(handler)
         root.setLevel(saved_level)
+
+
+def _terminate_as_interrupt() -> dict[int, Any]:
+    """SIGTERM and SIGHUP end the command as Ctrl-C does (exit 130, with the partial report
+    when a run was going on), also outside a run; returns the handlers to put back."""
+    saved: dict[int, Any] = {}
+    if threading.current_thread() is not threading.main_thread():
+        return saved
+    for name in ("SIGTERM", "SIGHUP"):
+        number = getattr(signal, name, None)
+        if number is not None and signal.getsignal(number) is signal.SIG_DFL:
+            saved[number] = signal.signal(number, _raise_interrupt)
+    return saved
+
+
+def _raise_interrupt(number: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _test(args: argparse.Namespace, test: Callable[..., Any], stream: TextIO) -> int:

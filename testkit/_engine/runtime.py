@@ -19,7 +19,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import pykka
-from greenlet import getcurrent, greenlet  # type: ignore[import-untyped]
+from greenlet import GreenletExit, getcurrent, greenlet  # type: ignore[import-untyped]
 from pykka import messages as pykka_messages
 from pykka._envelope import Envelope
 
@@ -27,16 +27,25 @@ from fsm import _deathwatch
 from fsm._actor import _StateTimeoutFired, _TimerFired
 from fsm._dispatch import Dispatcher
 from fsm._monitor import Monitor, check_monitor_class, create_monitor
+from testkit._engine import interrupts
 from testkit._engine.bug import Abort, Bug, exception_text
 from testkit._engine.compact import NO_STATE, CompactTrace
 from testkit._engine.enabled import EnabledSet
 from testkit._engine.future import DeterministicFuture, blocking_error
+from testkit._engine.interrupts import Hung
 from testkit._engine.observer import current as current_observer
 from testkit._engine.observer import delivery_kind, hook
 from testkit._engine.operations import Mailbox, TimerEntry, TimerQueue
 from testkit._engine.payloads import CONTINUE, START, Choice, Wait, describe_message
 from testkit._engine.registry import unregister_all
-from testkit._engine.test_body import FINISHED, RUNNABLE, WAITING, BodyWorker, TestBody
+from testkit._engine.test_body import (
+    FINISHED,
+    RUNNABLE,
+    WAITING,
+    BodyWorker,
+    Cancelled,
+    TestBody,
+)
 from testkit._engine.waits import Waiter, cycle_bug, find_cycle, stuck_bug
 from testkit._errors import TestkitError
 from testkit._strategies import Strategy
@@ -65,6 +74,19 @@ _SUSPENDED: Any = object()  # a resumed handler's greenlet is parked on a future
 
 class _Demoted(BaseException):
     """Ends a former scheduler greenlet once the handler that blocked on it has finished."""
+
+
+_TESTERS = (Abort, GreenletExit, Hung, _Demoted, Cancelled)
+"""What may escape user code without being its bug: the tester unwinding it."""
+
+
+def users_failure(exc: BaseException) -> bool:
+    """Whether `exc`, escaping a handler or the test function, is the user's bug: anything
+    but the tester's own unwinding and the user's Ctrl-C (a `KeyboardInterrupt` raised by the
+    code itself, or `SystemExit`, is a bug)."""
+    if isinstance(exc, _TESTERS):
+        return False
+    return not (isinstance(exc, KeyboardInterrupt) and interrupts.requested())
 
 
 class MonitorSlot:
@@ -131,6 +153,8 @@ class Runtime(Dispatcher):
         self._timer_seq = 0
         self.misuse: TestkitError | None = None
         """Set by a thread the tester does not control; ends the run at the next step."""
+        self.stopping = interrupts.requested()
+        """The run must end at the next step: misuse (above), or a signal (Ctrl-C)."""
         self.notes: set[str] = set()
         """Why this iteration may have tested less than it seems (the report's warnings)."""
         self.waiters: list[Waiter] = []
@@ -194,7 +218,9 @@ class Runtime(Dispatcher):
         before = monitor._sm_current
         try:
             monitor.handle(event)
-        except Exception as exc:
+        except BaseException as exc:
+            if not users_failure(exc):
+                raise
             kind = "safety" if isinstance(exc, AssertionError) else "exception"
             bug = Bug(kind, exception_text(exc), monitor_cls.__name__, monitor.state_name)
             raise Abort(bug=bug) from exc
@@ -303,6 +329,7 @@ class Runtime(Dispatcher):
         )
         if self.misuse is None:
             self.misuse = error
+            self.stopping = True
         raise error
 
     def run_until(self, done: Callable[[], bool]) -> bool:
@@ -319,8 +346,8 @@ class Runtime(Dispatcher):
         enabled = self.enabled
         sleeping = self.sleeping
         while not done():
-            if self.misuse is not None:
-                raise Abort(error=self.misuse)
+            if self.stopping:
+                self._halt()
             if not enabled and not sleeping and not self._quiescent():
                 return False
             if self.steps >= self.max_steps:
@@ -362,8 +389,8 @@ class Runtime(Dispatcher):
         burst = self._burst
         max_steps = self.max_steps
         while True:
-            if self.misuse is not None:
-                raise Abort(error=self.misuse)
+            if self.stopping:
+                self._halt()
             state = body.state
             if state is FINISHED:
                 if body.outcome is not None:
@@ -386,6 +413,11 @@ class Runtime(Dispatcher):
             # while the test function waits, its condition is looked at after every step;
             # else nothing needs a look until it runs
             burst(_ONE if state is WAITING else state)
+
+    def _halt(self) -> None:
+        """End the run now: misuse is an error; a signal ends it as interrupted (`run_once`
+        raises `KeyboardInterrupt` once the runtime is disposed of)."""
+        raise Abort(error=self.misuse)
 
     # ---- the scheduler's greenlets -------------------------------------------------------
 
@@ -543,6 +575,10 @@ class Runtime(Dispatcher):
                         response = actor.on_receive(message)
                 except Exception as exc:
                     response = self._handler_failed(op, envelope, exc)
+                except BaseException as exc:  # SystemExit, GeneratorExit, ...: a bug too
+                    if not users_failure(exc):
+                        raise
+                    self._failed(op, exc)
                 finally:
                     self._current = None
                     after = None if op.plain else actor._sm_current
@@ -589,7 +625,7 @@ class Runtime(Dispatcher):
                 or not enabled
                 or self.steps >= max_steps
                 or body.state is not state
-                or self.misuse is not None
+                or self.stopping
             ):
                 return
 
@@ -632,7 +668,9 @@ class Runtime(Dispatcher):
         self._current = mailbox
         try:
             actor.on_start()
-        except Exception as exc:
+        except BaseException as exc:
+            if not users_failure(exc):
+                raise
             self._failed(mailbox, exc)
         finally:
             self._current = None
@@ -671,7 +709,7 @@ class Runtime(Dispatcher):
             finally:
                 self._firing = None
 
-    def _failed(self, mailbox: Mailbox, exc: Exception) -> None:
+    def _failed(self, mailbox: Mailbox, exc: BaseException) -> None:
         kind = "safety" if isinstance(exc, AssertionError) else "exception"
         current = getattr(mailbox.actor, "_sm_current", None)
         state = current.state_name if current is not None else None

@@ -128,12 +128,6 @@ class TestBody:
             self.runtime.in_body = False
             self.state = FINISHED
 
-    def abandon(self, outcome: BaseException | None) -> None:
-        """Give up on the test function: the iteration ends with `outcome`."""
-        self.outcome = outcome
-        self.state = FINISHED
-        self.cancelled = True
-
     # ---- the test function's side ---------------------------------------------------------
 
     def _main(self, test: Callable[[Any], Any]) -> None:
