@@ -198,7 +198,9 @@ def _parser() -> argparse.ArgumentParser:
         help="seconds to spend shrinking, on top of --timeout, shared among the bugs",
     )
     test.add_argument("--no-progress", action="store_true", help="no progress bar or lines")
-    test.add_argument("-v", "--verbose", action="store_true", help="show the actors' logs")
+    test.add_argument(
+        "-v", "--verbose", action="store_true", help="show the actors' logs and whole tracebacks"
+    )
     rep = commands.add_parser(
         "replay",
         help="replay a trace written by `test`",
@@ -207,7 +209,12 @@ def _parser() -> argparse.ArgumentParser:
         formatter_class=formatter,
     )
     _add_target_and_trace(rep)
-    rep.add_argument("-v", "--verbose", action="store_true", help="print each step as it runs")
+    rep.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="print each step as it runs, and the bug's whole traceback",
+    )
     _add_watchdog(rep)
     shr = commands.add_parser(
         "shrink",
@@ -233,7 +240,9 @@ def _parser() -> argparse.ArgumentParser:
         help="stop shrinking after this many seconds (the best trace so far is written)",
     )
     _add_watchdog(shr)
-    shr.add_argument("-v", "--verbose", action="store_true", help="show the actors' logs")
+    shr.add_argument(
+        "-v", "--verbose", action="store_true", help="show the actors' logs and whole tracebacks"
+    )
     show = commands.add_parser(
         "show",
         help="draw a trace as a sequence diagram",
@@ -351,7 +360,7 @@ def _test(args: argparse.Namespace, test: Callable[..., Any], stream: TextIO) ->
 
 
 def _print_report(report: Report, args: argparse.Namespace, stream: TextIO) -> int:
-    stream.write(report.summary() + "\n")
+    stream.write(report.summary(full_traceback=args.verbose) + "\n")
     if args.coverage is not None:
         try:
             args.coverage.write_text(report.coverage.to_html(f"coverage of {args.target}"))
@@ -420,7 +429,7 @@ def _shrink(args: argparse.Namespace, test: Callable[..., Any], stream: TextIO) 
     stream.flush()
     shrunk = shrink_file(test, trace, args.timeout, args.watchdog)
     path = shrunk.trace.save(output)
-    stream.write(describe_bug(shrunk.bug) + "\n")
+    stream.write(describe_bug(shrunk.bug, full_traceback=args.verbose) + "\n")
     budget = " (time budget used up: the best so far)" if shrunk.timed_out else ""
     stream.write(
         f"shrunk from {len(trace)} to {len(shrunk.trace)} steps in {shrunk.seconds:.2f}s, "
@@ -445,7 +454,7 @@ def _replay(args: argparse.Namespace, test: Callable[..., Any], stream: TextIO) 
         return EXIT_ERROR
     bug = report.bug
     assert bug is not None
-    stream.write(describe_bug(bug) + "\n")
+    stream.write(describe_bug(bug, full_traceback=args.verbose) + "\n")
     if trace.bug and bug_line(bug.headline()) != trace.bug:
         stream.write(f"note: the trace recorded a different bug: {trace.bug}\n")
     else:

@@ -44,6 +44,23 @@ class Raiser(FSM, pykka.ThreadingActor):
         if self.how == "key":
             lookup: dict[str, int] = {}
             lookup["missing"] += 1
+        if self.how == "deep":
+            _nested(3)
+
+
+def _nested(depth: int) -> None:
+    if depth == 0:
+        raise ValueError("deep down")
+    _nested(depth - 1)
+
+
+def deep_error_in_handler(runtime: Runtime) -> None:
+    Raiser.start("deep").tell("go")
+
+
+def deep_error_in_test(runtime: Runtime) -> None:
+    Raiser.start("none").tell("go")
+    _nested(2)
 
 
 def exit0_in_handler(runtime: Runtime) -> None:

@@ -242,6 +242,7 @@ def test_a_base_exception_is_a_bug_of_kind_exception(test: Any, actor: str, mess
     bug = report.bug
     assert bug is not None and not report.interrupted
     assert (bug.kind, bug.actor, bug.message) == ("exception", actor, message)
+    assert "Traceback" in bug.traceback
 
 
 @pytest.mark.parametrize("workers", ["1", "2"])

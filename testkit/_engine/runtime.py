@@ -46,6 +46,7 @@ from testkit._engine.test_body import (
     Cancelled,
     TestBody,
 )
+from testkit._engine.tracebacks import traceback_text
 from testkit._engine.waits import Waiter, cycle_bug, find_cycle, stuck_bug
 from testkit._errors import TestkitError
 from testkit._strategies import Strategy
@@ -223,6 +224,7 @@ class Runtime(Dispatcher):
                 raise
             kind = "safety" if isinstance(exc, AssertionError) else "exception"
             bug = Bug(kind, exception_text(exc), monitor_cls.__name__, monitor.state_name)
+            bug.traceback = traceback_text(exc)
             raise Abort(bug=bug) from exc
         finally:
             if self.observer is not None:
@@ -713,7 +715,9 @@ class Runtime(Dispatcher):
         kind = "safety" if isinstance(exc, AssertionError) else "exception"
         current = getattr(mailbox.actor, "_sm_current", None)
         state = current.state_name if current is not None else None
-        raise Abort(bug=Bug(kind, exception_text(exc), mailbox.id, state)) from exc
+        bug = Bug(kind, exception_text(exc), mailbox.id, state)
+        bug.traceback = traceback_text(exc)
+        raise Abort(bug=bug) from exc
 
     def _teardown(self, mailbox: Mailbox) -> None:
         """The actor stopped: fail what is still queued, as Pykka does, and drop its timers."""
