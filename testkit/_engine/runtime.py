@@ -31,7 +31,7 @@ from testkit._engine import interrupts
 from testkit._engine.bug import Abort, Bug, exception_text
 from testkit._engine.compact import NO_STATE, CompactTrace
 from testkit._engine.enabled import EnabledSet
-from testkit._engine.future import DeterministicFuture, blocking_error
+from testkit._engine.future import DeterministicFuture, ThreadingWait, blocking_error
 from testkit._engine.interrupts import Hung
 from testkit._engine.observer import current as current_observer
 from testkit._engine.observer import delivery_kind, hook
@@ -446,12 +446,12 @@ class Runtime(Dispatcher):
 
     # ---- waiting handlers -------------------------------------------------------------------
 
-    def suspend(self, future: DeterministicFuture, timeout: float | None) -> None:
+    def suspend(self, future: DeterministicFuture | ThreadingWait, timeout: float | None) -> None:
         """Park the running handler until `future` is set (or its wait times out); the
         strategy decides when it goes on. Its actor handles nothing else meanwhile."""
         op = self._current
         glet = getcurrent()
-        waiter = Waiter(op, glet, future, self.steps, timeout)
+        waiter = Waiter(op, glet, future, self.steps, timeout, self.now)
         self._note_wait(op, Wait("wait", waiter.target, waiter.what))
         op.waiter = waiter
         self.waiters.append(waiter)
@@ -500,21 +500,36 @@ class Runtime(Dispatcher):
         glet.switch()
 
     def _quiescent(self) -> bool:
-        """Nothing can run: end the waits that have a timeout (True if one did), or report
-        handlers that wait forever as a deadlock."""
+        """Nothing can run: the waits with the earliest timeout end, virtual time moving on to
+        it (True if a handler's did; False when the test function's wait ends first), or
+        handlers that wait forever are reported as a deadlock."""
         waiting = [w for w in self.waiters if not w.ready]
         if not waiting:
             return False
-        timed = [w for w in waiting if w.timeout is not None]
-        if timed:
-            for waiter in timed:
-                waiter.timed_out = True
-                self._wake_waiter(waiter)
-            return True
         body = self.body
-        if body.state is WAITING and body.waiting_for is None:
-            return False  # the test function waits on a probe: it goes on first
+        deadlines = [w.deadline for w in waiting if w.deadline is not None]
+        if deadlines:
+            deadline = min(deadlines)
+            test_deadline = body.wait_deadline if body.state is WAITING else None
+            if test_deadline is not None and test_deadline < deadline:
+                return False  # the test function's wait times out first
+            self.time_passes(deadline)
+            for waiter in waiting:
+                if waiter.deadline == deadline:
+                    waiter.timed_out = True
+                    self._wake_waiter(waiter)
+            return True
+        if body.state is WAITING and (body.waiting_for is None or body.wait_deadline is not None):
+            return False  # the test function waits on a probe, or may time out: it goes on
         raise Abort(bug=stuck_bug(waiting, body))
+
+    def time_passes(self, deadline: float) -> None:
+        """Move virtual time on to `deadline` (a wait that timed out), never back."""
+        deadline = min(deadline, MAX_VIRTUAL_SECONDS)  # past it, datetime cannot follow
+        if deadline > self.now:
+            self.now = deadline
+            if self._set_clock is not None:
+                self._set_clock(deadline)
 
     # ---- operations ------------------------------------------------------------------------
 
