@@ -383,3 +383,23 @@ def test_explore_outside_the_main_thread_still_runs() -> None:
     thread.start()
     thread.join()
     assert reports and reports[0].bug is not None
+
+
+def test_the_watchdog_stops_a_handler_blocked_in_a_deterministic_block() -> None:
+    # in a child: the watchdog interrupts the main thread with SIGINT, and there Python's own
+    # handler (no explore runs) raises KeyboardInterrupt in the handler: not a bug of it
+    code = textwrap.dedent(
+        """
+        import testkit
+        from tests import misbehaving_systems
+        try:
+            with testkit.deterministic(watchdog=0.5):
+                misbehaving_systems.Stuck.start("event").ask("go")
+        except testkit.TestkitError as exc:
+            print(str(exc).split(":")[0], "|", "made no progress" in str(exc))
+        """
+    )
+    child = _child([sys.executable, "-c", code])
+    out, err = _finish(child)
+    assert child.returncode == 0, err
+    assert out.strip() == "watchdog | True", out + err

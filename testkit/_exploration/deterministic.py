@@ -60,6 +60,8 @@ def deterministic(
                     raise
                 raise TestkitError(sandbox.watchdog.message) from None
             except Abort as abort:
+                if sandbox.watchdog.message is not None:  # its interrupt made a bug on the way
+                    raise TestkitError(sandbox.watchdog.message) from None
                 if abort.error is not None:
                     raise abort.error from None
                 raise _bug_found(abort, runtime, chosen, seed) from None
