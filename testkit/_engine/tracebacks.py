@@ -9,8 +9,7 @@ from pathlib import Path
 
 from testkit._engine.watchdog import is_users
 
-_TESTKIT = str(Path(__file__).resolve().parent.parent)
-_GREENLET = ("greenlet",)
+_TESTKIT = Path(__file__).resolve().parent.parent
 
 SHORT_FRAMES = 3
 """Frames of the failing exception that the short form keeps (the innermost ones)."""
@@ -20,7 +19,7 @@ def _is_testers(filename: str) -> bool:
     if filename.startswith("<"):
         return False
     resolved = Path(filename).resolve()
-    return str(resolved).startswith(_TESTKIT) or any(p in resolved.parts for p in _GREENLET)
+    return resolved.is_relative_to(_TESTKIT) or "greenlet" in resolved.parts
 
 
 def _trim(stack: traceback.StackSummary) -> traceback.StackSummary:
