@@ -85,10 +85,23 @@ def _on_signal(number: int, frame: FrameType | None) -> None:
     runtime: Any = _dispatch.current()
     if getattr(runtime, "deterministic", False):
         runtime.stopping = True  # the scheduler stops at its next step
-        if runtime.in_body or runtime._current is not None:
+        user_code = runtime.in_body or runtime._current is not None
+        if user_code and not _ignored_there(frame):
             raise KeyboardInterrupt  # user code may never come back to the scheduler
-    elif state.raise_outside:
+    elif state.raise_outside and not _ignored_there(frame):
         raise KeyboardInterrupt
+
+
+def _ignored_there(frame: FrameType | None) -> bool:
+    """Whether Python would print and ignore an exception raised in `frame`: a finalizer or
+    one of the weakref module's callbacks (the flag alone stops the run then)."""
+    if frame is None:
+        return False
+    code = frame.f_code
+    return code.co_name == "__del__" or code.co_filename.endswith(_CALLBACK_FILES)
+
+
+_CALLBACK_FILES = ("weakref.py", "_weakrefset.py")
 
 
 @contextlib.contextmanager
