@@ -2,6 +2,7 @@
 
     class Buncher(FSM, pykka.ThreadingActor): ...
     class Device(FSM, fsm.PooledActor): ...   # many actors on a shared pool of threads
+    class Account(PersistentFSM, FSM, pykka.ThreadingActor): ...   # event-sourced
 
 See the README for a tutorial and `SPEC.md` for the contract.
 """
@@ -12,8 +13,12 @@ from typing import Any, TypeVar
 
 from fsm import _dispatch
 from fsm._actor import FSM
+from fsm._codec import register_event
+from fsm._dead_letters import DeadLetter, DeadLetterStream, dead_letters
 from fsm._dispatch import current as _current_dispatcher
-from fsm._errors import FSMError
+from fsm._errors import FSMError, JournalError, PersistFailed, PersistRejected
+from fsm._journal import InMemoryJournal, Journal, default_journal, set_default_journal
+from fsm._journal_sqlite import SQLiteJournal
 from fsm._logging_fsm import LoggingFSM
 from fsm._messages import (
     CurrentState,
@@ -30,6 +35,7 @@ from fsm._messages import (
     UnsubscribeTransitionCallBack,
 )
 from fsm._monitor import Monitor
+from fsm._persistence import PersistentFSM, RecoveryFailed
 from fsm._pool import PooledActor, configure_pool
 from fsm._state import State
 
@@ -67,15 +73,25 @@ def disable_monitor(monitor_cls: type[Monitor]) -> None:
 __all__ = [
     "FSM",
     "CurrentState",
+    "DeadLetter",
+    "DeadLetterStream",
     "Event",
     "FSMError",
     "Failure",
+    "InMemoryJournal",
+    "Journal",
+    "JournalError",
     "LogEntry",
     "LoggingFSM",
     "Monitor",
     "Normal",
+    "PersistFailed",
+    "PersistRejected",
+    "PersistentFSM",
     "PooledActor",
     "Reason",
+    "RecoveryFailed",
+    "SQLiteJournal",
     "Shutdown",
     "State",
     "StateTimeout",
@@ -84,9 +100,13 @@ __all__ = [
     "Transition",
     "UnsubscribeTransitionCallBack",
     "configure_pool",
+    "dead_letters",
+    "default_journal",
     "disable_monitor",
     "enable_monitor",
     "monitor",
     "random_bool",
     "random_int",
+    "register_event",
+    "set_default_journal",
 ]

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import pykka
 
-from fsm import _deathwatch, _dispatch, _senders
+from fsm import _deathwatch, _dispatch, _refs, _senders
+from fsm._dead_letters import suppress as _suppress_dead_letters
 from fsm._dispatch import Cancellable, Dispatcher, TrackingInbox
 from fsm._durations import Duration, to_seconds
 from fsm._errors import FSMError
@@ -73,6 +74,7 @@ _set_generation = _StateTimeoutFired.__dict__["generation"].__set__  # the slot 
 _CONTROL = frozenset(
     {_StateTimeoutFired, _TimerFired, SubscribeTransitionCallBack, UnsubscribeTransitionCallBack}
 )
+_suppress_dead_letters(_StateTimeoutFired, _TimerFired)  # a tick after the stop is no news
 
 
 if TYPE_CHECKING:  # type checkers see the pykka.Actor this mixin is always combined with
@@ -109,6 +111,7 @@ class FSM(StateMachine, _ActorBase):
         self._fsm_listeners: list[pykka.ActorRef[Any]] = []
         self._fsm_halted = False
         super().__init__(*args, **kwargs)
+        _refs.adopt(self, self._fsm_dispatcher)
 
     # ---- the Pykka seam: inbox, futures and the loop come from the dispatcher -------------
 
@@ -130,7 +133,9 @@ class FSM(StateMachine, _ActorBase):
         super()._actor_loop()
 
     def _actor_loop_teardown(self) -> None:
-        """The thread's end (also after a failing `on_start`): report to death watchers."""
+        """The thread's end (also after a failing `on_start`): what is left in the mailbox
+        is dead letters; report to death watchers."""
+        _refs.drain(self)
         super()._actor_loop_teardown()
         _deathwatch.stopped(self)
 

@@ -11,18 +11,21 @@ import queue
 import random
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 from itertools import count
 from typing import TYPE_CHECKING, Any, Protocol
 
 import pykka
 
+from fsm._dead_letters import DeadLetter, dead_letters
 from fsm._monitor import Monitor, check_monitor_class
 from fsm._production_monitors import ProductionMonitors
 from fsm._timer_thread import SHARED
 
 if TYPE_CHECKING:
     from pykka._envelope import Envelope
+
+    from fsm._journal import AtomicWrite, Journal, Recovery
 
 
 class Cancellable(Protocol):
@@ -56,6 +59,10 @@ class Dispatcher:
 
     def __init__(self) -> None:
         self.monitors = ProductionMonitors()
+        self.persistence_owners: dict[tuple[Hashable, str], Any] = {}
+        """(journal identity, persistence id) -> the `PersistentFSM` writing it: one writer
+        per persistence id among the actors this dispatcher runs (the tester's runtime has
+        its own per iteration)."""
 
     def create_inbox(self, actor_class: type) -> TrackingInbox:
         return _ThreadInbox()
@@ -87,6 +94,23 @@ class Dispatcher:
         """Report `event` to a monitor: a no-op in production unless it was enabled."""
         self.monitors.dispatch(check_monitor_class(monitor_cls), event)
 
+    def journal_write(self, actor: Any, journal: Journal, batch: AtomicWrite) -> None:
+        """Store what the `PersistentFSM` `actor` persists; return once it is durable, or raise
+        `PersistRejected` (nothing stored) / `PersistFailed` (unknown). Production writes at
+        once on the calling thread (the journal group-commits concurrent writers); the tester
+        overrides this to make the write a scheduling point and to inject failures."""
+        journal.write(batch)
+
+    def journal_recover(self, actor: Any, journal: Journal, persistence_id: str) -> Recovery:
+        """What `actor` recovers from: the latest snapshot and the entries after it."""
+        return journal.recover(persistence_id)
+
+    def dead_letter(self, letter: DeadLetter) -> None:
+        """A message reached an actor of this dispatcher after it stopped: production
+        publishes it on `fsm.dead_letters` and logs it (rate-limited). The tester can
+        override this to record it as well."""
+        dead_letters.publish(letter)
+
 
 _thread_counter = count()
 
@@ -101,8 +125,9 @@ class _Tell:
         self.message = message
 
     def __call__(self) -> None:
-        with contextlib.suppress(pykka.ActorDeadError):
-            self.target.tell(self.message)
+        if self.target.is_alive():  # a tick for a stopped actor is no dead letter
+            with contextlib.suppress(pykka.ActorDeadError):
+                self.target.tell(self.message)
 
     def __repr__(self) -> str:
         return f"tell({self.message!r} to {self.target})"

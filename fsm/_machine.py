@@ -13,7 +13,7 @@ from typing import Any, Final
 from fsm._durations import Duration, to_seconds
 from fsm._errors import FSMError
 from fsm._messages import Event, Failure, Normal, Reason, StopEvent
-from fsm._state import DEFAULT_TIMEOUT, State, _new_state
+from fsm._state import DEFAULT_TIMEOUT, PersistentState, State, _new_state
 
 StateHandler = Callable[[Event], "State | None"]
 TransitionHandler = Callable[[Any, Any], None]
@@ -298,8 +298,18 @@ class StateMachine:
         )
         return self.stay()
 
+    _sm_persistent = False
+    """True in a `PersistentFSM`: handlers may return `.applying(...)` / `.and_then(...)`."""
+
     def _sm_checked(self, result: object, handler: object, current: State) -> State:
         if isinstance(result, State):
+            if isinstance(result, PersistentState) and not self._sm_persistent:
+                raise FSMError(
+                    f"handler {_name_of(handler)} in state {current.state_name!r} returned "
+                    f"{result!r}: .applying(...) and .and_then(...) need a PersistentFSM, "
+                    f"e.g. class {type(self).__name__}(PersistentFSM, FSM, pykka.ThreadingActor)"
+                    " with a persistence_id and apply_event; in a plain FSM use .using(data)"
+                )
             return result
         raise FSMError(
             f"handler {_name_of(handler)} in state {current.state_name!r} returned {result!r}; "

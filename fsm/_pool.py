@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import pykka
 from pykka import messages as pykka_messages
 
-from fsm import _dispatch
+from fsm import _dispatch, _refs, _senders
 from fsm._dispatch import Dispatcher
 from fsm._errors import FSMError
 
@@ -114,8 +114,12 @@ class PoolInbox:
             actor._actor_loop_setup()
         if not stopped.is_set():
             self.budget = throughput
-            with contextlib.suppress(_EndOfTurn):
-                actor._actor_loop_running()
+            _senders.bind_thread(actor.actor_ref)  # what it tells has a known sender
+            try:
+                with contextlib.suppress(_EndOfTurn):
+                    actor._actor_loop_running()
+            finally:
+                _senders.bind_thread(None)
         if stopped.is_set():
             self._finish(actor)
             return False
@@ -134,16 +138,14 @@ class PoolInbox:
 
 
 def _refuse(envelope: Envelope[Any], actor: pykka.Actor | None) -> None:
-    """A message reached an actor that already stopped: fail its ask (a tell is dropped, as a
-    tell racing a stop is with ThreadingActor)."""
-    reply_to = envelope.reply_to
-    if reply_to is None:
-        return
-    if isinstance(envelope.message, pykka_messages._ActorStop):
-        reply_to.set(None)
-        return
-    dead = pykka.ActorDeadError(f"{actor} stopped before handling the message")
-    reply_to.set_exception((pykka.ActorDeadError, dead, None))
+    """A message reached an actor that already stopped: a dead letter; its ask fails."""
+    if actor is not None:
+        _refs.refuse(envelope, actor.actor_ref)
+    elif envelope.reply_to is not None and not isinstance(
+        envelope.message, pykka_messages._ActorStop
+    ):
+        dead = pykka.ActorDeadError("the actor stopped before handling the message")
+        envelope.reply_to.set_exception((pykka.ActorDeadError, dead, None))
 
 
 class _Worker:
@@ -280,6 +282,7 @@ class PoolDispatcher(Dispatcher):
     def __init__(self) -> None:
         super().__init__()
         self.monitors = _dispatch.production().monitors
+        self.persistence_owners = _dispatch.production().persistence_owners
         self._pool: Pool | None = None
         self._lock = threading.Lock()
         self.workers: int | None = None
@@ -360,6 +363,7 @@ class PooledActor(pykka.Actor):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self._pool_dispatcher = _dispatch.current_for(type(self))
         super().__init__(*args, **kwargs)
+        _refs.adopt(self, self._pool_dispatcher)
 
     @classmethod
     def _create_actor_inbox(cls) -> Any:
@@ -371,3 +375,8 @@ class PooledActor(pykka.Actor):
 
     def _start_actor_loop(self) -> None:
         self._pool_dispatcher.start_actor_loop(self)
+
+    def _actor_loop_teardown(self) -> None:
+        """The actor stopped: what is left in the mailbox is dead letters."""
+        _refs.drain(self)
+        super()._actor_loop_teardown()

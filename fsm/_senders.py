@@ -16,8 +16,9 @@ from fsm import _dispatch
 _local = threading.local()
 
 
-def bind_thread(ref: pykka.ActorRef[Any]) -> None:
-    """The calling thread runs only the actor `ref` (a ThreadingActor's own thread)."""
+def bind_thread(ref: pykka.ActorRef[Any] | None) -> None:
+    """The calling thread runs the actor `ref` from now on (a ThreadingActor's own thread, a
+    pool worker during a turn); None: no actor."""
     _local.ref = ref
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Final
 
 from fsm._durations import Duration, to_seconds
@@ -67,6 +68,23 @@ class State:
             self.state_name, self.state_data, self.timeout, self.stop_reason, replies, self.notifies
         )
 
+    def applying(self, *events: Any) -> State:
+        """The same outcome, persisting `events` first (a `PersistentFSM` only): the next
+        data is `apply_event` folded over them, and the transition, replies and `and_then`
+        callbacks happen only once the journal has confirmed the write.
+
+        Example: `return self.goto(S.PAID).applying(Paid(amount)).replying(Ack(n))`
+        """
+        return PersistentState._of(self, events, ())
+
+    def and_then(self, callback: Callable[[Any], object]) -> State:
+        """The same outcome, calling `callback(new_data)` after the transition (a
+        `PersistentFSM` only: after the journal confirmed the events, before the reply).
+
+        Example: `return self.stay().applying(Deposited(5)).and_then(self.notify)`
+        """
+        return PersistentState._of(self, (), (callback,))
+
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, State):
             return NotImplemented
@@ -83,6 +101,65 @@ class State:
         if self.replies:
             parts.append(f"replies={self.replies!r}")
         return f"State({', '.join(parts)})"
+
+
+class PersistentState(State):
+    """A `State` that also carries events to persist and callbacks to run after the write;
+    `applying` and `and_then` return one, and its `using`, `for_max` and `replying` keep them.
+    Only a `PersistentFSM` accepts it."""
+
+    __slots__ = ("callbacks", "events")
+
+    events: tuple[Any, ...]
+    callbacks: tuple[Callable[[Any], object], ...]
+
+    @staticmethod
+    def _of(
+        state: State, events: tuple[Any, ...], callbacks: tuple[Callable[[Any], object], ...]
+    ) -> PersistentState:
+        new = PersistentState(
+            state.state_name,
+            state.state_data,
+            state.timeout,
+            state.stop_reason,
+            state.replies,
+            state.notifies,
+        )
+        if isinstance(state, PersistentState):
+            events = state.events + events
+            callbacks = state.callbacks + callbacks
+        new.events = events
+        new.callbacks = callbacks
+        return new
+
+    def _keep(self, new: State) -> PersistentState:
+        return PersistentState._of(new, self.events, self.callbacks)
+
+    def using(self, data: Any) -> State:
+        return self._keep(super().using(data))
+
+    def for_max(self, timeout: Duration) -> State:
+        return self._keep(super().for_max(timeout))
+
+    def replying(self, message: Any) -> State:
+        return self._keep(super().replying(message))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, State):
+            return NotImplemented
+        mine = (self.events, self.callbacks)
+        theirs = (other.events, other.callbacks) if isinstance(other, PersistentState) else ((), ())
+        return State.__eq__(self, other) and mine == theirs
+
+    __hash__ = None
+
+    def __repr__(self) -> str:
+        base = State.__repr__(self)[:-1]
+        if self.events:
+            base += f", events={self.events!r}"
+        if self.callbacks:
+            base += f", and_then={len(self.callbacks)}"
+        return base + ")"
 
 
 _new_state: Final = object.__new__

@@ -16,9 +16,12 @@ from testkit._exploration.diagrams import sequence_diagram
 from testkit._exploration.explore import explore
 from testkit._exploration.replay import replay
 from testkit._exploration.shrink import shrink
+from testkit._probes.fsm_kit import Effects, FSMTestKit, Timer
 from testkit._probes.fsm_ref import TestFSMRef
+from testkit._probes.logs import expect_logs, forbid_logs
 from testkit._probes.messages import Terminated
 from testkit._probes.probe import TestProbe
+from testkit._probes.sync_dispatcher import UnansweredAsk
 from testkit._reporting.coverage import Coverage
 from testkit._reporting.machine_coverage import MachineCoverage
 from testkit._reporting.progress import Progress
@@ -30,6 +33,8 @@ __all__ = [
     "Bug",
     "BugFound",
     "Coverage",
+    "Effects",
+    "FSMTestKit",
     "Interrupted",
     "MachineCoverage",
     "Progress",
@@ -41,9 +46,13 @@ __all__ = [
     "TestFSMRef",
     "TestProbe",
     "TestkitError",
+    "Timer",
     "Trace",
+    "UnansweredAsk",
     "deterministic",
+    "expect_logs",
     "explore",
+    "forbid_logs",
     "replay",
     "sequence_diagram",
     "shrink",

@@ -60,6 +60,18 @@ def signal_name() -> str:
     return signal.Signals(number).name if number is not None else "SIGINT"
 
 
+def may_be_ctrl_c() -> bool:
+    """Whether a `KeyboardInterrupt` escaping user code may be the user's Ctrl-C (else the code
+    raised it itself, a bug): yes when a signal set the flag, or when no `interruptible()`
+    turns Ctrl-C into the flag and Python's own SIGINT handler, which raises it, is in place
+    (a `deterministic()` block, a replay under pytest, on the main thread)."""
+    if _STATE.signal is not None:
+        return True
+    if _STATE.active or threading.current_thread() is not threading.main_thread():
+        return False
+    return signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
 def check() -> None:
     """Raise `KeyboardInterrupt` if a signal asked the run to stop (between iterations)."""
     if _STATE.signal is not None:

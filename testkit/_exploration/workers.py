@@ -30,6 +30,7 @@ from typing import Any
 
 from testkit._engine import interrupts
 from testkit._engine.bug import Bug, state_text
+from testkit._engine.entropy import hash_seed
 from testkit._engine.iteration import delay_rng, finish_bug, iteration_seed, run_once
 from testkit._engine.observer import installed
 from testkit._engine.sandbox import Sandbox, wall_clock
@@ -275,6 +276,10 @@ class _Coordinator:
         # from printing a traceback per worker.
         main = threading.current_thread() is threading.main_thread()
         saved = {number: signal.signal(number, signal.SIG_IGN) for number in _IGNORED if main}
+        hashing = os.environ.get("PYTHONHASHSEED")
+        # the workers hash strings as this process does when its seed is fixed (sets iterate
+        # in the same order, traces found there replay here); a random one cannot be passed
+        os.environ["PYTHONHASHSEED"] = hash_seed() or "random"
         try:
             for index in range(self.job.workers):
                 receiver, sender = self.context.Pipe(duplex=False)
@@ -289,6 +294,10 @@ class _Coordinator:
                 self.processes.append(process)
                 self.connections[receiver] = index
         finally:
+            if hashing is None:
+                del os.environ["PYTHONHASHSEED"]
+            else:
+                os.environ["PYTHONHASHSEED"] = hashing
             for number, handler in saved.items():
                 signal.signal(number, handler)
 

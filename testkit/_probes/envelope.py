@@ -7,7 +7,7 @@ from typing import Any
 
 from pykka._envelope import Envelope
 
-from fsm import _senders
+from fsm import _dispatch, _senders
 
 
 class SentEnvelope(Envelope[Any]):
@@ -36,6 +36,7 @@ class ProbeInbox(queue.Queue[Envelope[Any]]):
     id = "TestProbe"
     answered_by_test = True
     waiter = None
+    owner_ref: Any = None  # the probe's ActorRef
 
     def put(self, item: Envelope[Any], block: bool = True, timeout: float | None = None) -> None:
         reply_to: Any = item.reply_to
@@ -44,4 +45,7 @@ class ProbeInbox(queue.Queue[Envelope[Any]]):
             reply_to.request = item.message
         if type(item) is Envelope:
             item = SentEnvelope(item.message, item.reply_to, teller=_senders.current_sender())
+        observe = getattr(_dispatch.current(), "probe_put", None)
+        if observe is not None:  # FSMTestKit records it, and may answer an ask
+            observe(self, item)
         super().put(item, block, timeout)

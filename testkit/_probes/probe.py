@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import queue
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import pykka
 from pykka._envelope import Envelope
 
 from fsm import _deathwatch, _dispatch
+from fsm._dead_letters import DeadLetter, dead_letters
+from fsm._refs import DeadLetterRef
 from testkit._errors import QuiescentWait
 from testkit._probes.envelope import ProbeInbox, SentEnvelope
 from testkit._probes.messages import Terminated
@@ -22,6 +25,41 @@ DEFAULT_TIMEOUT = 3.0
 DEFAULT_NO_MSG_TIMEOUT = 0.1
 T = TypeVar("T")
 A = TypeVar("A", bound=pykka.Actor)
+P = ParamSpec("P")
+MAX_LISTED = 20
+"""Messages a failing expectation lists at most (the first ones; the rest are counted)."""
+
+
+def _expectation(
+    method: Callable[Concatenate[TestProbe, P], T],
+) -> Callable[Concatenate[TestProbe, P], T]:
+    """An `expect_*` method: its failure lists every message it received (Akka PR #24537)."""
+
+    @functools.wraps(method)
+    def expect(probe: TestProbe, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        if probe._received is not None:  # called by another expectation: that one lists
+            return method(probe, *args, **kwargs)
+        received: list[Any] = []
+        probe._received = received
+        try:
+            return method(probe, *args, **kwargs)
+        except AssertionError as error:
+            if error.args and isinstance(error.args[0], str):
+                error.args = (f"{error.args[0]}; {_listing(received)}", *error.args[1:])
+            raise
+        finally:
+            probe._received = None
+
+    return expect
+
+
+def _listing(received: list[Any]) -> str:
+    if not received:
+        return "no message was received during this expectation"
+    shown = ", ".join(repr(message) for message in received[:MAX_LISTED])
+    more = len(received) - MAX_LISTED
+    tail = f", ... and {more} more" if more > 0 else ""
+    return f"received during this expectation ({len(received)}): [{shown}{tail}]"
 
 
 class _ProbeActor(pykka.Actor):
@@ -81,6 +119,7 @@ class TestProbe:
         self.ref: pykka.ActorRef[Any] = self._actor.actor_ref
         self._inbox: ProbeInbox = self._actor.actor_inbox  # type: ignore[assignment]
         self._inbox.id = repr(self)
+        self._inbox.owner_ref = self.ref
         self._last: Envelope[Any] | None = None
         self._deadlines: list[float] = []
         self._stash: deque[Envelope[Any]] = deque()  # given back by receive_while
@@ -88,6 +127,7 @@ class TestProbe:
         self._lock = threading.Lock()
         self._watches: dict[str, _Watch] = {}  # by actor_urn; kept after Terminated came
         self._retracted: set[int] = set()  # ids of Terminated envelopes of unwatched actors
+        self._received: list[Any] | None = None  # during an expectation: what it took
 
     def __repr__(self) -> str:
         return f"TestProbe({self.name!r})"
@@ -150,6 +190,8 @@ class TestProbe:
                     break
         if keep:
             self._last = envelope
+        if self._received is not None:
+            self._received.append(envelope.message)
         return envelope
 
     def _receive(self, timeout: float, what: str) -> Any:
@@ -175,6 +217,7 @@ class TestProbe:
         envelope = self._poll(self._timeout(timeout))
         return None if envelope is None else envelope.message
 
+    @_expectation
     def expect_msg(self, obj: Any, timeout: float | None = None) -> Any:
         """Assert the next message equals `obj`; return it."""
         got = self._receive(self._timeout(timeout), f"for {obj!r}")
@@ -182,6 +225,7 @@ class TestProbe:
             raise AssertionError(f"{self!r}: expected {obj!r}, got {got!r}")
         return got
 
+    @_expectation
     def expect_msg_type(self, cls: type | tuple[type, ...], timeout: float | None = None) -> Any:
         """Assert the next message is an instance of `cls`; return it."""
         got = self._receive(self._timeout(timeout), f"for a message of type {cls!r}")
@@ -191,6 +235,7 @@ class TestProbe:
             )
         return got
 
+    @_expectation
     def expect_msg_any_of(self, *objs: Any, timeout: float | None = None) -> Any:
         """Assert the next message equals one of `objs`; return it."""
         got = self._receive(self._timeout(timeout), f"for any of {objs!r}")
@@ -198,6 +243,36 @@ class TestProbe:
             raise AssertionError(f"{self!r}: expected any of {objs!r}, got {got!r}")
         return got
 
+    @_expectation
+    def expect_msg_pf(self, fn: Callable[[Any], T | None], timeout: float | None = None) -> T:
+        """Assert `fn(next message)` matches and return what it returns (Akka's expectMsgPF):
+        returning None, or raising, means "no match", and then the expectation fails; the
+        first message must match (use `fish_for_message` to skip messages).
+
+            def done(msg):
+                match msg:
+                    case Done(result) if result > 0:
+                        return result
+            assert probe.expect_msg_pf(done) == 42
+        """
+        _check_callable(self, "expect_msg_pf", fn)
+        name = getattr(fn, "__qualname__", None) or repr(fn)
+        got = self._receive(self._timeout(timeout), f"for a message matching {name}")
+        try:
+            value = fn(got)
+        except Exception as exc:
+            raise AssertionError(
+                f"{self!r}: expected a message matching {name}, got {got!r}, for which it "
+                f"raised {exc!r}"
+            ) from exc
+        if value is None:
+            raise AssertionError(
+                f"{self!r}: expected a message matching {name}, got {got!r}, for which it "
+                "returned None (no match)"
+            )
+        return value
+
+    @_expectation
     def expect_msg_all_of(self, *objs: Any, timeout: float | None = None) -> list[Any]:
         """Assert the next len(objs) messages are `objs` in any order; return them."""
         deadline = time.monotonic() + self._timeout(timeout)
@@ -219,12 +294,14 @@ class TestProbe:
             )
         return got
 
+    @_expectation
     def expect_no_msg(self, timeout: float | None = None) -> None:
         """Assert that no message comes within `timeout` (deterministic: before quiescence)."""
         envelope = self._poll(self._timeout(timeout, DEFAULT_NO_MSG_TIMEOUT))
         if envelope is not None:
             raise AssertionError(f"{self!r}: expected no message, got {envelope.message!r}")
 
+    @_expectation
     def receive_n(self, n: int, timeout: float | None = None) -> list[Any]:
         """Receive exactly `n` messages within the timeout and return them in order."""
         deadline = time.monotonic() + self._timeout(timeout)
@@ -238,6 +315,7 @@ class TestProbe:
             received.append(envelope.message)
         return received
 
+    @_expectation
     def fish_for_message(
         self, predicate: Callable[[Any], bool], timeout: float | None = None
     ) -> Any:
@@ -297,6 +375,30 @@ class TestProbe:
         """Stop ignoring messages (undoes `ignore_msg`)."""
         self._ignore = None
 
+    # ---- dead letters ----------------------------------------------------------------------
+
+    @_expectation
+    def expect_dead_letter(self, message: Any = None, timeout: float | None = None) -> DeadLetter:
+        """Assert the next message is a `fsm.DeadLetter` (of `message`, if given: None means
+        any) and return it. Subscribe the probe first, as with Akka's event stream:
+
+            fsm.dead_letters.subscribe(probe.ref)
+            ref.stop()
+            with pytest.raises(pykka.ActorDeadError):   # Pykka's tell still raises
+                ref.tell("late")
+            assert probe.expect_dead_letter("late").recipient == ref
+        """
+        if not dead_letters.is_subscribed(self.ref):
+            raise AssertionError(
+                f"{self!r}: expect_dead_letter, but the probe is not subscribed to dead "
+                "letters; call fsm.dead_letters.subscribe(probe.ref) before the messages are sent"
+            )
+        what = "a dead letter" if message is None else f"a dead letter of {message!r}"
+        got = self._receive(self._timeout(timeout), f"for {what}")
+        if not isinstance(got, DeadLetter) or (message is not None and got.message != message):
+            raise AssertionError(f"{self!r}: expected {what}, got {got!r}")
+        return got
+
     # ---- death watch ---------------------------------------------------------------------
 
     def watch(self, ref: pykka.ActorRef[A]) -> pykka.ActorRef[A]:
@@ -328,6 +430,7 @@ class TestProbe:
                 self._stash.remove(envelope)
         return ref
 
+    @_expectation
     def expect_terminated(
         self, ref: pykka.ActorRef[Any], timeout: float | None = None
     ) -> Terminated:
@@ -552,7 +655,11 @@ def _check_ref(probe: TestProbe, method: str, ref: Any) -> None:
 
 
 def _put(ref: pykka.ActorRef[Any], envelope: Envelope[Any]) -> None:
-    """Deliver `envelope` as `ref.tell` would (ActorDeadError if the actor is gone)."""
+    """Deliver `envelope` as `ref.tell` would (a dead letter and ActorDeadError if the actor
+    is gone)."""
     if not ref.is_alive():
+        if isinstance(ref, DeadLetterRef):
+            sender = getattr(envelope, "sender", None)
+            ref.dead_letter(envelope.message, getattr(sender, "ref", sender))
         raise pykka.ActorDeadError(f"{ref} not found")
     ref.actor_inbox.put(envelope)
