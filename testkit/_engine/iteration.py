@@ -12,14 +12,16 @@ from collections.abc import Iterable
 from typing import Any
 
 from fsm import _dispatch
+from testkit._engine import interrupts
 from testkit._engine.bug import Abort, Bug, state_text
 from testkit._engine.entropy import SeededRandom, hash_seed
 from testkit._engine.operations import TimerQueue
 from testkit._engine.payloads import Choice, Wait, describe_message
-from testkit._engine.runtime import Runtime
+from testkit._engine.runtime import Runtime, users_failure
 from testkit._engine.sandbox import Sandbox
 from testkit._engine.test_function import TestFunction
 from testkit._engine.trace import Step, Trace
+from testkit._engine.tracebacks import traceback_text
 from testkit._engine.watchdog import Hung
 from testkit._errors import QuiescentWait, TestkitError
 from testkit._strategies import Strategy
@@ -51,6 +53,10 @@ def run_once(
     delays: random.Random,
     replaying: bool = False,
 ) -> tuple[Runtime, Bug | None]:
+    """Run `test` once on the schedule `strategy` decides; the runtime (its trace) and the
+    bug found, if any. Raises `TestkitError` for misuse or a hang, and `KeyboardInterrupt`
+    when a signal asked the run to stop (see `interrupts`), whatever the test function did."""
+    interrupts.check()
     runtime = Runtime(
         strategy, max_steps, sandbox.set_clock, replaying, timer_delay, delays, sandbox.worker
     )
@@ -73,18 +79,20 @@ def run_once(
             watchdog.runtime = None
     if watchdog.message is not None:
         raise TestkitError(watchdog.message)
+    interrupts.check()
     if isinstance(outcome, Abort):
         if outcome.error is not None:
             raise outcome.error from None
         bug = outcome.bug
     elif isinstance(outcome, QuiescentWait):
         bug = Bug("deadlock", str(outcome), "test")
-    elif isinstance(outcome, AssertionError):
-        bug = Bug("safety", _text(outcome), "test")
-    elif isinstance(outcome, Exception):
-        bug = Bug("exception", _text(outcome), "test")
-    elif outcome is not None:  # KeyboardInterrupt, SystemExit: not ours to swallow
-        raise outcome
+    elif outcome is not None:
+        if not users_failure(outcome):  # the tester's own unwinding, escaped
+            raise outcome
+        # SystemExit, KeyboardInterrupt raised by the test function itself: a bug too
+        kind = "safety" if isinstance(outcome, AssertionError) else "exception"
+        bug = Bug(kind, _text(outcome), "test")
+        bug.traceback = traceback_text(outcome)
     if bug is None:
         bug = _check_liveness(runtime, strategy, threshold)
     if bug is not None:

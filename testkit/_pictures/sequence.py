@@ -94,6 +94,8 @@ class Diagram:
     bug_actor: str = ""
     note: str = ""
     """Set when the replay did not reproduce the trace's bug: what happened instead."""
+    traceback: str = ""
+    """The bug's traceback, when an exception made it."""
 
 
 def _timer_name(message: Any) -> str:
@@ -273,6 +275,7 @@ def diagram_of(recorder: Recorder, title: str, trace: Trace, note: str = "") -> 
     bug = recorder.bug
     if bug is not None and not note:
         diagram.bug, diagram.bug_step = bug.headline(), bug.step
+        diagram.traceback = getattr(bug, "traceback", "")
         diagram.bug_actor = (
             bug.actor if any(line.name == bug.actor for line in diagram.lifelines) else ""
         )

@@ -20,6 +20,11 @@ body { margin: 0; font: 14px/1.4 -apple-system, "Segoe UI", "DejaVu Sans", Helve
 #outcome { margin: 6px 0 4px; font-size: 14px; }
 #outcome.bug { color: #fed7d7; font-weight: 600; }
 #outcome.note { color: #fefcbf; }
+#traceback { margin: 2px 0 6px; font-size: 13px; color: #e2e8f0; }
+#traceback summary { cursor: pointer; }
+#traceback pre { margin: 4px 0 0; padding: 6px 10px; max-height: 40vh; overflow: auto;
+  background: #111827; color: #f7fafc; border-radius: 4px; font: 12px/1.35 "DejaVu Sans Mono",
+  Menlo, Consolas, monospace; white-space: pre; }
 #controls { display: flex; flex-wrap: wrap; gap: 6px 14px; align-items: center; font-size: 13px;
   margin-top: 4px; }
 #controls button { font: inherit; background: #e53e3e; color: #fff; border: 0;
@@ -237,6 +242,8 @@ _SCRIPT = r"""
     document.getElementById('heads').style.top = document.getElementById('top').offsetHeight + 'px';
   };
   window.addEventListener('resize', resize);
+  const tb = document.getElementById('traceback');
+  if (tb) tb.addEventListener('toggle', resize);
   render(); resize();
 })();
 """
@@ -277,6 +284,11 @@ def sequence_html(diagram: Diagram) -> str:
         outcome = f'<div id="outcome" class="bug">BUG: {html.escape(diagram.bug)}</div>'
     else:
         outcome = '<div id="outcome">no bug happened in this replay</div>'
+    if diagram.traceback and not diagram.note and diagram.bug_step >= 0:
+        outcome += (
+            '<details id="traceback"><summary>traceback</summary>'
+            f"<pre>{html.escape(diagram.traceback.rstrip())}</pre></details>"
+        )
     jump = '<button id="jump">Jump to the bug</button>' if diagram.bug_step >= 0 else ""
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
