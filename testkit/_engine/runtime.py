@@ -26,8 +26,10 @@ from pykka._envelope import Envelope
 
 from fsm import _deathwatch
 from fsm._actor import _StateTimeoutFired, _TimerFired
+from fsm._dead_letters import DeadLetter
 from fsm._dispatch import Dispatcher
 from fsm._monitor import Monitor, check_monitor_class, create_monitor
+from fsm._refs import refuse
 from testkit._engine import interrupts
 from testkit._engine.bug import Abort, Bug, exception_text
 from testkit._engine.compact import NO_STATE, CompactTrace
@@ -160,6 +162,8 @@ class Runtime(Dispatcher):
         """The run must end at the next step: misuse (above), or a signal (Ctrl-C)."""
         self.notes: set[str] = set()
         """Why this iteration may have tested less than it seems (the report's warnings)."""
+        self.dead_letters: list[tuple[int, DeadLetter]] = []
+        """(step, letter) of each message that reached a stopped actor, for the trace."""
         self.waiters: list[Waiter] = []
         """Handlers parked on a future (a blocking ask, proxy `.get()`, `ref.stop()`)."""
         self._glet: Any = None
@@ -177,6 +181,7 @@ class Runtime(Dispatcher):
         self._on_timer_fired = hook(observer, "timer_fired")
         self.on_timer_cancelled = hook(observer, "timer_cancelled")
         self._on_random = hook(observer, "random")
+        self._on_dead_letter = hook(observer, "dead_letter")
         self._counts = None if observer is None else observer.delivery_counts
         if observer is not None:
             observer.attached(self)
@@ -799,16 +804,19 @@ class Runtime(Dispatcher):
             timers.heap.clear()
             if timers.enabled:
                 self.disable(timers)
-        while mailbox.items:
-            envelope = mailbox.items.popleft()
-            if envelope.reply_to is None:
-                continue
-            if isinstance(envelope.message, pykka_messages._ActorStop):
-                envelope.reply_to.set(None)
-            else:
-                dead = pykka.ActorDeadError(f"{mailbox.id} stopped before handling the message")
-                envelope.reply_to.set_exception((pykka.ActorDeadError, dead, None))
+        ref = mailbox.actor.actor_ref
+        while mailbox.items:  # dead letters (an FSM's), asks failed as Pykka fails them
+            refuse(mailbox.items.popleft(), ref)
         _deathwatch.stopped(mailbox.actor)  # watchers hear of it however it stopped
+
+    def dead_letter(self, letter: DeadLetter) -> None:
+        """Published as in production, and kept with the step it happened in: the trace
+        and the sequence diagram show it."""
+        step = max(self.steps - 1, 0)
+        self.dead_letters.append((step, letter))
+        if self._on_dead_letter is not None:
+            self._on_dead_letter(step, letter)
+        super().dead_letter(letter)
 
     def _choose(self, n: int, as_bool: bool) -> int:
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:

@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fsm._actor import _StateTimeoutFired, _TimerFired
+from fsm._dead_letters import DeadLetter
 from testkit._engine.bug import state_text
+from testkit._engine.iteration import actor_name
 from testkit._engine.observer import Observer, installed
 from testkit._engine.operations import Mailbox, TimerQueue
 from testkit._engine.payloads import describe_message
@@ -38,8 +40,9 @@ timeout is cancelled and set again by every message, so its rows are quiet too."
 class Row:
     """One thing the diagram draws, at trace step `step`.
 
-    kind: deliver, start, stop, timer-set, timer-fired, timer-cancelled, random, monitor,
-    bug, log. `source`/`target` are lifeline names (an arrow from source to target; a note
+    kind: deliver, dead-letter (a message that reached a stopped actor), start, stop,
+    timer-set, timer-fired, timer-cancelled, random, monitor, bug, log. `source`/`target`
+    are lifeline names (an arrow from source to target; a note
     has only `target`).
     """
 
@@ -194,6 +197,12 @@ class Recorder(Observer):
         name = _timer_name(entry.message)
         kind = "timeout" if entry.message.__class__ is _StateTimeoutFired else "timer"
         self.rows.append(Row(step, f"{kind}-cancelled", str(mailbox.id), label=f"cancel {name}"))
+
+    def dead_letter(self, step: int, letter: DeadLetter) -> None:
+        label, detail = _message_label(letter.message)
+        target, source = actor_name(letter.recipient), actor_name(letter.sender)
+        row = Row(step, "dead-letter", target, source, f"\u2717 {label} (dead letter)", detail)
+        self.rows.append(row)
 
     def random(self, step: int, owner: Any, choice: Any) -> None:
         self.rows.append(Row(step, "random", self._name(owner), label=choice.describe()))
@@ -354,9 +363,9 @@ def _mermaid_row(row: Row, ids: dict[str, str], first: str, last: str) -> list[s
     if target is None:
         return []
     step = f"{row.step}: "
-    if row.kind in ("deliver", "monitor"):
+    if row.kind in ("deliver", "monitor", "dead-letter"):
         source = ids.get(row.source, target)
-        arrow = "-)" if row.kind == "monitor" else "->>"
+        arrow = {"monitor": "-)", "dead-letter": "-x"}.get(row.kind, "->>")
         label = f"{step}{row.label}{' (timer)' if row.timer else ''}"
         out = [f"    {source}{arrow}{target}: {_mermaid_text(label)}"]
         if row.state:

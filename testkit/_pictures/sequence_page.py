@@ -43,6 +43,8 @@ svg text { font-family: inherit; }
 .msg line, .msg path { stroke: #2d3748; stroke-width: 1.4; fill: none; }
 .msg.timer line, .msg.timer path { stroke: #b7791f; stroke-dasharray: 5 3; }
 .msg.monitor line { stroke: #805ad5; stroke-dasharray: 3 3; }
+.msg.dead line, .msg.dead path { stroke: #c53030; stroke-dasharray: 4 3; }
+.msg.dead text { fill: #c53030; }
 .msg text { font-size: 12.5px; fill: #1a202c; }
 .msg text.detail { font-size: 11px; fill: #718096; }
 .pill rect { fill: #c6f6d5; stroke: #2f855a; }
@@ -153,9 +155,10 @@ _SCRIPT = r"""
       return y + 42;
     }
     const tx = xs[r.b];
-    if (r.k === 'deliver' || r.k === 'monitor') {
+    if (r.k === 'deliver' || r.k === 'monitor' || r.k === 'dead-letter') {
       const sx = (r.a && xs[r.a] !== undefined) ? xs[r.a] : null;
-      const cls = 'msg' + (r.tm ? ' timer' : '') + (r.k === 'monitor' ? ' monitor' : '');
+      const cls = 'msg' + (r.tm ? ' timer' : '') + (r.k === 'monitor' ? ' monitor' : '') +
+                  (r.k === 'dead-letter' ? ' dead' : '');
       const g = el('g', {class: cls, 'data-step': r.s, 'data-from': r.a || '', 'data-to': r.b},
                    front);
       el('title', {}, g, 'step ' + r.s + ': ' + (r.a || '?') + ' \u2192 ' + r.b + ': ' + r.t +
