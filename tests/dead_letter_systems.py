@@ -30,7 +30,7 @@ class Sink(FSM, pykka.ThreadingActor):
 
 
 def late_message(runtime: Runtime) -> None:
-    """"late" is queued behind "stop": it becomes a dead letter, and the test fails after."""
+    """ "late" is queued behind "stop": it becomes a dead letter, and the test fails after."""
     probe = TestProbe("letters")
     fsm.dead_letters.subscribe(probe.ref)
     try:
