@@ -31,7 +31,7 @@ from testkit._engine.entropy import hash_seed
 from testkit._engine.iteration import delay_rng, finish_bug, iteration_seed, run_once
 from testkit._engine.observer import installed
 from testkit._engine.sandbox import Sandbox, wall_clock
-from testkit._engine.test_function import test_name
+from testkit._engine.test_function import by_name, load_test, test_name
 from testkit._errors import TestkitError
 from testkit._exploration.in_process import finish_report
 from testkit._exploration.settings import Settings
@@ -55,7 +55,8 @@ def splittable(strategy: str | Strategy) -> bool:
 class _Job:
     """What every worker needs to run its share of the iterations."""
 
-    test: Callable[..., Any]
+    test: Callable[..., Any] | str
+    """The test, or the `module:target` that `load_test` makes it from."""
     strategy: str | Strategy
     name: str
     iterations: int
@@ -103,26 +104,35 @@ class StateRepr:
         return self.text
 
 
-def _importable(test: Callable[..., Any], where: str) -> None:
+def _portable(test: Callable[..., Any], where: str) -> Callable[..., Any] | str:
+    """The test as another process gets it: the function itself (pickled by reference), or
+    the target it can be loaded by (a test made by a factory); a TestkitError if neither."""
     try:
         pickle.dumps(test)
+        return test
     except Exception:
-        raise TestkitError(
-            f"explore(..., {where}) runs the test in other processes, which must "
-            f"import it, but {test_name(test)} cannot be imported by name (a lambda, a local "
-            "function or a bound object?); define it at module level (the command line takes "
-            "it as module:function), or pass workers=1"
-        ) from None
+        name = by_name(test)
+        if name is not None:
+            return name
+    raise TestkitError(
+        f"explore(..., {where}) runs the test in other processes, which must "
+        f"import it, but {test_name(test)} cannot be imported by name (a lambda, a local "
+        "function or a bound object?); define it at module level (the command line takes "
+        "it as module:function, or module:factory() for a test a factory makes), or pass "
+        "workers=1"
+    )
 
 
 def prepare_job(
-    settings: Settings, *, where: str, workers: int, batch: int
+    settings: Settings, *, where: str, workers: int, batch: int, keep_test: bool = False
 ) -> tuple[_Job, Strategy]:
-    """What other processes need to run iterations, checked to travel (picklable)."""
+    """What other processes need to run iterations, checked to travel (picklable).
+    `keep_test`: the job holds the test function itself even where it would travel by
+    name (the cluster ships it with cloudpickle, by value where needed)."""
     test, strategy, seed = settings.test, settings.strategy, settings.seed
     max_steps, threshold = settings.max_steps, settings.liveness_threshold
     chosen = make_strategy(strategy)
-    _importable(test, where)
+    portable = _portable(test, where)
     if not isinstance(strategy, str):
         try:
             pickle.dumps(strategy)
@@ -136,7 +146,7 @@ def prepare_job(
     root = logging.getLogger()
     formatter = root.handlers[0].formatter if root.handlers else None
     job = _Job(
-        test=test,
+        test=test if keep_test else portable,
         strategy=strategy,
         name=settings.name or test_name(test),
         iterations=settings.iterations,
@@ -373,6 +383,7 @@ class IterationRunner:
 
     def __init__(self, job: _Job) -> None:
         self.job = job
+        self.test = load_test(job.test) if isinstance(job.test, str) else job.test
         self.strategy = make_strategy(job.strategy)
         self.report = Report(job.name, self.strategy.name, job.seed, job.max_steps)
         self.signatures: set[tuple[str, str, str]] = set()
@@ -385,7 +396,7 @@ class IterationRunner:
             return None
         delay = job.timer_delay if strategy.delays_timers else 0
         runtime, bug = run_once(
-            job.test,
+            self.test,
             strategy,
             job.max_steps,
             job.threshold,
