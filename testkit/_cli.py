@@ -179,8 +179,9 @@ def _parser() -> argparse.ArgumentParser:
     test.add_argument(
         "--all-bugs",
         action="store_true",
-        help="keep going after the first bug; group bugs by kind, actor class and message, "
-        "one trace per distinct bug",
+        help="keep going after the first bug; group bugs by kind, actor class, exception type "
+        "and the file:line that raised it (liveness, deadlock: the message), one trace per "
+        "distinct bug",
     )
     test.add_argument(
         "-j",

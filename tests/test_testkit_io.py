@@ -270,3 +270,76 @@ def test_the_readme_shows_what_the_main_job_prints(
     shown = [line for line in block.splitlines() if "..." not in line and " steps/s" not in line]
     missing = [line for line in shown if line not in printed]
     assert not missing, "\n".join(printed)
+
+
+# ---- --all-bugs: progress and grouping ----------------------------------------------------
+
+
+def test_progress_after_a_bug_prints_a_line_per_new_bug_not_per_iteration() -> None:
+    from testkit import Progress
+    from testkit._reporting.progress import ProgressBar
+
+    log = io.StringIO()
+    lines = ProgressBar(log, enabled=True, lines=True)
+    for done in range(1, 501):  # 500 iterations in 0.13 s, the first bug at 10, another at 300
+        bugs = 0 if done < 10 else 1 if done < 300 else 2
+        lines(Progress(done, 500, bugs, done * 0.13 / 500))
+    assert log.getvalue().splitlines() == [
+        "progress: 10/500 iterations  3,846 it/s  bugs: 1",
+        "progress: 300/500 iterations  3,846 it/s  bugs: 2",
+        "progress: 500/500 iterations  3,846 it/s  bugs: 2",
+    ]
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_all_bugs_progress_does_not_flood_a_log(
+    workers: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(
+        ["test", "tests.io_systems:overdraft", "-i", "500", "-s", "random", "--seed", "3",
+         "-j", workers, "--all-bugs", "--no-shrink", "--trace-out", "/dev/null/never/"]
+    )  # fmt: skip
+    captured = capsys.readouterr()
+    assert code in (1, 2), captured.out  # /dev/null/never/ cannot be written: that is fine
+    progress = [line for line in captured.err.splitlines() if line.startswith("progress:")]
+    assert len(progress) <= 6, progress  # first, two new bugs, last (and one per 5 s)
+
+
+def test_one_race_with_another_id_in_its_message_is_one_bug() -> None:
+    report = explore(
+        io_systems.overdraft,
+        iterations=200,
+        strategy="random",
+        seed=3,
+        stop_at_first_bug=False,
+        shrink=False,
+    )
+    assert len(report.bugs) == 2, report.summary()  # the assertion and the KeyError
+    assertion, key_error = sorted(report.bugs, key=lambda bug: bug.kind, reverse=True)
+    assert assertion.signature[:3] == ("safety", "Account", "AssertionError")
+    assert key_error.signature[:3] == ("exception", "Account", "KeyError")
+    assert assertion.location is not None and assertion.location.endswith("io_systems.py:97")
+    assert report.buggy_iterations == assertion.count + key_error.count
+    assert "(raised at tests/io_systems.py:97)" in report.summary()
+    parallel = explore(
+        io_systems.overdraft,
+        iterations=200,
+        strategy="random",
+        seed=3,
+        stop_at_first_bug=False,
+        shrink=False,
+        workers=2,
+    )
+    assert [(b.signature, b.count) for b in parallel.bugs] == [
+        (b.signature, b.count) for b in report.bugs
+    ]
+
+
+def test_liveness_and_deadlock_signatures_stay_the_message() -> None:
+    from . import buggy_systems
+
+    report = explore(buggy_systems.never_served, iterations=5, max_steps=400, strategy="fair-pos",
+                     seed=1, shrink=False)  # fmt: skip
+    assert report.bug is not None and report.bug.kind == "liveness"
+    assert report.bug.location is None
+    assert report.bug.signature == ("liveness", report.bug.actor, report.bug.message)

@@ -80,9 +80,9 @@ def run_once(
     elif isinstance(outcome, QuiescentWait):
         bug = Bug("deadlock", str(outcome), "test")
     elif isinstance(outcome, AssertionError):
-        bug = Bug("safety", _text(outcome), "test")
+        bug = Bug("safety", _text(outcome), "test").raised(outcome)
     elif isinstance(outcome, Exception):
-        bug = Bug("exception", _text(outcome), "test")
+        bug = Bug("exception", _text(outcome), "test").raised(outcome)
     elif outcome is not None:  # KeyboardInterrupt, SystemExit: not ours to swallow
         raise outcome
     if bug is None:

@@ -211,7 +211,7 @@ class Runtime(Dispatcher):
         except Exception as exc:
             kind = "safety" if isinstance(exc, AssertionError) else "exception"
             bug = Bug(kind, exception_text(exc), monitor_cls.__name__, monitor.state_name)
-            raise self.escalate(Abort(bug=bug)) from exc
+            raise self.escalate(Abort(bug=bug.raised(exc))) from exc
         finally:
             if self.observer is not None:
                 after = monitor._sm_current
@@ -728,7 +728,7 @@ class Runtime(Dispatcher):
         kind = "safety" if isinstance(exc, AssertionError) else "exception"
         current = getattr(mailbox.actor, "_sm_current", None)
         state = current.state_name if current is not None else None
-        raise Abort(bug=Bug(kind, exception_text(exc), mailbox.id, state)) from exc
+        raise Abort(bug=Bug(kind, exception_text(exc), mailbox.id, state).raised(exc)) from exc
 
     def _teardown(self, mailbox: Mailbox) -> None:
         """The actor stopped: fail what is still queued, as Pykka does, and drop its timers."""

@@ -195,7 +195,7 @@ class _ClusterRun:
         as_completed: Any = distributed.as_completed
         completed = as_completed([], with_results=False)
         self._submit(completed)
-        bugs = 0
+        bugs: set[tuple[str, ...]] = set()  # distinct, as the report will count them
         for future in completed:
             first = self.pending.pop(future, None)
             if first is None:  # cancelled after a bug or at the time budget
@@ -206,12 +206,12 @@ class _ClusterRun:
                 self.coverage.append(covered)
             for result in batch:
                 if result.bug is not None:
-                    bugs += 1
+                    bugs.add(result.bug.signature)
                     if self.job.stop_at_first_bug and result.iteration < self.cutoff:
                         self.cutoff = result.iteration
                         self._cancel_above(result.iteration)
             elapsed = wall_clock() - self.started
-            self.notify(Progress(len(self.results), self.job.iterations, bugs, elapsed))
+            self.notify(Progress(len(self.results), self.job.iterations, len(bugs), elapsed))
             if self.time_budget is not None and elapsed >= self.time_budget:
                 self.report.timed_out = True
                 self.cancel()

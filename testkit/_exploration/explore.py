@@ -52,7 +52,8 @@ def explore(
     before it is stopped and reported as a `TestkitError` (None: never). Raise it only for
     handlers that legitimately compute that long.
     With `stop_at_first_bug=False`, `report.bugs` holds one bug per distinct signature (kind,
-    actor class, message), each with its trace and `count` of iterations.
+    actor class, and the exception's type and where it was raised, or for liveness and
+    deadlocks the message), each with its trace and `count` of iterations.
     `workers`: run the iterations in that many processes (the test must be importable:
     a module-level function). Iteration i runs as in one process, so with a stateless
     strategy (`random`, `probabilistic`) the report is the same whatever `workers` is; a

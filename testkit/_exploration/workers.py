@@ -247,7 +247,7 @@ class _Coordinator:
         report: Report,
     ) -> None:
         results = self.results
-        bugs = 0
+        bugs: set[tuple[str, ...]] = set()  # distinct, as the report will count them
         try:
             self._start()
             while self.connections:
@@ -262,9 +262,11 @@ class _Coordinator:
                     assert isinstance(conn, Connection)
                     for result in self._receive(conn):
                         results.append(result)
-                        bugs += result.bug is not None
+                        if result.bug is not None:
+                            bugs.add(result.bug.signature)
                         elapsed = wall_clock() - started
-                        progress(Progress(len(results), self.job.iterations, bugs, elapsed))
+                        done = len(results)
+                        progress(Progress(done, self.job.iterations, len(bugs), elapsed))
         finally:
             self._shut_down()
 
@@ -386,7 +388,7 @@ class IterationRunner:
         self.test = load_test(job.test) if isinstance(job.test, str) else job.test
         self.strategy = make_strategy(job.strategy)
         self.report = Report(job.name, self.strategy.name, job.seed, job.max_steps)
-        self.signatures: set[tuple[str, str, str]] = set()
+        self.signatures: set[tuple[str, ...]] = set()
 
     def run(self, sandbox: Sandbox, iteration: int) -> _Result | None:
         """Iteration `iteration`'s result; None when the strategy has nothing left."""
