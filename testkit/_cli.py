@@ -21,6 +21,7 @@ from testkit._exploration.explore import explore
 from testkit._exploration.replay import replay
 from testkit._exploration.settings import check_arguments
 from testkit._exploration.shrink import DEFAULT_SHRINK_BUDGET, original_path, shrink_file
+from testkit._exploration.workers import PROCESSES_PER_CORE, process_count
 from testkit._reporting.progress import ProgressBar
 from testkit._reporting.report import Interrupted, Report, describe_bug
 from testkit._strategies import NAMES, make_strategy
@@ -188,7 +189,10 @@ def _parser() -> argparse.ArgumentParser:
         "--workers",
         type=_positive_int,
         default=os.cpu_count() or 1,
-        help="processes to run iterations in (default: all cores); -j 1 runs in this one",
+        help="lanes of iterations, each with a strategy of its own, run in up to N processes "
+        "(default: all cores): this one first, then worker processes if the run is long "
+        f"enough to gain; at most {PROCESSES_PER_CORE} processes per core. The same N gives "
+        "the same report; -j 1 runs all in this process",
     )
     test.add_argument(
         "--dask",
@@ -320,6 +324,13 @@ def _test(args: argparse.Namespace, test: Callable[..., Any], stream: _Out) -> i
         f"testkit: testing {args.target}: {args.iterations} iteration(s) of up to "
         f"{args.max_steps} steps, strategy {args.strategy}\n"
     )
+    processes = process_count(args.workers)
+    if not args.dask and processes < args.workers:
+        stream.write(
+            f"note: -j {args.workers} runs {args.workers} lanes (the same report as anywhere) "
+            f"in at most {processes} processes, {PROCESSES_PER_CORE} per core of this "
+            "machine: more would only compete for the same cores\n"
+        )
     stream.flush()
     try:
         report = explore(
@@ -367,13 +378,16 @@ def _print_report(
         path = bug.trace.save(_trace_target(args.trace_out, number, several))
         if several:
             stream.write(f"{bug.count} x {bug.signature_text()}\n")
+        beside = path.is_file()  # not for --trace-out /dev/null: nothing else is written
         original = bug.original_trace
         if original is not None and original is not bug.trace:
-            found = original.save(original_path(path))
             stream.write(f"shrunk from {len(original)} to {len(bug.trace)} steps\n")
-            stream.write(f"original trace written to {found}\n")
+            if beside:
+                found = original.save(original_path(path))
+                stream.write(f"original trace written to {found}\n")
         stream.write(f"trace written to {path}\n")
-        _draw_next_to(test, path, stream)
+        if beside:
+            _draw_next_to(test, path, stream)
         stream.write(f"replay it with: {replay_command(args.target, path)}\n")
     return EXIT_BUG
 

@@ -193,15 +193,16 @@ class Trace:
 
         `path` may be a directory (existing, or spelled with a trailing separator, then
         created): the trace goes inside it under `file_name()`. Otherwise it names the file,
-        which gets the suffix `.trace` if it has not got it (`bug` -> `bug.trace`), so that
-        the files beside it (`bug.original.trace`, `bug.html`) are named consistently.
+        which gets the suffix `.trace` if it has not got it and does not exist yet (`bug` ->
+        `bug.trace`), so that the files beside it (`bug.original.trace`, `bug.html`) are
+        named consistently; an existing file (or `/dev/null`) is written as named.
         Missing parent directories are created.
         """
         target = Path(path)
         try:
             if os.fspath(path).endswith(("/", os.sep)) or target.is_dir():
                 target = target / self.file_name()
-            elif target.suffix != ".trace":
+            elif target.suffix != ".trace" and not target.exists():
                 target = target.with_name(target.name + ".trace")
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(self.to_text(), encoding="utf-8")

@@ -130,7 +130,7 @@ def explore_on_cluster(
     settings: Settings, dask: Any, progress: ProgressCallback | bool | None
 ) -> Report:
     """`explore` on a dask cluster."""
-    job, chosen = prepare_job(settings, where="dask=...", workers=1, batch=BATCH, keep_test=True)
+    job, chosen = prepare_job(settings, where="dask=...", lanes=1, batch=BATCH, keep_test=True)
     client, owned = _connect(dask)
     report = Report(job.name, chosen.name, job.seed, job.max_steps)
     notify = progress_callback(progress)
