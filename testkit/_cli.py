@@ -199,7 +199,9 @@ def _parser() -> argparse.ArgumentParser:
         metavar="ADDRESS",
         default=None,
         help="run the iterations on the dask.distributed cluster whose scheduler is at ADDRESS "
-        "(e.g. tcp://scheduler:8786) instead of local processes",
+        "(e.g. tcp://scheduler:8786, or tls://scheduler:8786 with the certificates in dask's "
+        "configuration) instead of local processes; jobs and results travel as pickles, so "
+        "use only a cluster you trust (see the README)",
     )
     test.add_argument(
         "--coverage",
