@@ -80,6 +80,7 @@ def test_a_spread_run_reports_what_one_that_stayed_here_does(
     spread = explore(systems.lost_update, **arguments)
     assert report_facts(spread) == report_facts(here)
     assert here.bugs and [b.count for b in spread.bugs] == [b.count for b in here.bugs]
+    assert here.coverage and spread.coverage.summary() == here.coverage.summary()
 
 
 def test_more_lanes_than_processes_report_the_same(monkeypatch: pytest.MonkeyPatch) -> None:

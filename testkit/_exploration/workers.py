@@ -216,7 +216,10 @@ def explore_parallel(settings: Settings, progress: ProgressCallback | bool | Non
     run = _SpreadRun(job, notify, settings.time_budget)
     here = Coverage() if job.coverage else None
     try:
-        with Sandbox(job.watchdog) as sandbox, installed(here) if here else nullcontext():
+        with (
+            Sandbox(job.watchdog) as sandbox,
+            installed(here) if here is not None else nullcontext(),
+        ):
             run.started = wall_clock()
             run.run(sandbox)
     except KeyboardInterrupt:
