@@ -312,7 +312,7 @@ class _Header:
         value, number = self.values.get(key, ("", 0))
         if value and not pattern.fullmatch(value):
             raise TestkitError(
-                f"{self.origin}, line {number}: '# {key}:' must be {shown}, got {value!r}"
+                f"{self.origin}, line {number}: '# {key}:' must be {shown}, got {quoted(value)}"
             )
         return value
 
