@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import logging
 import os
 import shlex
@@ -12,10 +11,10 @@ import sys
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Protocol, TextIO
 
 from testkit._engine.replaying import check_target
-from testkit._engine.test_function import test_name
+from testkit._engine.test_function import load_test, test_name
 from testkit._engine.trace import TRACE_DIR, Trace, bug_line
 from testkit._engine.watchdog import DEFAULT_WATCHDOG
 from testkit._errors import ReplayDivergence, TestkitError
@@ -24,36 +23,12 @@ from testkit._exploration.explore import explore
 from testkit._exploration.replay import replay
 from testkit._exploration.settings import check_arguments
 from testkit._exploration.shrink import DEFAULT_SHRINK_BUDGET, original_path, shrink_file
+from testkit._exploration.workers import PROCESSES_PER_CORE, process_count
 from testkit._reporting.progress import ProgressBar
 from testkit._reporting.report import Interrupted, Report, describe_bug
 from testkit._strategies import NAMES, make_strategy
 
 EXIT_OK, EXIT_BUG, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
-
-
-def load_test(target: str) -> Callable[..., Any]:
-    """The function named by `module:function`, or a TestkitError saying what is wrong."""
-    module_name, sep, function_name = target.partition(":")
-    if not sep or not module_name or not function_name:
-        raise TestkitError(
-            f"expected MODULE:FUNCTION (e.g. failover_examples.coffee_machine:execute), "
-            f"got {target!r}"
-        )
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise TestkitError(
-            f"cannot import module {module_name!r}: {exc}; run from the directory that "
-            "contains it, or install its package"
-        ) from None
-    test: Any = module
-    for part in function_name.split("."):
-        test = getattr(test, part, None)
-        if test is None:
-            raise TestkitError(f"module {module_name!r} has no function {function_name!r}")
-    if not callable(test):
-        raise TestkitError(f"{target} is not a function but {type(test).__name__}")
-    return test  # type: ignore[no-any-return]
 
 
 def _positive_int(text: str) -> int:
@@ -81,6 +56,51 @@ the tester (the message says what to change), 130 interrupted (Ctrl-C, SIGTERM, 
 partial report is printed)"""
 
 
+class _DefaultsOnce(argparse.ArgumentDefaultsHelpFormatter):
+    """Appends "(default: X)" to an option's help only where the help does not already say
+    what the default is, and not for flags and options without a default (None)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        default = action.default
+        if "default" in text or default is None or default is False or default == argparse.SUPPRESS:
+            return text
+        return super()._get_help_string(action)
+
+
+class _Out(Protocol):
+    def write(self, text: str, /) -> object: ...
+
+    def flush(self) -> None: ...
+
+
+_UNPRINTABLE = {
+    code: f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+    for code in (
+        *range(0x00, 0x20),
+        *range(0x7F, 0xA0),
+        *range(0x202A, 0x202F),  # bidirectional overrides: text that reads reversed
+        *range(0x2066, 0x206A),
+    )
+    if chr(code) not in "\n\t"
+}
+
+
+class _Printable:
+    """The command line's output with control characters escaped (`\\x1b`): text from a
+    trace file or a test (a bug's message, a test name) cannot move the cursor, recolour the
+    terminal or hide what is printed."""
+
+    def __init__(self, stream: _Out) -> None:
+        self.stream = stream
+
+    def write(self, text: str) -> object:
+        return self.stream.write(text.translate(_UNPRINTABLE))
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+
 def _add_target_and_trace(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("target", metavar="MODULE:FUNCTION", help="the test the trace was made for")
     parser.add_argument("trace", type=Path, help="a trace file")
@@ -103,7 +123,7 @@ def _parser() -> argparse.ArgumentParser:
         epilog=EXIT_CODES,
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    formatter = argparse.ArgumentDefaultsHelpFormatter
+    formatter = _DefaultsOnce
     test = commands.add_parser(
         "test",
         help="explore schedules of a test function",
@@ -136,10 +156,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     test.add_argument(
         "--trace-out",
-        type=Path,
         default=None,
-        help=f"file or directory for the bug's trace (default: {TRACE_DIR}/, a unique name per "
-        "bug)",
+        metavar="PATH",
+        help="the bug's trace file (.trace is added if missing; several bugs are numbered: "
+        "NAME-1.trace, ...), or a directory: a PATH ending in / or an existing directory, "
+        f"where each trace gets a unique name (default: {TRACE_DIR}/)",
     )
     test.add_argument(
         "--liveness-threshold",
@@ -161,22 +182,28 @@ def _parser() -> argparse.ArgumentParser:
     test.add_argument(
         "--all-bugs",
         action="store_true",
-        help="keep going after the first bug; group bugs by kind, actor class and message, "
-        "one trace per distinct bug",
+        help="keep going after the first bug; group bugs by kind, actor class, exception type "
+        "and the file:line that raised it (liveness, deadlock: the message), one trace per "
+        "distinct bug",
     )
     test.add_argument(
         "-j",
         "--workers",
         type=_positive_int,
         default=os.cpu_count() or 1,
-        help="processes to run iterations in (default: all cores); -j 1 runs in this one",
+        help="lanes of iterations, each with a strategy of its own, run in up to N processes "
+        "(default: all cores): this one first, then worker processes if the run is long "
+        f"enough to gain; at most {PROCESSES_PER_CORE} processes per core. The same N gives "
+        "the same report; -j 1 runs all in this process",
     )
     test.add_argument(
         "--dask",
         metavar="ADDRESS",
         default=None,
         help="run the iterations on the dask.distributed cluster whose scheduler is at ADDRESS "
-        "(e.g. tcp://scheduler:8786) instead of local processes",
+        "(e.g. tcp://scheduler:8786, or tls://scheduler:8786 with the certificates in dask's "
+        "configuration) instead of local processes; jobs and results travel as pickles, so "
+        "use only a cluster you trust (see the README)",
     )
     test.add_argument(
         "--coverage",
@@ -268,7 +295,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     """Run the command line; returns the exit code (see `EXIT_CODES`)."""
-    stream = out or sys.stdout
+    stream = _Printable(out or sys.stdout)
     args = _parser().parse_args(argv)
     quiet = logging.ERROR if args.command == "replay" else logging.CRITICAL
     handler = logging.StreamHandler(sys.stderr)
@@ -317,7 +344,7 @@ def _raise_interrupt(number: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def _test(args: argparse.Namespace, test: Callable[..., Any], stream: TextIO) -> int:
+def _test(args: argparse.Namespace, test: Callable[..., Any], stream: _Out) -> int:
     # bad input is an error before anything is printed
     make_strategy(args.strategy)
     if args.coverage is not None and args.coverage.is_dir():
@@ -330,6 +357,13 @@ def _test(args: argparse.Namespace, test: Callable[..., Any], stream: TextIO) ->
         f"testkit: testing {args.target}: {args.iterations} iteration(s) of up to "
         f"{args.max_steps} steps, strategy {args.strategy}\n"
     )
+    processes = process_count(args.workers)
+    if not args.dask and processes < args.workers:
+        stream.write(
+            f"note: -j {args.workers} runs {args.workers} lanes (the same report as anywhere) "
+            f"in at most {processes} processes, {PROCESSES_PER_CORE} per core of this "
+            "machine: more would only compete for the same cores\n"
+        )
     stream.flush()
     try:
         report = explore(
@@ -352,14 +386,16 @@ def _test(args: argparse.Namespace, test: Callable[..., Any], stream: TextIO) ->
         )
     except Interrupted as interrupted:
         bar.close()
-        _print_report(interrupted.report, args, stream)
+        _print_report(interrupted.report, args, test, stream)
         stream.write("interrupted\n")
         return EXIT_INTERRUPTED
     bar.close()
-    return _print_report(report, args, stream)
+    return _print_report(report, args, test, stream)
 
 
-def _print_report(report: Report, args: argparse.Namespace, stream: TextIO) -> int:
+def _print_report(
+    report: Report, args: argparse.Namespace, test: Callable[..., Any], stream: _Out
+) -> int:
     stream.write(report.summary(full_traceback=args.verbose) + "\n")
     if args.coverage is not None:
         try:
@@ -370,38 +406,54 @@ def _print_report(report: Report, args: argparse.Namespace, stream: TextIO) -> i
     if report.bug is None:
         stream.write("no bug found\n")
         return EXIT_OK
-    for bug in report.bugs:
-        target = args.trace_out
-        if target is None or len(report.bugs) > 1:  # a directory: one trace per distinct bug
-            target = (target or TRACE_DIR) / bug.trace.file_name()
-        path = bug.trace.save(target)
-        if len(report.bugs) > 1:
+    several = len(report.bugs) > 1
+    for number, bug in enumerate(report.bugs, start=1):
+        path = bug.trace.save(_trace_target(args.trace_out, number, several))
+        if several:
             stream.write(f"{bug.count} x {bug.signature_text()}\n")
+        beside = path.is_file()  # not for --trace-out /dev/null: nothing else is written
         original = bug.original_trace
         if original is not None and original is not bug.trace:
-            found = original.save(original_path(path))
             stream.write(f"shrunk from {len(original)} to {len(bug.trace)} steps\n")
-            stream.write(f"original trace written to {found}\n")
+            if beside:
+                found = original.save(original_path(path))
+                stream.write(f"original trace written to {found}\n")
         stream.write(f"trace written to {path}\n")
-        _draw_next_to(args, path, stream)
-        stream.write(
-            f"replay it with: python -m testkit replay {args.target} {shlex.quote(str(path))}\n"
-        )
+        if beside:
+            _draw_next_to(test, path, stream)
+        stream.write(f"replay it with: {replay_command(args.target, path)}\n")
     return EXIT_BUG
 
 
-def _draw_next_to(args: argparse.Namespace, trace: Path, stream: TextIO) -> None:
+def replay_command(target: str, trace: Path) -> str:
+    """The command that replays `trace`, quoted for a POSIX shell."""
+    return f"python -m testkit replay {shlex.quote(target)} {shlex.quote(str(trace))}"
+
+
+def _trace_target(trace_out: str | None, number: int, several: bool) -> str:
+    """Where a bug's trace goes. `--trace-out` spelled with a trailing separator, or naming
+    an existing directory, is a directory: each trace goes inside under its own unique
+    name (as in the default, testkit-traces/). Otherwise it is a file name (`.trace` is
+    added if missing); several distinct bugs are numbered: `bug-1.trace`, `bug-2.trace`."""
+    if trace_out is None:
+        return f"{TRACE_DIR}{os.sep}"
+    if trace_out.endswith(("/", os.sep)) or Path(trace_out).is_dir() or not several:
+        return trace_out
+    return f"{trace_out.removesuffix('.trace')}-{number}.trace"
+
+
+def _draw_next_to(test: Callable[..., Any], trace: Path, stream: _Out) -> None:
     """The bug's sequence diagram as HTML beside its trace (a note if it cannot be drawn)."""
     page = trace.with_suffix(".html")
     try:
-        page.write_text(sequence_diagram(load_test(args.target), trace))
+        page.write_text(sequence_diagram(test, trace))
     except (TestkitError, OSError) as exc:
         stream.write(f"note: no sequence diagram drawn: {exc}\n")
         return
     stream.write(f"sequence diagram written to {page}\n")
 
 
-def _show(args: argparse.Namespace, test: Callable[..., Any], stream: TextIO) -> int:
+def _show(args: argparse.Namespace, test: Callable[..., Any], stream: _Out) -> int:
     text = sequence_diagram(
         test, args.trace, format="mermaid" if args.mermaid else "html", logs=args.logs
     )
@@ -418,7 +470,7 @@ def _show(args: argparse.Namespace, test: Callable[..., Any], stream: TextIO) ->
     return EXIT_OK
 
 
-def _shrink(args: argparse.Namespace, test: Callable[..., Any], stream: TextIO) -> int:
+def _shrink(args: argparse.Namespace, test: Callable[..., Any], stream: _Out) -> int:
     trace = Trace.load(args.trace)
     check_target(trace.test, test_name(test))  # before the banner: an error stands alone
     output = args.output
@@ -437,13 +489,11 @@ def _shrink(args: argparse.Namespace, test: Callable[..., Any], stream: TextIO) 
     )
     stream.write(f"original trace: {args.trace}\n")
     stream.write(f"shrunk trace written to {path}\n")
-    stream.write(
-        f"replay it with: python -m testkit replay {args.target} {shlex.quote(str(path))}\n"
-    )
+    stream.write(f"replay it with: {replay_command(args.target, path)}\n")
     return EXIT_BUG
 
 
-def _replay(args: argparse.Namespace, test: Callable[..., Any], stream: TextIO) -> int:
+def _replay(args: argparse.Namespace, test: Callable[..., Any], stream: _Out) -> int:
     trace = Trace.load(args.trace)
     check_target(trace.test, test_name(test))  # before the banner: an error stands alone
     stream.write(f"testkit: replaying {args.trace} ({len(trace)} steps) against {args.target}\n")

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import enum
+import functools
+import importlib.util
+import os
+import sysconfig
 from typing import Any
 
 
@@ -25,15 +29,35 @@ class Bug:
         self.traceback = ""
         """For a bug an exception raised: its traceback as text (the failing handler's or
         test function's frames first, the tester's left out); else ''."""
+        self.location: str | None = None
+        """`file:line` where the exception of a safety or exception bug was raised (the
+        innermost frame of the program under test, see `raised_at`); None for liveness
+        and deadlock bugs, which no line raises."""
+        self.exception_type = ""
+        """The name of that exception's class, with `location`."""
 
     @property
-    def signature(self) -> tuple[str, str, str]:
-        """What makes two bugs the same: kind, actor class (`Robot`, not `Robot#2`), message."""
-        return (self.kind, self.actor.split("#", 1)[0], self.message)
+    def signature(self) -> tuple[str, ...]:
+        """What makes two bugs the same: kind, actor class (`Robot`, not `Robot#2`), then
+        where an exception was raised, its type and `file:line` (so one race whose
+        message names another id each time is one bug); else the message (liveness,
+        deadlock)."""
+        actor_class = self.actor.split("#", 1)[0]
+        if self.location is not None:
+            return (self.kind, actor_class, self.exception_type, self.location)
+        return (self.kind, actor_class, self.message)
 
     def signature_text(self) -> str:
-        kind, actor, message = self.signature
-        return f"{kind} bug in {actor}: {message}"
+        """The signature for a person: the kind, the actor class and this bug's message,
+        and where it was raised."""
+        where = f" (raised at {short_path(self.location)})" if self.location else ""
+        return f"{self.kind} bug in {self.actor.split('#', 1)[0]}: {self.message}{where}"
+
+    def raised(self, exc: BaseException) -> Bug:
+        """This bug, noting where `exc` was raised (for its signature); returns it."""
+        self.location = raised_at(exc)
+        self.exception_type = type(exc).__name__
+        return self
 
     def __repr__(self) -> str:
         return f"Bug({self.kind!r}, {self.message!r}, actor={self.actor!r})"
@@ -74,6 +98,62 @@ def actor_text(operation: Any) -> str:
     )
     name = getattr(operation, "id", "an actor")
     return f"{name} in state {state_text(state)}" if state is not None else str(name)
+
+
+def _folder(path: str) -> str:
+    return os.path.join(os.path.realpath(path), "")
+
+
+def _package(name: str) -> str:
+    spec = importlib.util.find_spec(name)
+    origin = spec.origin if spec is not None else None
+    return os.path.dirname(origin) if origin else os.path.join(os.sep, "nowhere", name)
+
+
+_PACKAGES = tuple(
+    _folder(path)
+    for path in (
+        os.path.dirname(os.path.dirname(__file__)),
+        *map(_package, ("fsm", "pykka", "greenlet", "freezegun")),
+    )
+)
+"""The tester's, fsm's and the libraries' own code: never where a bug of the program is."""
+_PATHS = sysconfig.get_paths()
+_STDLIB = tuple({_folder(_PATHS["stdlib"]), _folder(_PATHS["platstdlib"])})
+_SITE = tuple({_folder(_PATHS["purelib"]), _folder(_PATHS["platlib"])})
+
+
+@functools.lru_cache(maxsize=4096)
+def _is_library(filename: str) -> bool:
+    path = os.path.realpath(filename)
+    if path.startswith(_PACKAGES):
+        return True
+    return path.startswith(_STDLIB) and not path.startswith(_SITE)
+
+
+def raised_at(exc: BaseException) -> str | None:
+    """`file:line` of the frame that raised `exc`: the innermost frame of the program under
+    test (not of the tester, fsm, pykka or the standard library: a `KeyError` from a dict
+    lookup in a handler is the handler's line), else the innermost frame; None if `exc`
+    has no traceback."""
+    frames = []
+    tb = exc.__traceback__
+    while tb is not None:
+        frames.append((tb.tb_frame.f_code.co_filename, tb.tb_lineno))
+        tb = tb.tb_next
+    for filename, line in reversed(frames):
+        if not _is_library(filename):
+            return f"{filename}:{line}"
+    return f"{frames[-1][0]}:{frames[-1][1]}" if frames else None
+
+
+def short_path(location: str) -> str:
+    """`file:line` with the file relative to the working directory when it is inside it."""
+    try:
+        relative = os.path.relpath(location)
+    except ValueError:  # another drive (Windows)
+        return location
+    return location if relative.startswith("..") else relative
 
 
 def exception_text(exc: BaseException) -> str:

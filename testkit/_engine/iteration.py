@@ -92,7 +92,7 @@ def run_once(
             raise outcome
         # SystemExit, KeyboardInterrupt raised by the test function itself: a bug too
         kind = "safety" if isinstance(outcome, AssertionError) else "exception"
-        bug = Bug(kind, _text(outcome), "test")
+        bug = Bug(kind, _text(outcome), "test").raised(outcome)
         bug.traceback = traceback_text(outcome)
     if bug is None:
         bug = _check_liveness(runtime, strategy, threshold)

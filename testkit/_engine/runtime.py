@@ -244,7 +244,7 @@ class Runtime(Dispatcher):
             kind = "safety" if isinstance(exc, AssertionError) else "exception"
             bug = Bug(kind, exception_text(exc), monitor_cls.__name__, monitor.state_name)
             bug.traceback = traceback_text(exc)
-            raise self.escalate(Abort(bug=bug)) from exc
+            raise self.escalate(Abort(bug=bug.raised(exc))) from exc
         finally:
             if self.observer is not None:
                 after = monitor._sm_current
@@ -790,7 +790,7 @@ class Runtime(Dispatcher):
         state = current.state_name if current is not None else None
         bug = Bug(kind, exception_text(exc), mailbox.id, state)
         bug.traceback = traceback_text(exc)
-        raise Abort(bug=bug) from exc
+        raise Abort(bug=bug.raised(exc)) from exc
 
     def _teardown(self, mailbox: Mailbox) -> None:
         """The actor stopped: fail what is still queued, as Pykka does, and drop its timers."""

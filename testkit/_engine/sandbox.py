@@ -39,6 +39,8 @@ _REAL_TIME_MODULES = (
     "testkit._engine.sandbox",
     "testkit._engine.watchdog",
     "fsm._timer_thread",
+    # explore(workers=N) waits for its worker processes while it runs iterations itself
+    "multiprocessing",
     # a dask worker runs the tester inside its own event loop, whose clocks must stay real
     "asyncio",
     "tornado",

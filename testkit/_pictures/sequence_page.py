@@ -277,9 +277,20 @@ def page_data(diagram: Diagram) -> dict[str, Any]:
     }
 
 
+_SCRIPT_SAFE = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
+
+
+def script_json(value: object) -> str:
+    """`value` as JSON that is safe inside a `<script>` element: `<`, `>` and `&` appear only
+    inside JSON strings, where their `\\u` escapes mean the same, so no text in the data
+    (`</script>`, `<!--` followed by `<script>`, which makes the HTML parser swallow the rest
+    of the page) can end the element or change how it is parsed."""
+    return json.dumps(value).translate(_SCRIPT_SAFE)
+
+
 def sequence_html(diagram: Diagram) -> str:
     """The page: no external resource, works offline."""
-    data = json.dumps(page_data(diagram)).replace("</", "<\\/")
+    data = script_json(page_data(diagram))
     logs = sum(1 for row in diagram.rows if row.kind == "log")
     if diagram.note:
         outcome = f'<div id="outcome" class="note">{html.escape(diagram.note)}</div>'
