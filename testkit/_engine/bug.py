@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import enum
-import functools
-import importlib.util
 import os
-import sysconfig
 from typing import Any
+
+from testkit._engine.frames import is_users
+from testkit._engine.tracebacks import traceback_text
 
 
 class Bug:
@@ -54,7 +54,9 @@ class Bug:
         return f"{self.kind} bug in {self.actor.split('#', 1)[0]}: {self.message}{where}"
 
     def raised(self, exc: BaseException) -> Bug:
-        """This bug, noting where `exc` was raised (for its signature); returns it."""
+        """This bug, with `exc`'s traceback and where it was raised (for its signature);
+        returns it."""
+        self.traceback = traceback_text(exc)
         self.location = raised_at(exc)
         self.exception_type = type(exc).__name__
         return self
@@ -100,37 +102,6 @@ def actor_text(operation: Any) -> str:
     return f"{name} in state {state_text(state)}" if state is not None else str(name)
 
 
-def _folder(path: str) -> str:
-    return os.path.join(os.path.realpath(path), "")
-
-
-def _package(name: str) -> str:
-    spec = importlib.util.find_spec(name)
-    origin = spec.origin if spec is not None else None
-    return os.path.dirname(origin) if origin else os.path.join(os.sep, "nowhere", name)
-
-
-_PACKAGES = tuple(
-    _folder(path)
-    for path in (
-        os.path.dirname(os.path.dirname(__file__)),
-        *map(_package, ("fsm", "pykka", "greenlet", "freezegun")),
-    )
-)
-"""The tester's, fsm's and the libraries' own code: never where a bug of the program is."""
-_PATHS = sysconfig.get_paths()
-_STDLIB = tuple({_folder(_PATHS["stdlib"]), _folder(_PATHS["platstdlib"])})
-_SITE = tuple({_folder(_PATHS["purelib"]), _folder(_PATHS["platlib"])})
-
-
-@functools.lru_cache(maxsize=4096)
-def _is_library(filename: str) -> bool:
-    path = os.path.realpath(filename)
-    if path.startswith(_PACKAGES):
-        return True
-    return path.startswith(_STDLIB) and not path.startswith(_SITE)
-
-
 def raised_at(exc: BaseException) -> str | None:
     """`file:line` of the frame that raised `exc`: the innermost frame of the program under
     test (not of the tester, fsm, pykka or the standard library: a `KeyError` from a dict
@@ -142,7 +113,7 @@ def raised_at(exc: BaseException) -> str | None:
         frames.append((tb.tb_frame.f_code.co_filename, tb.tb_lineno))
         tb = tb.tb_next
     for filename, line in reversed(frames):
-        if not _is_library(filename):
+        if is_users(filename):
             return f"{filename}:{line}"
     return f"{frames[-1][0]}:{frames[-1][1]}" if frames else None
 

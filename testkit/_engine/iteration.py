@@ -22,7 +22,6 @@ from testkit._engine.runtime import Runtime, users_failure
 from testkit._engine.sandbox import Sandbox
 from testkit._engine.test_function import TestFunction
 from testkit._engine.trace import Step, Trace
-from testkit._engine.tracebacks import traceback_text
 from testkit._engine.watchdog import Hung
 from testkit._errors import QuiescentWait, TestkitError
 from testkit._strategies import Strategy
@@ -93,7 +92,6 @@ def run_once(
         # SystemExit, KeyboardInterrupt raised by the test function itself: a bug too
         kind = "safety" if isinstance(outcome, AssertionError) else "exception"
         bug = Bug(kind, _text(outcome), "test").raised(outcome)
-        bug.traceback = traceback_text(outcome)
     if bug is None:
         bug = _check_liveness(runtime, strategy, threshold)
     if bug is not None:

@@ -50,7 +50,6 @@ from testkit._engine.test_body import (
     Cancelled,
     TestBody,
 )
-from testkit._engine.tracebacks import traceback_text
 from testkit._engine.waits import Waiter, cycle_bug, find_cycle, stuck_bug
 from testkit._errors import TestkitError
 from testkit._strategies import Strategy
@@ -243,7 +242,6 @@ class Runtime(Dispatcher):
                 raise
             kind = "safety" if isinstance(exc, AssertionError) else "exception"
             bug = Bug(kind, exception_text(exc), monitor_cls.__name__, monitor.state_name)
-            bug.traceback = traceback_text(exc)
             raise self.escalate(Abort(bug=bug.raised(exc))) from exc
         finally:
             if self.observer is not None:
@@ -789,7 +787,6 @@ class Runtime(Dispatcher):
         current = getattr(mailbox.actor, "_sm_current", None)
         state = current.state_name if current is not None else None
         bug = Bug(kind, exception_text(exc), mailbox.id, state)
-        bug.traceback = traceback_text(exc)
         raise Abort(bug=bug.raised(exc)) from exc
 
     def _teardown(self, mailbox: Mailbox) -> None:
