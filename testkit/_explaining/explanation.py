@@ -241,7 +241,7 @@ def describe_change(
     facts = graph.facts
     first_step = layout.starts[edit.first]
     second_step = layout.starts[edit.second]
-    mechanics = _edit_words(edit, layout)
+    mechanics = _edit_words(edit, layout, facts)
     if edit.kind == "random":
         randoms = layout.random_steps(edit.first)
         step = randoms[edit.position]
@@ -324,13 +324,19 @@ def _step_words(fact: StepFacts | None, step: Step) -> str:
     return f"step {step.index} ({step.kind} {step.actor})"
 
 
-def _edit_words(edit: Edit, layout: Layout) -> str:
+def _edit_words(edit: Edit, layout: Layout, facts: dict[int, StepFacts]) -> str:
     first = layout.steps[layout.starts[edit.first]]
     second = layout.steps[layout.starts[edit.second]]
     if edit.kind == "random":
-        return f"step {layout.random_steps(edit.first)[edit.position].index}: value {edit.value}"
+        step = layout.random_steps(edit.first)[edit.position]
+        return (
+            f"step {step.index} ({step.actor}'s {step.what}) given {_with_value(step, edit.value)}"
+        )
     verb = "before" if edit.kind == "earlier" else "after"
-    return f"step {first.index} ({first}) moved {verb} step {second.index} ({second})"
+    return (
+        f"step {first.index} ({_step_words(facts.get(first.index), first)}) moved {verb} "
+        f"step {second.index} ({_step_words(facts.get(second.index), second)})"
+    )
 
 
 def _text(
