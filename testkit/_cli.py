@@ -1,4 +1,4 @@
-"""`python -m testkit test|replay|shrink|show MODULE:FUNCTION ...`: the command line."""
+"""`python -m testkit test|replay|shrink|show|explain MODULE:FUNCTION ...`: the command line."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from testkit._engine.test_function import test_name
 from testkit._engine.trace import TRACE_DIR, Trace, bug_line
 from testkit._engine.watchdog import DEFAULT_WATCHDOG
 from testkit._errors import ReplayDivergence, TestkitError
+from testkit._explaining.explanation import DEFAULT_EXPLAIN_BUDGET, Explanation, explain_trace
 from testkit._exploration.diagrams import sequence_diagram
 from testkit._exploration.explore import explore
 from testkit._exploration.replay import replay
@@ -24,6 +25,7 @@ from testkit._exploration.settings import check_arguments
 from testkit._exploration.shrink import DEFAULT_SHRINK_BUDGET, original_path, shrink_file
 from testkit._reporting.progress import ProgressBar
 from testkit._reporting.report import Interrupted, Report, describe_bug
+from testkit._reporting.words import DEFAULT_PAYLOAD_LENGTH
 from testkit._strategies import NAMES, make_strategy
 
 EXIT_OK, EXIT_BUG, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -195,6 +197,18 @@ def _parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="seconds to spend shrinking, on top of --timeout, shared among the bugs",
     )
+    test.add_argument(
+        "--no-explain",
+        action="store_true",
+        help="do not explain the bug (its causal slice and decisive change) after finding it",
+    )
+    test.add_argument(
+        "--explain-timeout",
+        type=_seconds,
+        default=DEFAULT_EXPLAIN_BUDGET,
+        metavar="SECONDS",
+        help="seconds to spend explaining each bug found",
+    )
     test.add_argument("--no-progress", action="store_true", help="no progress bar or lines")
     test.add_argument("-v", "--verbose", action="store_true", help="show the actors' logs")
     rep = commands.add_parser(
@@ -230,6 +244,14 @@ def _parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="stop shrinking after this many seconds (the best trace so far is written)",
     )
+    shr.add_argument(
+        "--keep",
+        action="append",
+        default=[],
+        metavar="KIND",
+        help="a kind of step to keep even when the bug happens without it (e.g. stop, start, "
+        "fault); repeatable",
+    )
     _add_watchdog(shr)
     shr.add_argument("-v", "--verbose", action="store_true", help="show the actors' logs")
     show = commands.add_parser(
@@ -252,7 +274,53 @@ def _parser() -> argparse.ArgumentParser:
     show.add_argument(
         "--logs", action="store_true", help="capture DEBUG log lines (LoggingFSM) and show them"
     )
+    show.add_argument(
+        "--explain",
+        action="store_true",
+        help="explain the bug first: highlight its causal slice and decisive steps, and draw "
+        "the passing run beside it",
+    )
+    _add_payload_length(show)
+    why = commands.add_parser(
+        "explain",
+        help="explain a trace's bug: the steps that matter and the change that makes it pass",
+        description="Replay TRACE against MODULE:FUNCTION, find the steps its failing step "
+        "depends on (the causal slice) and the smallest nearby change that makes the run pass "
+        "(the decisive change); print both in words, write the passing trace and a sequence "
+        "diagram that highlights them.",
+        epilog=EXIT_CODES,
+        formatter_class=formatter,
+    )
+    _add_target_and_trace(why)
+    why.add_argument(
+        "--timeout",
+        type=_seconds,
+        default=DEFAULT_EXPLAIN_BUDGET,
+        metavar="SECONDS",
+        help="stop searching for the decisive change after this many seconds (the "
+        "explanation then says what it could not decide)",
+    )
+    why.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        default=None,
+        help="the sequence diagram (default: TRACE's name with .explained.html)",
+    )
+    _add_payload_length(why)
+    _add_watchdog(why)
+    why.add_argument("-v", "--verbose", action="store_true", help="show the actors' logs")
     return parser
+
+
+def _add_payload_length(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--payload-length",
+        type=int,
+        default=DEFAULT_PAYLOAD_LENGTH,
+        metavar="N",
+        help="characters of each message's payload shown on its arrow",
+    )
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
@@ -274,6 +342,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
             return _show(args, test, stream)
         if args.command == "shrink":
             return _shrink(args, test, stream)
+        if args.command == "explain":
+            return _explain(args, test, stream)
         return _replay(args, test, stream)
     except TestkitError as exc:
         stream.write(f"error: {exc}\n")
@@ -352,18 +422,37 @@ def _print_report(report: Report, args: argparse.Namespace, stream: TextIO) -> i
             stream.write(f"shrunk from {len(original)} to {len(bug.trace)} steps\n")
             stream.write(f"original trace written to {found}\n")
         stream.write(f"trace written to {path}\n")
-        _draw_next_to(args, path, stream)
+        explanation = None if args.no_explain else _explain_found(args, bug, stream)
+        _draw_next_to(args, path, stream, explanation)
         stream.write(
             f"replay it with: python -m testkit replay {args.target} {shlex.quote(str(path))}\n"
         )
     return EXIT_BUG
 
 
-def _draw_next_to(args: argparse.Namespace, trace: Path, stream: TextIO) -> None:
+def _explain_found(args: argparse.Namespace, bug: Any, stream: TextIO) -> Explanation | None:
+    """Print why `bug` happens (a note if it cannot be explained)."""
+    try:
+        explanation: Explanation = bug.explain(load_test(args.target), args.explain_timeout)
+    except TestkitError as exc:
+        stream.write(f"note: the bug was not explained: {exc}\n")
+        return None
+    stream.write(_why_text(explanation))
+    return explanation
+
+
+def _why_text(explanation: Explanation) -> str:
+    lines = explanation.text.splitlines()[1:]  # the first repeats the bug
+    return "why:\n" + "".join(f"  {line}\n" for line in lines)
+
+
+def _draw_next_to(
+    args: argparse.Namespace, trace: Path, stream: TextIO, explanation: Explanation | None
+) -> None:
     """The bug's sequence diagram as HTML beside its trace (a note if it cannot be drawn)."""
     page = trace.with_suffix(".html")
     try:
-        page.write_text(sequence_diagram(load_test(args.target), trace))
+        page.write_text(sequence_diagram(load_test(args.target), trace, explanation=explanation))
     except (TestkitError, OSError) as exc:
         stream.write(f"note: no sequence diagram drawn: {exc}\n")
         return
@@ -371,8 +460,16 @@ def _draw_next_to(args: argparse.Namespace, trace: Path, stream: TextIO) -> None
 
 
 def _show(args: argparse.Namespace, test: Callable[..., Any], stream: TextIO) -> int:
+    explanation = None
+    if args.explain:
+        explanation = explain_trace(test, args.trace, payload_length=_payload_length(args))
     text = sequence_diagram(
-        test, args.trace, format="mermaid" if args.mermaid else "html", logs=args.logs
+        test,
+        args.trace,
+        format="mermaid" if args.mermaid else "html",
+        logs=args.logs,
+        explanation=explanation,
+        payload_length=_payload_length(args),
     )
     output = args.output
     if output is None and args.mermaid:
@@ -396,9 +493,11 @@ def _shrink(args: argparse.Namespace, test: Callable[..., Any], stream: TextIO) 
         output = args.trace.with_name(f"{name}.shrunk.trace")
     stream.write(f"testkit: shrinking {args.trace} ({len(trace)} steps) against {args.target}\n")
     stream.flush()
-    shrunk = shrink_file(test, trace, args.timeout, args.watchdog)
+    shrunk = shrink_file(test, trace, args.timeout, args.watchdog, args.keep)
     path = shrunk.trace.save(output)
     stream.write(describe_bug(shrunk.bug) + "\n")
+    for note in shrunk.notes:
+        stream.write(f"note: {note}\n")
     budget = " (time budget used up: the best so far)" if shrunk.timed_out else ""
     stream.write(
         f"shrunk from {len(trace)} to {len(shrunk.trace)} steps in {shrunk.seconds:.2f}s, "
@@ -409,6 +508,41 @@ def _shrink(args: argparse.Namespace, test: Callable[..., Any], stream: TextIO) 
     stream.write(
         f"replay it with: python -m testkit replay {args.target} {shlex.quote(str(path))}\n"
     )
+    return EXIT_BUG
+
+
+def _payload_length(args: argparse.Namespace) -> int:
+    if args.payload_length < 0:
+        raise TestkitError(f"--payload-length must be >= 0, got {args.payload_length}")
+    return int(args.payload_length)
+
+
+def _explain(args: argparse.Namespace, test: Callable[..., Any], stream: TextIO) -> int:
+    trace = Trace.load(args.trace)
+    check_target(trace.test, test_name(test))  # before the banner: an error stands alone
+    length = _payload_length(args)
+    stream.write(f"testkit: explaining {args.trace} ({len(trace)} steps) against {args.target}\n")
+    stream.flush()
+    explanation = explain_trace(
+        test, trace, args.timeout, payload_length=length, watchdog=args.watchdog
+    )
+    stream.write(f"BUG: {explanation.bug}\n")
+    stream.write(_why_text(explanation))
+    stream.write(
+        f"slice: {len(explanation.slice)} of {len(trace)} steps: "
+        f"{', '.join(str(step.index) for step in explanation.slice)}\n"
+    )
+    name = args.trace.name.removesuffix(".trace")
+    if explanation.passing is not None:
+        passing = explanation.passing.save(args.trace.with_name(f"{name}.passing.trace"))
+        stream.write(f"passing trace written to {passing}\n")
+    output = args.output or args.trace.with_name(f"{name}.explained.html")
+    page = sequence_diagram(test, trace, explanation=explanation, payload_length=length)
+    try:
+        output.write_text(page)
+    except OSError as exc:
+        raise TestkitError(f"cannot write {output}: {exc}") from None
+    stream.write(f"sequence diagram written to {output}\n")
     return EXIT_BUG
 
 
