@@ -28,6 +28,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import pykka
 from pykka import messages as pykka_messages
 
 from fsm._actor import _StateTimeoutFired, _TimerFired
@@ -76,6 +77,8 @@ class CausalGraph(Observer):
     runtime: Any = None
     bug: Bug | None = None
     monitor_writers: dict[str, int] = field(default_factory=dict)
+    open_waits: dict[int, int] = field(default_factory=dict)
+    """Per operation, its wait that no resume followed (a deadlock's waits)."""
     _send_step: dict[int, int] = field(default_factory=dict)
     _senders: dict[int, str] = field(default_factory=dict)
     _timer_of_envelope: dict[int, Any] = field(default_factory=dict)
@@ -281,6 +284,11 @@ class CausalGraph(Observer):
                 deps.add(previous)
             if op.__class__ is not TimerQueue:
                 last[key] = index
+            if payload.__class__ is Wait and payload.kind == "wait":
+                self.facts[index] = StepFacts("wait", str(op.id), payload.target, payload.what)
+                self.open_waits[key] = index
+            elif payload.__class__ is Wait:
+                self.open_waits.pop(key, None)
         for deps in self.deps.values():
             deps.discard(-1)
 
@@ -293,7 +301,7 @@ class CausalGraph(Observer):
             hot = self.monitor_writers[bug.actor]
             return [hot] if runtime.bound_reached else [hot, last]
         if bug.kind == "deadlock":
-            return [last, *(waiter.step for waiter in runtime.waiters)]
+            return [last, *self.open_waits.values()]
         return [last]
 
     def reaches(self, sources: Iterable[int], low: int, high: int) -> bool:
@@ -330,7 +338,7 @@ def _shareable(value: Any) -> bool:
     """A mutable object two actors might hold (a counter object, a list)."""
     if isinstance(value, (list, dict, set, bytearray)):
         return True
-    if getattr(value, "actor_urn", None) is not None or isinstance(value, type):
+    if isinstance(value, (pykka.ActorRef, pykka.ActorProxy, type)):
         return False
     return hasattr(value, "__dict__") and not callable(value)
 
@@ -343,7 +351,10 @@ _OBJECT_REPR: Any = object.__repr__
 
 
 def _fingerprint(value: Any, depth: int = 0) -> Any:
-    """A comparable summary of `value`'s content (not its identity), within limits."""
+    """A comparable summary of `value`'s content (not its identity), within limits; a
+    proxy by its actor (looking anything up on a proxy would send that actor a message)."""
+    if isinstance(value, pykka.ActorProxy):
+        return ("proxy", str(value.actor_ref.actor_urn))
     try:
         if hasattr(value, "__dict__") and _default_repr(value) and depth < 3:
             return (

@@ -100,15 +100,16 @@ def candidates(
                     *units[index + 1 :],
                 )
                 edit = Edit("random", index, index, edited, position, value, here)
-                ranked.append(((not here, distance, 0, 3), edit))
+                ranked.append(((not here, distance, 0, 4), edit))
         if units[index].label == LEADING:
             continue
         can_rise = True  # unit `index` is concurrent with every unit from `earlier` up to it
         for earlier in range(index - 1, max(-1, index - 1 - REACH), -1):
             if units[earlier].label == LEADING:
                 break
-            can_rise = can_rise and not depends(index, earlier)
-            if units[earlier].label == units[index].label:
+            ahead = depends(index, earlier)
+            can_rise = can_rise and not ahead
+            if units[earlier].label == units[index].label or ahead:
                 continue
             both = here or earlier in in_slice
             gap = index - earlier
@@ -116,6 +117,14 @@ def candidates(
                 moved = (*units[:earlier], units[index], *units[earlier:index], *units[index + 1 :])
                 edit = Edit("earlier", index, earlier, moved, in_slice=both)
                 ranked.append(((not both, distance, gap, 1), edit))
+            else:  # bring along the units in between that it depends on, in their order
+                needed = _needed(index, earlier, depends)
+                if earlier not in needed:
+                    hoisted = [units[k] for k in sorted(needed)] + [units[index]]
+                    rest = [units[k] for k in range(earlier, index) if k not in needed]
+                    moved = (*units[:earlier], *hoisted, *rest, *units[index + 1 :])
+                    edit = Edit("earlier", index, earlier, moved, in_slice=both)
+                    ranked.append(((not both, distance, gap, 2), edit))
             if gap > 1 and not any(depends(k, earlier) for k in range(earlier + 1, index + 1)):
                 later = (
                     *units[:earlier],
@@ -124,10 +133,24 @@ def candidates(
                     *units[index + 1 :],
                 )
                 edit = Edit("later", earlier, index, later, in_slice=both)
-                ranked.append(((not both, distance, gap, 2), edit))
+                ranked.append(((not both, distance, gap, 3), edit))
     ranked.sort(key=lambda pair: pair[0])
     for _, edit in ranked:
         yield edit
+
+
+def _needed(index: int, earlier: int, depends: Depends) -> set[int]:
+    """The units strictly between `earlier` and `index` that unit `index` depends on,
+    directly or through each other (and `earlier` itself, if it is one of them)."""
+    needed: set[int] = set()
+    todo = [index]
+    while todo:
+        unit = todo.pop()
+        for k in range(earlier, unit):
+            if k not in needed and depends(unit, k):
+                needed.add(k)
+                todo.append(k)
+    return needed
 
 
 def _other_values(step: Step) -> list[int]:

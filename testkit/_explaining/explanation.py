@@ -321,6 +321,8 @@ def _step_words(fact: StepFacts | None, step: Step) -> str:
         return "the test function going on"
     if fact.kind == "resume":
         return f"`{fact.actor}` resuming after its {fact.message}"
+    if fact.kind == "wait":
+        return f"`{fact.actor}` waiting for `{fact.sender}` ({fact.message})"
     return f"step {step.index} ({step.kind} {step.actor})"
 
 

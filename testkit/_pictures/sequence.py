@@ -441,4 +441,6 @@ def _mermaid_row(row: Row, ids: dict[str, str], first: str, last: str) -> list[s
         return [f"    Note over {target}: {step}{_mermaid_text(row.label)}"]
     if row.kind == "stop":
         return [f"    Note over {target}: {step}stopped"]
+    if row.kind in ("wait", "resume"):
+        return [f"    Note over {target}: {step}{_mermaid_text(row.label)}"]
     return [f"    Note over {target}: {_mermaid_text(row.label, 100)}"]

@@ -65,7 +65,7 @@ svg text { font-family: inherit; }
 body.highlight .out { opacity: 0.28; }
 .decisive-band { fill: #fefcbf; }
 .badge rect { fill: #d69e2e; }
-.flip { font-size: 11.5px; font-style: italic; fill: #975a16; }
+.flip { font-size: 12px; font-style: italic; fill: #744210; }
 .badge text { fill: #fff; font-size: 10.5px; font-weight: 700; text-anchor: middle; }
 #explanation { margin: 6px 0 2px; padding: 6px 10px; background: #2d3a5a; border-left: 4px solid
   #d69e2e; border-radius: 3px; font-size: 13.5px; color: #fefcbf; white-space: pre-wrap;
@@ -84,6 +84,7 @@ _SCRIPT = r"""
   let COL = MAXCOL;
   const hidden = new Set(), open = new Set();
   let showLogs = false, onlySlice = false, showPassing = false;
+  let blocked = [];  // [x, y, step it finished] of each handler that waited on a reply
   const el = (tag, attrs, parent, text) => {
     const e = document.createElementNS(NS, tag);
     for (const k in attrs) e.setAttribute(k, attrs[k]);
@@ -118,7 +119,7 @@ _SCRIPT = r"""
     const room = Math.max(document.documentElement.clientWidth, 700) - GUT - 24;
     COL = Math.max(MINCOL, Math.min(MAXCOL, Math.floor(room / Math.max(ls.length, 1))));
     ls.forEach((l, i) => { xs[l.name] = GUT + i * COL + COL / 2; });
-    const W = GUT + ls.length * COL + 20;
+    const W = Math.max(GUT + ls.length * COL + 20, document.documentElement.clientWidth - 8);
     const inSlice = sliceSet(), decisive = decisiveSet();
     document.body.classList.toggle('highlight', !!(D.slice && D.slice.length));
     const heads = document.getElementById('heads');
@@ -138,6 +139,7 @@ _SCRIPT = r"""
     const back = el('g', {}, svg), front = el('g', {}, svg);
     let y = 10;
     const rowTop = {};
+    blocked = [];
     const stepText = (s, yy) => el('text', {class: 'stepno', x: GUT - 12, y: yy}, front, s);
     D.items.forEach((item, index) => {
       if (Array.isArray(item) && !open.has(index)) {
@@ -164,6 +166,13 @@ _SCRIPT = r"""
     });
     for (const l of ls) {
       el('line', {class: 'lifeline', x1: xs[l.name], x2: xs[l.name], y1: 0, y2: y + 10}, back);
+    }
+    // a handler that waited on a reply: a bar on its lifeline from where it began to where
+    // it finished (or to the end of the run, if it never did)
+    for (const [x, top, until] of blocked) {
+      const bottom = (until in rowTop) ? rowTop[until] + 26 : y;
+      el('rect', {class: 'handler', x: x - 4, y: top - 2, width: 8,
+                  height: Math.max(bottom - top, 12), rx: 2}, back);
     }
     back.parentNode.insertBefore(back, back.parentNode.firstChild);
     svg.setAttribute('height', y + 20);
@@ -209,9 +218,7 @@ _SCRIPT = r"""
         el('text', {x: placed(text, (sx + tx) / 2, W), y: ly - 6, 'text-anchor': 'middle'}, g,
            text);
       }
-      if (r.u !== undefined && tx !== undefined) {  // a handler that blocked until step r.u
-        el('rect', {class: 'handler', x: tx - 4, y: ly - 2, width: 8, height: 12, rx: 2}, back);
-      }
+      if (r.u !== undefined && tx !== undefined) blocked.push([tx, ly, r.u]);
       stepText(r.s, ly + 4);
       y += 34;
       if (r.st && tx !== undefined) {
@@ -257,10 +264,15 @@ _SCRIPT = r"""
         el('text', {x: 17, y: start + 17}, b, '\u25c6' + order);
         el('title', {}, b, (showPassing ? 'the passing run: ' : 'decisive: ') +
            (ALL.change || ''));
-        if (order === (D.decisive || []).length) {  // after the last one: what changes
-          el('text', {class: 'flip', x: W - 14, y: start + 17, 'text-anchor': 'end'}, front,
-             showPassing ? '\u25c6 the passing run: the decisive change made'
-                         : '\u25c6 passes when the order changes: see "Show the passing run"');
+        if (order === (D.decisive || []).length) {  // under the last one: what changes
+          el('rect', {class: 'decisive-band', x: 0, y: y, width: W, height: 20}, back);
+          const change = (ALL.change || '').replace(/`/g, '');
+          const said = showPassing ? 'the passing run, the decisive change made: ' + change
+            : change + ' (see "Show the passing run")';
+          const f = el('text', {class: 'flip', x: GUT + 8, y: y + 14}, front,
+                       '\u25c6 ' + cut(said, Math.floor((W - GUT - 30) / 6.4)));
+          el('title', {}, f, said);
+          y += 22;
         }
       }
     }

@@ -8,6 +8,8 @@ import enum
 import re
 from typing import Any
 
+import pykka
+
 DEFAULT_PAYLOAD_LENGTH = 24
 """Characters of payload shown inside a message's parentheses (the type is always shown)."""
 
@@ -34,9 +36,10 @@ def _value(value: Any, depth: int) -> str:
         return str(value)
     if isinstance(value, str):
         return value if value and _PLAIN.match(value) else repr(value)
-    urn = getattr(value, "actor_urn", None)
-    if isinstance(urn, str):  # an ActorRef: its actor's name under the tester
-        return urn.rsplit(":", 1)[-1]
+    if isinstance(value, pykka.ActorProxy):  # never getattr a proxy: that sends a message
+        value = value.actor_ref
+    if isinstance(value, pykka.ActorRef):  # its actor's name under the tester
+        return str(value.actor_urn).rsplit(":", 1)[-1]
     if depth > 2:
         return "…"
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
