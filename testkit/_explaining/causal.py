@@ -10,6 +10,8 @@ depends on:
   that answered it and on the wait itself; the test function going on on its own previous
   step and on the step that gave it what it waited for;
 - a random choice or a wait on the step of the handler it belongs to;
+- any step on the steps that answered its operation's asks since its previous step (the
+  test function's: also on the deliveries to its probes);
 - a handler on the last writers of the state it read: the FSM's state and data, and each of
   the actor's own attributes, found by comparing their fingerprints before and after each
   handler; reads are tracked per attribute while the handler runs. An object two actors
@@ -43,6 +45,7 @@ from testkit._engine.sandbox import Sandbox
 from testkit._engine.test_body import TestBody
 from testkit._engine.test_function import TestFunction
 from testkit._engine.trace import Step, Trace
+from testkit._probes.probe import _ProbeActor
 from testkit._reporting.words import DEFAULT_PAYLOAD_LENGTH, message_text
 
 _FRAMEWORK = ("_sm_", "_fsm_", "_actor_", "_log_", "_testkit_")
@@ -90,6 +93,10 @@ class CausalGraph(Observer):
     _reads: dict[int, set[str] | None] = field(default_factory=dict)
     _monitor_fp: dict[str, Any] = field(default_factory=dict)
     _holders: dict[int, set[str]] = field(default_factory=dict)
+    _askers: dict[int, int] = field(default_factory=dict)
+    _replies: dict[int, set[int]] = field(default_factory=dict)
+    """Per operation, the steps that answered its asks (or filled its probes) since its last
+    step: its next step may read what they gave."""
     _keep: list[Any] = field(default_factory=list)
     """Envelopes and timer entries whose ids key the dicts above, kept alive until the end."""
 
@@ -110,6 +117,7 @@ class CausalGraph(Observer):
     def picked(self, step: int, op: Any) -> None:
         """The replay chose `op` for `step`: the step's edges that are known before it runs."""
         deps = self.deps.setdefault(step, set())
+        deps.update(self._replies.pop(id(op), ()))
         cls = op.__class__
         if cls is TestBody:
             deps.add(self._enabler.get(id(op), -1))
@@ -154,6 +162,8 @@ class CausalGraph(Observer):
     def sent(self, step: int, sender: Any, receiver: Mailbox, envelope: Any) -> None:
         self._keep.append(envelope)
         self._send_step[id(envelope)] = step
+        if envelope.reply_to is not None:
+            self._askers[id(envelope)] = id(sender)
         if sender.__class__ is TimerQueue:
             self._senders[id(envelope)] = f"timer of {sender.mailbox.id}"
             firing = self.runtime._firing
@@ -176,6 +186,11 @@ class CausalGraph(Observer):
         self, step: int, receiver: Mailbox, envelope: Any, before: Any, after: Any
     ) -> None:
         key = id(receiver)
+        asker = self._askers.pop(id(envelope), None)
+        if asker is not None:  # the asker's next step may read the reply
+            self._replies.setdefault(asker, set()).add(step)
+        if isinstance(receiver.actor, _ProbeActor):  # the test function reads its probes
+            self._replies.setdefault(id(self.runtime.body), set()).add(step)
         entry = self._timer_of_envelope.pop(id(envelope), None)
         if entry is not None and entry.interval:  # a repeating timer re-armed by this tick
             self._armed[id(entry)] = step
