@@ -188,7 +188,7 @@ def test_a_trace_that_does_not_fail_cannot_be_explained(lost_update: testkit.Bug
 
 
 def test_a_trace_of_another_test_is_refused(lost_update: testkit.Bug) -> None:
-    with pytest.raises(TestkitError, match="recorded for tests.buggy_systems:lost_update"):
+    with pytest.raises(TestkitError, match=r"recorded for tests\.buggy_systems:lost_update"):
         lost_update.explain(systems.timer_race)
 
 
@@ -221,9 +221,7 @@ def test_cli_explain_prints_why_and_writes_the_passing_trace_and_the_page(
     assert 'id="explanation"' in page and 'id="passing"' in page
 
 
-def test_cli_explain_of_a_passing_trace_is_exit_2(
-    lost_update: testkit.Bug, tmp_path: Path
-) -> None:
+def test_cli_explain_of_a_passing_trace_is_exit_2(lost_update: testkit.Bug, tmp_path: Path) -> None:
     passing = lost_update.explain(systems.lost_update).passing
     assert passing is not None
     path = passing.save(tmp_path / "ok.trace")
@@ -287,8 +285,7 @@ def test_shrink_keeps_the_kinds_of_step_asked_for_and_says_what_it_dropped() -> 
     assert len(plain) <= len(kept) <= len(bug.trace)
     shrunk = testkit.explore(stop_then_boom, iterations=50, seed=1)
     assert any(
-        "no longer has the stop of Idle the original had" in warning
-        for warning in shrunk.warnings
+        "no longer has the stop of Idle the original had" in warning for warning in shrunk.warnings
     )
 
 
