@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"replay it with: python -m testkit replay {TARGET} {shlex.quote(str(path))}")
     why = bug.explain(coffee_machine.execute)
     print("why:")
-    for line in why.text.splitlines()[1:]:  # the first repeats the bug
+    for line in why.story.splitlines():
         print(f"  {line}")
     page = path.with_suffix(".html")
     page.write_text(

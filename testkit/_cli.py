@@ -442,7 +442,7 @@ def _explain_found(args: argparse.Namespace, bug: Any, stream: TextIO) -> Explan
 
 
 def _why_text(explanation: Explanation) -> str:
-    lines = explanation.text.splitlines()[1:]  # the first repeats the bug
+    lines = explanation.story.splitlines()
     return "why:\n" + "".join(f"  {line}\n" for line in lines)
 
 

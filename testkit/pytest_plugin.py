@@ -334,7 +334,7 @@ def _why(test: Callable[..., Any], bug: Bug) -> list[str]:
         explanation = bug.explain(test, time_budget=EXPLAIN_BUDGET)
     except TestkitError as exc:
         return [f"why: not explained ({exc})"]
-    lines = explanation.text.splitlines()[1:]  # the first repeats the bug
+    lines = explanation.story.splitlines()
     return ["why:", *(f"  {line}" for line in lines)]
 
 

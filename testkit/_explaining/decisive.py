@@ -14,9 +14,11 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 from testkit._engine.bug import Bug
 from testkit._engine.iteration import build_steps, delay_rng, run_once
+from testkit._engine.replaying import op_label
 from testkit._engine.sandbox import Sandbox, wall_clock
 from testkit._engine.test_function import TestFunction
 from testkit._engine.trace import Step, Trace
@@ -33,8 +35,8 @@ class Edit:
     """One candidate: the units to run, and what was changed (unit indexes)."""
 
     kind: str
-    """`random` (a value changed), `earlier` (unit `first` moved before unit `second`) or
-    `later` (unit `first` moved after unit `second`)."""
+    """`random` (a value changed), `earlier` (unit `first` moved before unit `second`),
+    `later` (unit `first` moved after unit `second`) or `postpone` (see `postpone`)."""
     first: int
     second: int
     units: tuple[Unit, ...]
@@ -42,6 +44,9 @@ class Edit:
     """For `random`: which value of the unit, and `value` its new value."""
     value: int = 0
     in_slice: bool = True
+    postpone: str = ""
+    """For `postpone` (unit `first` left out, and its operation run only when nothing else
+    can run from there on): that operation's label."""
 
 
 @dataclass
@@ -134,6 +139,10 @@ def candidates(
                 )
                 edit = Edit("later", earlier, index, later, in_slice=both)
                 ranked.append(((not both, distance, gap, 3), edit))
+        if index > 0 and units[index].label != LEADING:  # as late as possible: a message
+            later = (*units[:index], *units[index + 1 :])  # whose rivals are not in the trace
+            edit = Edit("postpone", index, index, later, in_slice=here, postpone=units[index].label)
+            ranked.append(((not here, distance, REACH + 1, 5), edit))
     ranked.sort(key=lambda pair: pair[0])
     for _, edit in ranked:
         yield edit
@@ -171,11 +180,32 @@ class Outcome:
     bound_reached: bool
 
 
+class _Postponing(LenientStrategy):
+    """Lenient replay that runs the operation `avoid` only when nothing else can run."""
+
+    def __init__(self, units: Sequence[Unit], fair: bool, name: str, avoid: str) -> None:
+        super().__init__(units, fair, name)
+        self.avoid = avoid
+
+    def pick(self, enabled: Sequence[Any], step: int) -> Any:
+        op = super().pick(enabled, step)
+        if len(enabled) > 1 and op_label(op) == self.avoid:
+            index = next(i for i, other in enumerate(enabled) if op_label(other) != self.avoid)
+            self.choices[-1] = index
+            return enabled[index]
+        return op
+
+
 def lenient_run(
-    test: TestFunction, trace: Trace, units: Sequence[Unit], sandbox: Sandbox
+    test: TestFunction, trace: Trace, units: Sequence[Unit], sandbox: Sandbox, avoid: str = ""
 ) -> Outcome | None:
-    """Run `units` leniently under `trace`'s settings; None if the tester was misused."""
-    strategy = LenientStrategy(units, trace.fair, trace.strategy)
+    """Run `units` leniently under `trace`'s settings (running `avoid` only when nothing
+    else can run); None if the tester was misused."""
+    strategy = (
+        _Postponing(units, trace.fair, trace.strategy, avoid)
+        if avoid
+        else LenientStrategy(units, trace.fair, trace.strategy)
+    )
     strategy.begin(0, random.Random(0), trace.max_steps)
     try:
         runtime, bug = run_once(
@@ -221,7 +251,7 @@ def search(
         if wall_clock() >= deadline:
             return Search(None, None, tried, len(edits), True)
         tried += 1
-        outcome = lenient_run(test, trace, edit.units, sandbox)
+        outcome = lenient_run(test, trace, edit.units, sandbox, edit.postpone)
         if outcome is None or outcome.bug is not None:
             continue
         passing = replace(trace, steps=outcome.steps, bug="")

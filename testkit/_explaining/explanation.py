@@ -72,6 +72,12 @@ class Explanation:
         return self.decisive is not None and not self.undecided
 
     @property
+    def story(self) -> str:
+        """`text` without its first line (the bug itself): what to print under a bug that
+        is already shown."""
+        return "\n".join(self.text.splitlines()[1:])
+
+    @property
     def slice_steps(self) -> frozenset[int]:
         """The indexes of the slice's steps."""
         return frozenset(step.index for step in self.slice)
@@ -334,6 +340,9 @@ def _edit_words(edit: Edit, layout: Layout, facts: dict[int, StepFacts]) -> str:
         return (
             f"step {step.index} ({step.actor}'s {step.what}) given {_with_value(step, edit.value)}"
         )
+    if edit.kind == "postpone":
+        words = _step_words(facts.get(first.index), first)
+        return f"step {first.index} ({words}) put off until nothing else could run"
     verb = "before" if edit.kind == "earlier" else "after"
     return (
         f"step {first.index} ({_step_words(facts.get(first.index), first)}) moved {verb} "
@@ -350,7 +359,8 @@ def _text(
     change: Change | None,
     undecided: list[str],
 ) -> str:
-    lines = [f"{bug.kind} bug in {bug.actor}: {bug.message}"]
+    first = (bug.message.splitlines() or [""])[0]
+    lines = [f"{bug.kind} bug in {bug.actor}: {first}"]
     if change is not None:
         lines.append(f"It {change.text}.")
     where = (

@@ -98,7 +98,7 @@ def explained(
             "explain this trace (bug.explain explains bug.trace)"
         )
     diagram.slice = explanation.slice_steps
-    diagram.explanation = "\n".join(explanation.text.splitlines()[1:])  # the bug is above
+    diagram.explanation = explanation.story  # the bug is shown above it
     change = explanation.decisive
     if change is None or explanation.passing is None:
         return

@@ -147,7 +147,8 @@ _SCRIPT = r"""
         if (!rs.length) return;
         const steps = rs.map(r => r.s);
         const who = [...new Set(rs.map(r => r.b))].filter(n => !hidden.has(n));
-        const fold = rs.some(r => inSlice.has(r.s)) ? 'fold' : 'fold out';
+        const faded = inSlice.size && !rs.some(r => inSlice.has(r.s));
+        const fold = faded ? 'fold out' : 'fold';
         const g = el('g', {class: fold, 'data-fold': index}, front);
         el('rect', {x: GUT - 4, y: y + 3, width: W - GUT - 10, height: 24, rx: 4}, g);
         el('text', {x: GUT + 8, y: y + 19}, g,
