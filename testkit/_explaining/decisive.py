@@ -28,6 +28,9 @@ from testkit._shrinking.units import LEADING, PASSIVE, Unit, units_of
 
 REACH = 8
 """How many units apart two swapped units may be."""
+POSTPONED = 1_000_000
+"""Putting a unit off until nothing else can run is a larger change than any swap: such
+edits rank after every other edit of the units in the slice."""
 
 
 @dataclass(frozen=True)
@@ -45,8 +48,8 @@ class Edit:
     value: int = 0
     in_slice: bool = True
     postpone: str = ""
-    """For `postpone` (unit `first` left out, and its operation run only when nothing else
-    can run from there on): that operation's label."""
+    """For `postpone` (unit `first` left out, and from there on its operation run only when
+    nothing else can run): that operation's label."""
 
 
 @dataclass
@@ -139,10 +142,10 @@ def candidates(
                 )
                 edit = Edit("later", earlier, index, later, in_slice=both)
                 ranked.append(((not both, distance, gap, 3), edit))
-        if index > 0 and units[index].label != LEADING:  # as late as possible: a message
-            later = (*units[:index], *units[index + 1 :])  # whose rivals are not in the trace
+        if 0 < index < failing_unit and units[index].label != LEADING:  # as late as possible
+            later = (*units[:index], *units[index + 1 :])
             edit = Edit("postpone", index, index, later, in_slice=here, postpone=units[index].label)
-            ranked.append(((not here, distance, REACH + 1, 5), edit))
+            ranked.append(((not here, POSTPONED + distance, 0, 5), edit))
     ranked.sort(key=lambda pair: pair[0])
     for _, edit in ranked:
         yield edit
@@ -181,15 +184,20 @@ class Outcome:
 
 
 class _Postponing(LenientStrategy):
-    """Lenient replay that runs the operation `avoid` only when nothing else can run."""
+    """Lenient replay that, from unit `start` on, runs the operation `avoid` only when
+    nothing else can run."""
 
-    def __init__(self, units: Sequence[Unit], fair: bool, name: str, avoid: str) -> None:
+    def __init__(
+        self, units: Sequence[Unit], fair: bool, name: str, avoid: str, start: int
+    ) -> None:
         super().__init__(units, fair, name)
         self.avoid = avoid
+        self.start = start
 
     def pick(self, enabled: Sequence[Any], step: int) -> Any:
+        active = self.cursor >= self.start
         op = super().pick(enabled, step)
-        if len(enabled) > 1 and op_label(op) == self.avoid:
+        if active and len(enabled) > 1 and op_label(op) == self.avoid:
             index = next(i for i, other in enumerate(enabled) if op_label(other) != self.avoid)
             self.choices[-1] = index
             return enabled[index]
@@ -197,12 +205,17 @@ class _Postponing(LenientStrategy):
 
 
 def lenient_run(
-    test: TestFunction, trace: Trace, units: Sequence[Unit], sandbox: Sandbox, avoid: str = ""
+    test: TestFunction,
+    trace: Trace,
+    units: Sequence[Unit],
+    sandbox: Sandbox,
+    avoid: str = "",
+    start: int = 0,
 ) -> Outcome | None:
-    """Run `units` leniently under `trace`'s settings (running `avoid` only when nothing
-    else can run); None if the tester was misused."""
+    """Run `units` leniently under `trace`'s settings (from unit `start` on, running
+    `avoid` only when nothing else can run); None if the tester was misused."""
     strategy = (
-        _Postponing(units, trace.fair, trace.strategy, avoid)
+        _Postponing(units, trace.fair, trace.strategy, avoid, start)
         if avoid
         else LenientStrategy(units, trace.fair, trace.strategy)
     )
@@ -251,7 +264,7 @@ def search(
         if wall_clock() >= deadline:
             return Search(None, None, tried, len(edits), True)
         tried += 1
-        outcome = lenient_run(test, trace, edit.units, sandbox, edit.postpone)
+        outcome = lenient_run(test, trace, edit.units, sandbox, edit.postpone, edit.first)
         if outcome is None or outcome.bug is not None:
             continue
         passing = replace(trace, steps=outcome.steps, bug="")
