@@ -15,7 +15,7 @@ from testkit._engine.trace import Step, Trace
 from testkit._engine.watchdog import DEFAULT_WATCHDOG
 from testkit._errors import TestkitError
 from testkit._explaining.causal import CausalGraph, StepFacts, causal_replay
-from testkit._explaining.decisive import Edit, Layout, search
+from testkit._explaining.decisive import REACH, Edit, Layout, search
 from testkit._reporting.words import DEFAULT_PAYLOAD_LENGTH
 
 DEFAULT_EXPLAIN_BUDGET = 30.0
@@ -141,7 +141,7 @@ def explain_trace(
             undecided.append(
                 f"which change makes the run pass: none of the {found.total} changes near the "
                 "failing step (a random value changed, two decisions up to "
-                f"{_reach()} apart swapped, a timer firing moved) made it pass"
+                f"{REACH} apart swapped, a timer firing moved) made it pass"
             )
     failing_step = steps[failing_index] if steps else Step(0, "start", "test")
     sliced = [steps[i] for i in sorted(in_slice) if i < len(steps)]
@@ -160,12 +160,6 @@ def explain_trace(
         found.tried,
         wall_clock() - started,
     )
-
-
-def _reach() -> int:
-    from testkit._explaining.decisive import REACH
-
-    return REACH
 
 
 def _check_budget(time_budget: object) -> float:
@@ -192,8 +186,12 @@ class _Run:
 def causal_replay_tolerant(
     test: TestFunction, trace: Trace, sandbox: Sandbox, payload_length: int
 ) -> _Run:
-    """Replay a passing trace to learn what each of its steps did."""
-    replayed = causal_replay(test, trace, sandbox, payload_length)
+    """Replay a passing trace to learn what each of its steps did (nothing, if the program
+    decides differently on this replay: the words then come from the edit alone)."""
+    try:
+        replayed = causal_replay(test, trace, sandbox, payload_length)
+    except TestkitError:
+        return _Run(trace.steps, {})
     return _Run(replayed.steps, replayed.graph.facts)
 
 
