@@ -28,6 +28,11 @@ class Change:
     `steps` are the failing trace's steps the change is about (the two deliveries that swap,
     the timer firing that moves, the random choice that changes); `passing_steps` the same
     events in the passing trace.
+
+        change = report.bug.explain(execute).decisive
+        if change is not None:
+            print(change.text)  # fails when `Debit(o-2)` reaches `PaymentService#2` before ...
+            print([str(report.bug.trace.steps[i]) for i in change.steps])
     """
 
     kind: str
