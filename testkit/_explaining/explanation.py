@@ -142,11 +142,18 @@ def explain_trace(
                 f"which change makes the run pass: the time budget ({budget:g}s) ran out after "
                 f"{found.tried} of {found.total} candidate changes near the failing step"
             )
-        else:
+        elif found.total:
             undecided.append(
                 f"which change makes the run pass: none of the {found.total} changes near the "
-                "failing step (a random value changed, two decisions up to "
-                f"{REACH} apart swapped, a timer firing moved) made it pass"
+                f"failing step (a random value changed, two concurrent decisions up to {REACH} "
+                "apart swapped, a decision put off) made it pass; the bug may happen in every "
+                "order of these steps (a handler's logic rather than a race)"
+            )
+        else:
+            undecided.append(
+                "which change makes the run pass: nothing before the failing step could be "
+                "changed (no random value, no concurrent decisions); the bug happens in every "
+                "order of these steps"
             )
     failing_step = steps[failing_index] if steps else Step(0, "start", "test")
     sliced = [steps[i] for i in sorted(in_slice) if i < len(steps)]
