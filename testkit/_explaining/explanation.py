@@ -104,12 +104,13 @@ def explain_trace(
     budget = _check_budget(time_budget)
     loaded = checked_trace(test, trace if isinstance(trace, Trace) else Path(trace), "explain")
     started = wall_clock()
-    deadline = started + budget
     with Sandbox(watchdog) as sandbox:
         try:
             failing = causal_replay(test, loaded, sandbox, payload_length)
         except TestkitError as exc:
             raise TestkitError(f"cannot explain this trace: it does not replay: {exc}") from None
+        # the passing run is replayed once more after the search: keep the time for it
+        deadline = started + budget - 2 * (wall_clock() - started)
         bug = failing.bug
         if bug is None:
             raise TestkitError(
