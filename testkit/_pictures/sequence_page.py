@@ -309,6 +309,7 @@ _SCRIPT = r"""
     D = showPassing ? ALL.passing : ALL;
     open.clear();
     passing.classList.toggle('on', showPassing);
+    if (jump) jump.style.display = showPassing ? 'none' : '';
     passing.textContent = showPassing ? 'Show the failing run' : 'Show the passing run';
     if (outcome) {
       outcome.className = showPassing ? 'note' : 'bug';
