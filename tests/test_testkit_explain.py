@@ -371,3 +371,34 @@ def test_an_explanation_of_another_trace_is_refused(
     why = deadlock.explain(playback.execute)
     with pytest.raises(TestkitError, match="another trace"):
         testkit.sequence_diagram(systems.lost_update, lost_update.trace, explanation=why)
+
+
+class Picky(FSM, pykka.ThreadingActor):
+    """Checks its own class exactly, and looks its attributes up its own way."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen = 0
+        self.start_with("on", None)
+        self.when("on", self.on)
+        self.initialize()
+
+    def on(self, event: Event) -> State | None:
+        assert type(self) is Picky, "a subclass"
+        self.seen += 1
+        assert not isinstance(event.message, Check), f"checked after {self.seen}"
+        return self.stay()
+
+
+def picky(runtime: testkit.Runtime) -> None:
+    actor = Picky.start()
+    actor.tell(Inc())
+    actor.tell(Check(0))
+
+
+def test_code_that_checks_its_own_class_is_still_explained() -> None:
+    report = testkit.explore(picky, iterations=5, seed=1)
+    assert report.bug is not None and "checked after 2" in report.bug.message
+    why = report.bug.explain(picky)
+    assert why.failing_step == report.bug.trace.steps[-1]
+    assert "checked after 2" in why.text

@@ -45,6 +45,7 @@ from testkit._engine.sandbox import Sandbox
 from testkit._engine.test_body import TestBody
 from testkit._engine.test_function import TestFunction
 from testkit._engine.trace import Step, Trace
+from testkit._errors import TestkitError
 from testkit._probes.probe import _ProbeActor
 from testkit._reporting.words import DEFAULT_PAYLOAD_LENGTH, message_text
 
@@ -75,6 +76,10 @@ class CausalGraph(Observer):
     """Records the dependencies of every step of one replay (see the module's docstring)."""
 
     payload_length: int = DEFAULT_PAYLOAD_LENGTH
+    track: bool = True
+    """Whether handlers report the attributes they read (else: they read everything)."""
+    tracked: set[int] = field(default_factory=set)
+    """The actors (their mailboxes' ids) whose handlers' reads are tracked."""
     deps: dict[int, set[int]] = field(default_factory=dict)
     facts: dict[int, StepFacts] = field(default_factory=dict)
     runtime: Any = None
@@ -112,7 +117,8 @@ class CausalGraph(Observer):
         self._enabler[key] = step
         if op.__class__ is Mailbox and key not in self._creator:
             self._creator[key] = step
-            _track_reads(op.actor, self, key)
+            if self.track:
+                _track_reads(op.actor, self, key)
 
     def picked(self, step: int, op: Any) -> None:
         """The replay chose `op` for `step`: the step's edges that are known before it runs."""
@@ -138,7 +144,7 @@ class CausalGraph(Observer):
         else:
             envelope = op.items[0]
             deps.add(self._send_step.get(id(envelope), -1))
-            self._reads[id(op)] = set()
+            self._reads[id(op)] = set() if id(op) in self.tracked else None
             self._before[id(op)] = self._fingerprints(op)
             current = getattr(op.actor, "_sm_current", None)
             message = envelope.message
@@ -403,6 +409,7 @@ def _message(message: Any, limit: int) -> str:
 
 
 _TRACKED: dict[type, type] = {}
+_OBJECT_GETATTRIBUTE: Any = object.__getattribute__
 
 
 def _track_reads(actor: Any, graph: CausalGraph, key: int) -> None:
@@ -412,6 +419,8 @@ def _track_reads(actor: Any, graph: CausalGraph, key: int) -> None:
     if actor is None:
         return
     cls = type(actor)
+    if cls.__getattribute__ is not _OBJECT_GETATTRIBUTE:  # its own: leave it alone
+        return
     tracked = _TRACKED.get(cls)
     if tracked is None:
         try:
@@ -432,7 +441,8 @@ def _track_reads(actor: Any, graph: CausalGraph, key: int) -> None:
         object.__setattr__(actor, "__class__", tracked)
         object.__setattr__(actor, "_testkit_reads", (graph, key))
     except Exception:
-        graph._reads[key] = None
+        return
+    graph.tracked.add(key)
 
 
 def _tracking_getattribute(self: Any, name: str) -> Any:
@@ -479,8 +489,22 @@ def causal_replay(
     test: TestFunction, trace: Trace, sandbox: Sandbox, payload_length: int
 ) -> Replayed:
     """Replay `trace` exactly, recording its causal graph (`ReplayDivergence` where the
-    program decides differently)."""
-    graph = CausalGraph(payload_length)
+    program decides differently). Should tracking the handlers' reads change what the
+    program does (code that checks `type(self) is Cls`), it replays again without: each
+    handler then counts as reading all of its actor's state."""
+    try:
+        replayed = _causal_replay(test, trace, sandbox, payload_length, True)
+    except TestkitError:
+        replayed = None
+    if replayed is None or replayed.runtime.steps != len(trace.steps):
+        replayed = _causal_replay(test, trace, sandbox, payload_length, False)
+    return replayed
+
+
+def _causal_replay(
+    test: TestFunction, trace: Trace, sandbox: Sandbox, payload_length: int, track: bool
+) -> Replayed:
+    graph = CausalGraph(payload_length, track=track)
     strategy = _Recording(trace, graph)
     strategy.begin(0, random.Random(0), trace.max_steps)
     try:
