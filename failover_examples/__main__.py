@@ -1,5 +1,6 @@
 """`python -m failover_examples`: the tester finds the coffee machine's failover bug, shrinks
-its trace, draws it as a sequence diagram (HTML), then replays the shrunk trace. The same as
+its trace, explains it (the steps that matter and the change that makes the run pass), draws
+it as a sequence diagram (HTML), then replays the shrunk trace. The same as
 
     python -m testkit test failover_examples.coffee_machine:execute \\
         -i 100 --max-steps 2000 --seed 3
@@ -55,8 +56,14 @@ def main(argv: list[str] | None = None) -> int:
     print(f"original trace written to {original}")
     print(f"trace written to {path}")
     print(f"replay it with: python -m testkit replay {TARGET} {shlex.quote(str(path))}")
+    why = bug.explain(coffee_machine.execute)
+    print("why:")
+    for line in why.story.splitlines():
+        print(f"  {line}")
     page = path.with_suffix(".html")
-    page.write_text(testkit.sequence_diagram(coffee_machine.execute, path), encoding="utf-8")
+    page.write_text(
+        testkit.sequence_diagram(coffee_machine.execute, path, explanation=why), encoding="utf-8"
+    )
     print(f"sequence diagram written to {page} (open it in a browser)")
     again = testkit.replay(coffee_machine.execute, path)
     assert again.bug is not None

@@ -1,4 +1,4 @@
-"""`python -m testkit test|replay|shrink|show MODULE:FUNCTION ...`: the command line."""
+"""`python -m testkit test|replay|shrink|show|explain MODULE:FUNCTION ...`: the command line."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from testkit._engine.test_function import load_test, test_name
 from testkit._engine.trace import TRACE_DIR, Trace, bug_line
 from testkit._engine.watchdog import DEFAULT_WATCHDOG
 from testkit._errors import ReplayDivergence, TestkitError
+from testkit._explaining.explanation import DEFAULT_EXPLAIN_BUDGET, Explanation, explain_trace
 from testkit._exploration.diagrams import sequence_diagram
 from testkit._exploration.explore import explore
 from testkit._exploration.replay import replay
@@ -26,6 +27,7 @@ from testkit._exploration.shrink import DEFAULT_SHRINK_BUDGET, original_path, sh
 from testkit._exploration.workers import PROCESSES_PER_CORE, process_count
 from testkit._reporting.progress import ProgressBar
 from testkit._reporting.report import Interrupted, Report, describe_bug
+from testkit._reporting.words import DEFAULT_PAYLOAD_LENGTH
 from testkit._strategies import NAMES, make_strategy
 
 EXIT_OK, EXIT_BUG, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -224,6 +226,18 @@ def _parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="seconds to spend shrinking, on top of --timeout, shared among the bugs",
     )
+    test.add_argument(
+        "--no-explain",
+        action="store_true",
+        help="do not explain the bug (its causal slice and decisive change) after finding it",
+    )
+    test.add_argument(
+        "--explain-timeout",
+        type=_seconds,
+        default=DEFAULT_EXPLAIN_BUDGET,
+        metavar="SECONDS",
+        help="seconds to spend explaining each bug found",
+    )
     test.add_argument("--no-progress", action="store_true", help="no progress bar or lines")
     test.add_argument(
         "-v", "--verbose", action="store_true", help="show the actors' logs and whole tracebacks"
@@ -266,6 +280,14 @@ def _parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="stop shrinking after this many seconds (the best trace so far is written)",
     )
+    shr.add_argument(
+        "--keep",
+        action="append",
+        default=[],
+        metavar="KIND",
+        help="a kind of step to keep even when the bug happens without it (e.g. stop, start, "
+        "fault); repeatable",
+    )
     _add_watchdog(shr)
     shr.add_argument(
         "-v", "--verbose", action="store_true", help="show the actors' logs and whole tracebacks"
@@ -290,7 +312,53 @@ def _parser() -> argparse.ArgumentParser:
     show.add_argument(
         "--logs", action="store_true", help="capture DEBUG log lines (LoggingFSM) and show them"
     )
+    show.add_argument(
+        "--explain",
+        action="store_true",
+        help="explain the bug first: highlight its causal slice and decisive steps, and draw "
+        "the passing run beside it",
+    )
+    _add_payload_length(show)
+    why = commands.add_parser(
+        "explain",
+        help="explain a trace's bug: the steps that matter and the change that makes it pass",
+        description="Replay TRACE against MODULE:FUNCTION, find the steps its failing step "
+        "depends on (the causal slice) and the smallest nearby change that makes the run pass "
+        "(the decisive change); print both in words, write the passing trace and a sequence "
+        "diagram that highlights them.",
+        epilog=EXIT_CODES,
+        formatter_class=formatter,
+    )
+    _add_target_and_trace(why)
+    why.add_argument(
+        "--timeout",
+        type=_seconds,
+        default=DEFAULT_EXPLAIN_BUDGET,
+        metavar="SECONDS",
+        help="stop searching for the decisive change after this many seconds (the "
+        "explanation then says what it could not decide)",
+    )
+    why.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        default=None,
+        help="the sequence diagram (default: TRACE's name with .explained.html)",
+    )
+    _add_payload_length(why)
+    _add_watchdog(why)
+    why.add_argument("-v", "--verbose", action="store_true", help="show the actors' logs")
     return parser
+
+
+def _add_payload_length(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--payload-length",
+        type=int,
+        default=DEFAULT_PAYLOAD_LENGTH,
+        metavar="N",
+        help="characters of each message's payload shown on its arrow",
+    )
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
@@ -313,6 +381,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
             return _show(args, test, stream)
         if args.command == "shrink":
             return _shrink(args, test, stream)
+        if args.command == "explain":
+            return _explain(args, test, stream)
         return _replay(args, test, stream)
     except TestkitError as exc:
         stream.write(f"error: {exc}\n")
@@ -419,8 +489,9 @@ def _print_report(
                 found = original.save(original_path(path))
                 stream.write(f"original trace written to {found}\n")
         stream.write(f"trace written to {path}\n")
+        explanation = None if args.no_explain else _explain_found(test, bug, args, stream)
         if beside:
-            _draw_next_to(test, path, stream)
+            _draw_next_to(test, path, stream, explanation)
         stream.write(f"replay it with: {replay_command(args.target, path)}\n")
     return EXIT_BUG
 
@@ -442,11 +513,31 @@ def _trace_target(trace_out: str | None, number: int, several: bool) -> str:
     return f"{trace_out.removesuffix('.trace')}-{number}.trace"
 
 
-def _draw_next_to(test: Callable[..., Any], trace: Path, stream: _Out) -> None:
+def _explain_found(
+    test: Callable[..., Any], bug: Any, args: argparse.Namespace, stream: _Out
+) -> Explanation | None:
+    """Print why `bug` happens (a note if it cannot be explained)."""
+    try:
+        explanation: Explanation = bug.explain(test, args.explain_timeout)
+    except TestkitError as exc:
+        stream.write(f"note: the bug was not explained: {exc}\n")
+        return None
+    stream.write(_why_text(explanation))
+    return explanation
+
+
+def _why_text(explanation: Explanation) -> str:
+    lines = explanation.story.splitlines()
+    return "why:\n" + "".join(f"  {line}\n" for line in lines)
+
+
+def _draw_next_to(
+    test: Callable[..., Any], trace: Path, stream: _Out, explanation: Explanation | None = None
+) -> None:
     """The bug's sequence diagram as HTML beside its trace (a note if it cannot be drawn)."""
     page = trace.with_suffix(".html")
     try:
-        page.write_text(sequence_diagram(test, trace))
+        page.write_text(sequence_diagram(test, trace, explanation=explanation))
     except (TestkitError, OSError) as exc:
         stream.write(f"note: no sequence diagram drawn: {exc}\n")
         return
@@ -454,8 +545,16 @@ def _draw_next_to(test: Callable[..., Any], trace: Path, stream: _Out) -> None:
 
 
 def _show(args: argparse.Namespace, test: Callable[..., Any], stream: _Out) -> int:
+    explanation = None
+    if args.explain:
+        explanation = explain_trace(test, args.trace, payload_length=_payload_length(args))
     text = sequence_diagram(
-        test, args.trace, format="mermaid" if args.mermaid else "html", logs=args.logs
+        test,
+        args.trace,
+        format="mermaid" if args.mermaid else "html",
+        logs=args.logs,
+        explanation=explanation,
+        payload_length=_payload_length(args),
     )
     output = args.output
     if output is None and args.mermaid:
@@ -479,9 +578,11 @@ def _shrink(args: argparse.Namespace, test: Callable[..., Any], stream: _Out) ->
         output = args.trace.with_name(f"{name}.shrunk.trace")
     stream.write(f"testkit: shrinking {args.trace} ({len(trace)} steps) against {args.target}\n")
     stream.flush()
-    shrunk = shrink_file(test, trace, args.timeout, args.watchdog)
+    shrunk = shrink_file(test, trace, args.timeout, args.watchdog, args.keep)
     path = shrunk.trace.save(output)
     stream.write(describe_bug(shrunk.bug, full_traceback=args.verbose) + "\n")
+    for note in shrunk.notes:
+        stream.write(f"note: {note}\n")
     budget = " (time budget used up: the best so far)" if shrunk.timed_out else ""
     stream.write(
         f"shrunk from {len(trace)} to {len(shrunk.trace)} steps in {shrunk.seconds:.2f}s, "
@@ -490,6 +591,41 @@ def _shrink(args: argparse.Namespace, test: Callable[..., Any], stream: _Out) ->
     stream.write(f"original trace: {args.trace}\n")
     stream.write(f"shrunk trace written to {path}\n")
     stream.write(f"replay it with: {replay_command(args.target, path)}\n")
+    return EXIT_BUG
+
+
+def _payload_length(args: argparse.Namespace) -> int:
+    if args.payload_length < 0:
+        raise TestkitError(f"--payload-length must be >= 0, got {args.payload_length}")
+    return int(args.payload_length)
+
+
+def _explain(args: argparse.Namespace, test: Callable[..., Any], stream: _Out) -> int:
+    trace = Trace.load(args.trace)
+    check_target(trace.test, test_name(test))  # before the banner: an error stands alone
+    length = _payload_length(args)
+    stream.write(f"testkit: explaining {args.trace} ({len(trace)} steps) against {args.target}\n")
+    stream.flush()
+    explanation = explain_trace(
+        test, trace, args.timeout, payload_length=length, watchdog=args.watchdog
+    )
+    stream.write(f"BUG: {explanation.bug}\n")
+    stream.write(_why_text(explanation))
+    stream.write(
+        f"slice: {len(explanation.slice)} of {len(trace)} steps: "
+        f"{', '.join(str(step.index) for step in explanation.slice)}\n"
+    )
+    name = args.trace.name.removesuffix(".trace")
+    if explanation.passing is not None:
+        passing = explanation.passing.save(args.trace.with_name(f"{name}.passing.trace"))
+        stream.write(f"passing trace written to {passing}\n")
+    output = args.output or args.trace.with_name(f"{name}.explained.html")
+    page = sequence_diagram(test, trace, explanation=explanation, payload_length=length)
+    try:
+        output.write_text(page)
+    except OSError as exc:
+        raise TestkitError(f"cannot write {output}: {exc}") from None
+    stream.write(f"sequence diagram written to {output}\n")
     return EXIT_BUG
 
 

@@ -41,4 +41,4 @@ def test_a_trace_with_dead_letters_replays_and_shrinks() -> None:
 
 def test_the_sequence_diagram_draws_a_crossed_arrow() -> None:
     text = testkit.sequence_diagram(systems.late_message, _bug().trace, format="mermaid")
-    assert "P0-xP1: 3: \u2717 str (dead letter)" in text
+    assert "P0-xP1: 3: \u2717 late (dead letter)" in text

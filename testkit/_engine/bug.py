@@ -4,10 +4,22 @@ from __future__ import annotations
 
 import enum
 import os
+from collections.abc import Callable
 from typing import Any
 
 from testkit._engine.frames import is_users
 from testkit._engine.tracebacks import traceback_text
+from testkit._errors import TestkitError
+
+Explainer = Callable[["Bug", Any, float], Any]
+_explainers: list[Explainer] = []
+"""The explainer `Bug.explain` calls: registered from above (`testkit._explaining`, which
+`testkit` imports), as the engine may not import the rooms above it."""
+
+
+def register_explainer(explainer: Explainer) -> None:
+    """Make `explainer(bug, test, time_budget)` what `Bug.explain` calls (the last one wins)."""
+    _explainers.append(explainer)
 
 
 class Bug:
@@ -63,6 +75,22 @@ class Bug:
 
     def __repr__(self) -> str:
         return f"Bug({self.kind!r}, {self.message!r}, actor={self.actor!r})"
+
+    def explain(self, test: Any, time_budget: float = 30.0) -> Any:
+        """Why this bug happens: a `testkit.Explanation` of its trace, with `.slice` (the
+        steps the failing step depends on), `.decisive` (the smallest nearby change that
+        makes the run pass), `.passing` (that passing trace) and `.text` (in words).
+
+            report = testkit.explore(execute, seed=3)
+            print(report.bug.explain(execute).text)
+
+        Replays the trace, then tries changes near the failing step for at most
+        `time_budget` seconds; when the budget runs out the explanation says what it could
+        not decide. `TestkitError` if the trace is not one of `test` or does not fail.
+        """
+        if not _explainers:
+            raise TestkitError("no explainer is registered: import testkit first")
+        return _explainers[-1](self, test, time_budget)
 
     def headline(self) -> str:
         where = self.actor + (
