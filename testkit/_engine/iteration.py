@@ -13,10 +13,12 @@ from typing import Any
 
 from fsm import _dispatch
 from testkit._engine.bug import Abort, Bug, state_text
+from testkit._engine.faults import FaultPayload, Faults
 from testkit._engine.operations import TimerQueue
 from testkit._engine.payloads import Choice, Wait, describe_message
 from testkit._engine.runtime import Runtime
 from testkit._engine.sandbox import Sandbox
+from testkit._engine.sometimes import SometimesBook
 from testkit._engine.test_function import TestFunction
 from testkit._engine.trace import Step, Trace
 from testkit._engine.watchdog import Hung
@@ -47,9 +49,22 @@ def run_once(
     timer_delay: int,
     delays: random.Random,
     replaying: bool = False,
+    faults: Faults | None = None,
+    sometimes: SometimesBook | None = None,
 ) -> tuple[Runtime, Bug | None]:
+    """Run `test` once under `strategy`; the runtime (its trace, counts) and the bug found.
+    `faults`: the declared faults to inject; `sometimes`: the exploration's record of where
+    each `sometimes` name is used (a fresh one if None)."""
     runtime = Runtime(
-        strategy, max_steps, sandbox.set_clock, replaying, timer_delay, delays, sandbox.worker
+        strategy,
+        max_steps,
+        sandbox.set_clock,
+        replaying,
+        timer_delay,
+        delays,
+        sandbox.worker,
+        faults,
+        sometimes,
     )
     sandbox.set_clock(0.0)
     watchdog = sandbox.watchdog
@@ -68,6 +83,8 @@ def run_once(
         finally:
             runtime.dispose()
             watchdog.runtime = None
+    if runtime.faults is not None:
+        strategy.faults_ended(runtime.steps)
     if watchdog.message is not None:
         raise TestkitError(watchdog.message)
     if isinstance(outcome, Abort):
@@ -146,6 +163,7 @@ def finish_bug(
         liveness_threshold=threshold,
         timer_delay=runtime.timer_delay,
         bug=bug.headline(),
+        faults=str(runtime.faults.spec) if runtime.faults is not None else "",
     )
     bug.original_trace = bug.trace
     bug.events = recent_events(steps)
@@ -167,6 +185,9 @@ def build_steps(trace: Iterable[tuple[Any, Any, Any]]) -> list[Step]:
         if payload.__class__ is Choice:
             steps.append(Step(index, "random", op.id, payload.describe()))
             continue
+        if payload.__class__ is FaultPayload:
+            steps.append(Step(index, "fault", payload.kind, payload.target, payload.detail))
+            continue
         if payload.__class__ is Wait:
             steps.append(Step(index, payload.kind, op.id, payload.target, payload.what))
             continue
@@ -184,7 +205,10 @@ def build_steps(trace: Iterable[tuple[Any, Any, Any]]) -> list[Step]:
 def recent_events(steps: list[Step], per_actor: int = 6) -> dict[str, list[str]]:
     recent: dict[str, list[str]] = {}
     for step in reversed(steps):
-        events = recent.setdefault(step.actor, [])
+        actor = step.actor
+        if step.kind == "fault":  # `fault drop A#1->B#1 ...` is an event of B#1
+            actor = step.what.rpartition("->")[2] if "#" in step.what else "faults"
+        events = recent.setdefault(actor, [])
         if len(events) < per_actor:
             events.append(str(step))
     return {actor: list(reversed(events)) for actor, events in recent.items()}
