@@ -67,6 +67,8 @@ KINDS = ("crash", "restart", "drop", "duplicate", "partition")
 DECISIONS = frozenset({"crash", "drop", "duplicate", "partition"})
 """The kinds injected at a fault point (each uses one unit of the budget); a restart is an
 operation the strategy schedules like a delivery, and counts against no budget."""
+POINT_KINDS = ("crash", "drop", "duplicate", "partition")
+"""The order of the per-kind lists a strategy's `pick_fault` gets."""
 STEP_KINDS = frozenset({*KINDS, "heal"})
 """What follows `fault` in a trace step."""
 
@@ -289,7 +291,7 @@ class Faults:
             if key in ("crash", "restart"):
                 keywords[key] = _split(value, where)
             elif key in ("drop", "duplicate"):
-                keywords[key] = [_link_text(item, where) for item in _split(value, where)]
+                keywords[key] = [_link_text(item.strip(), where) for item in value.split(",")]
             elif key == "partition":
                 groups = [_split(group, where) for group in value.split("|")]
                 if len(groups) < 2:
@@ -320,6 +322,8 @@ def _split(value: str, where: str) -> list[str]:
 def _link_text(item: str, where: str) -> str | tuple[str, str]:
     sender, arrow, receiver = item.partition("->")
     if not arrow:
+        if not _NAME.match(item):
+            raise TestkitError(f"{where}: {item!r} is not a class name or Sender->Receiver")
         return item
     for name in (sender.strip(), receiver.strip()):
         if not _NAME.match(name):
@@ -461,7 +465,8 @@ class FaultInjector:
         self._groups: dict[type, int | None] = {}
         self._on_fault = runtime.on_fault
         self.watches_messages = bool(faults.drop or faults.duplicate or faults.partition)
-        strategy.plan_faults(faults.budget, self.heal_at, runtime.max_steps)
+        kinds = [i for i, kind in enumerate(POINT_KINDS) if getattr(faults, kind)]
+        strategy.plan_faults(faults.budget, self.heal_at, runtime.max_steps, kinds)
 
     # ---- matching classes ------------------------------------------------------------------
 

@@ -80,7 +80,9 @@ class ReplayStrategy(Strategy):
         at = bisect.bisect_left(faults, step)
         return faults[at] if at < len(faults) else NEVER
 
-    def plan_faults(self, budget: int, heal_at: int | None, max_steps: int) -> None:
+    def plan_faults(
+        self, budget: int, heal_at: int | None, max_steps: int, kinds: Sequence[int]
+    ) -> None:
         """Nothing to plan: the trace says where each fault goes."""
 
     def pick_fault(self, options: Sequence[Sequence[Any]], step: int) -> Any | None:

@@ -371,11 +371,8 @@ class Runtime(Dispatcher):
         while not done():
             if self.misuse is not None:
                 raise Abort(error=self.misuse)
-            if not enabled and not sleeping:
-                if self.faults is not None and self.faults.quiescent():
-                    continue
-                if not self._quiescent():
-                    return False
+            if not enabled and not sleeping and not self._quiescent():
+                return False
             if self.steps >= self._limit:
                 if self.steps >= self.max_steps:
                     self.bound_reached = True
@@ -429,8 +426,6 @@ class Runtime(Dispatcher):
                 body.state = RUNNABLE
                 self.enable(body)
             if not enabled and not sleeping:
-                if self.faults is not None and self.faults.quiescent():
-                    continue
                 if self._quiescent():
                     continue
                 if body.state is not WAITING:
@@ -532,17 +527,20 @@ class Runtime(Dispatcher):
         glet.switch()
 
     def _quiescent(self) -> bool:
-        """Nothing can run: end the waits that have a timeout (True if one did), or report
-        handlers that wait forever as a deadlock."""
+        """Nothing can run: end the waits that have a timeout (True if one did), else heal a
+        declared partition (True if that gave work), or report handlers that wait forever
+        as a deadlock."""
         waiting = [w for w in self.waiters if not w.ready]
         if not waiting:
-            return False
+            return self.faults is not None and self.faults.quiescent()
         timed = [w for w in waiting if w.timeout is not None]
         if timed:
             for waiter in timed:
                 waiter.timed_out = True
                 self._wake_waiter(waiter)
             return True
+        if self.faults is not None and self.faults.quiescent():
+            return True  # a partition held back what they wait for: it heals now
         body = self.body
         if body.state is WAITING and body.waiting_for is None:
             return False  # the test function waits on a probe: it goes on first

@@ -54,7 +54,9 @@ class LenientStrategy(Strategy):
         self.enabled.append(labels)
         return enabled[index]
 
-    def plan_faults(self, budget: int, heal_at: int | None, max_steps: int) -> None:
+    def plan_faults(
+        self, budget: int, heal_at: int | None, max_steps: int, kinds: Sequence[int]
+    ) -> None:
         """Nothing to plan: a fault comes where a unit says so."""
 
     def next_fault(self, step: int) -> int:

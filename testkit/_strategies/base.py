@@ -47,11 +47,14 @@ class Strategy:
 
     # ---- declared faults (asked only when a test declares them) -----------------------------
 
-    def plan_faults(self, budget: int, heal_at: int | None, max_steps: int) -> None:
-        """Plan this iteration's fault points (called by the runtime after `begin`)."""
+    def plan_faults(
+        self, budget: int, heal_at: int | None, max_steps: int, kinds: Sequence[int]
+    ) -> None:
+        """Plan this iteration's fault points (called by the runtime after `begin`): up to
+        `budget` of them, each of one of `kinds` (indexes into `pick_fault`'s options)."""
         history = self.fault_history
         horizon = history.horizon(heal_at, max_steps)
-        self.fault_plan = FaultPlan(plan_seed(self.rng), budget, horizon)
+        self.fault_plan = FaultPlan(plan_seed(self.rng), budget, horizon, kinds)
 
     def next_fault(self, step: int) -> int:
         """The step at which the next fault decision is due (`NEVER`: none)."""

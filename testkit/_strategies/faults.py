@@ -3,11 +3,11 @@
 As PCT spreads its priority change points over the scheduling decisions of the expected run,
 the faults of one iteration (1 to `budget` of them) fall at steps drawn uniformly over the
 run up to the heal point, so that a crash is as likely early as late and competes with the
-deliveries around it instead of clumping at the start. At a point, one of the faults possible
-right now is chosen: first a kind (crash, drop, duplicate, partition) uniformly among the
-kinds possible, then one fault of that kind, so a mailbox full of droppable messages does not
-crowd out a crash. A point where no fault is possible (the actor has not started yet) waits
-1, 2, 4... steps and tries again.
+deliveries around it instead of clumping at the start. Each point is given a kind (crash,
+drop, duplicate, partition) uniformly among the kinds declared, so a kind possible only now
+and then (a drop needs a message in flight) gets its share; at the point, one fault of that
+kind possible right now is chosen uniformly. A point whose kind is not possible yet (the
+actor has not started, no message is in flight) waits 1, 2, 4... steps and tries again.
 
 The plan draws from a generator of its own, seeded from the iteration's, so declaring faults
 changes no scheduling choice before the first fault.
@@ -29,27 +29,30 @@ class FaultPlan:
 
     __slots__ = ("_rand", "points", "wait")
 
-    def __init__(self, rng: random.Random, budget: int, horizon: int) -> None:
+    def __init__(self, rng: random.Random, budget: int, horizon: int, kinds: Sequence[int]) -> None:
         self._rand = rng.random
-        count = rng.randint(1, budget) if budget > 0 else 0
-        self.points = [rng.randrange(max(horizon, 1)) for _ in range(count)]
+        count = rng.randint(1, budget) if budget > 0 and kinds else 0
+        self.points = [
+            (rng.randrange(max(horizon, 1)), kinds[rng.randrange(len(kinds))]) for _ in range(count)
+        ]
         heapq.heapify(self.points)
         self.wait = 0
 
     def next(self) -> int:
         """The step of the next fault point (`NEVER` when none is left)."""
-        return self.points[0] if self.points else NEVER
+        return self.points[0][0] if self.points else NEVER
 
     def pick(self, options: Sequence[Sequence[Any]], step: int) -> Any | None:
-        """One fault among `options` (a list per kind), or None (and try a bit later)."""
-        kinds = [kind for kind in options if kind]
-        if not kinds:
+        """A fault of the point's kind among `options` (a list per kind), or None (and try
+        again a little later)."""
+        kind = self.points[0][1]
+        group = options[kind] if kind < len(options) else ()
+        if not group:
             self.wait = min(max(1, self.wait * 2), 1 << 16)
-            heapq.heapreplace(self.points, step + self.wait)
+            heapq.heapreplace(self.points, (step + self.wait, kind))
             return None
         heapq.heappop(self.points)
         self.wait = 0
-        group = kinds[int(self._rand() * len(kinds))]
         return group[int(self._rand() * len(group))]
 
 
