@@ -145,10 +145,10 @@ class Client(Node):
         super().__init__()
 
     def handle(self, message: Any) -> State | None:
-        if message == "go" or (isinstance(message, Ack) and message.key == self.key):
-            if self.key < WRITES:
-                self.key += 1
-                self.leader.tell(Write(self.key, self.actor_ref))
+        answered = message == "go" or (isinstance(message, Ack) and message.key == self.key)
+        if answered and self.key < WRITES:
+            self.key += 1
+            self.leader.tell(Write(self.key, self.actor_ref))
         return None
 
 
