@@ -29,6 +29,7 @@ from typing import Any, NoReturn
 import pytest
 
 from testkit._engine.bug import Bug
+from testkit._engine.faults import Faults, check_faults
 from testkit._engine.test_function import test_name
 from testkit._engine.trace import TRACE_DIR, Trace
 from testkit._errors import TestkitError
@@ -56,6 +57,7 @@ MARKER_KEYWORDS = (
     "liveness_threshold",
     "timer_delay",
     "stop_at_first_bug",
+    "faults",
 )
 """What `@pytest.mark.testkit(...)` always accepts (plus any other keyword `explore` takes)."""
 
@@ -141,6 +143,11 @@ def check_setting(keyword: str, value: Any) -> str | None:
     if keyword == "strategy":
         try:
             make_strategy(value)
+        except TestkitError as exc:
+            return str(exc)
+    if keyword == "faults" and value is not None:
+        try:
+            Faults.parse(value) if isinstance(value, str) else check_faults(value, 1 << 62)
         except TestkitError as exc:
             return str(exc)
     return None
