@@ -12,13 +12,15 @@ import pykka
 import fsm
 from fsm import FSM, Event, State, StopEvent
 from testkit import Runtime
+from tests.persistent_accounts import Account as PersistentAccount
+from tests.persistent_accounts import Deposit
 
 
 @dataclass
 class World:
     """What outlives every actor instance of one iteration (the tests read it)."""
 
-    hooks: list[str] = field(default_factory=list)
+    hooks: list[Any] = field(default_factory=list)
     received: list[int] = field(default_factory=list)
     instances: list[Any] = field(default_factory=list)
     answers: list[str] = field(default_factory=list)
@@ -168,3 +170,52 @@ def buggy_without_faults(runtime: Runtime) -> None:
     Feeder.start(cell, 2)
     runtime.run()
     assert len(world.received) < 2, "both arrived"
+
+
+class Ledger(PersistentAccount, FSM, pykka.ThreadingActor):
+    """The persistence tests' event-sourced account, as a threading actor."""
+
+
+class Depositor(FSM, pykka.ThreadingActor):
+    """Deposits 1, 2 and 4 into whichever `Ledger` is running, asking each time, and
+    records every acknowledged amount; a deposit whose ask fails (the account crashed) is
+    asked again of the restarted one."""
+
+    def __init__(self, world: World) -> None:
+        super().__init__()
+        self.world = world
+        self.todo = [1, 2, 4]
+        self.start_with("up", None)
+        self.when("up", self.up)
+        self.initialize()
+
+    def on_start(self) -> None:
+        self.actor_ref.tell("next")
+
+    def up(self, event: Event) -> State | None:
+        if event.message == "next" and self.todo:
+            ledgers = pykka.ActorRegistry.get_by_class(Ledger)
+            if ledgers:
+                try:
+                    ledgers[0].ask(Deposit(self.todo[0]))
+                except pykka.ActorDeadError:
+                    pass  # crashed before answering: ask the restarted one
+                else:
+                    self.world.received.append(self.todo.pop(0))
+            self.actor_ref.tell("next")
+        return self.stay()
+
+
+def persistent_restart(runtime: Runtime) -> None:
+    """A crashed `PersistentFSM` frees its persistence id, and its restart recovers every
+    acknowledged deposit from the journal."""
+    world = World()
+    journal = fsm.InMemoryJournal()
+    Ledger.start("ledger-1", journal, seen=world.hooks)
+    Depositor.start(world)
+    runtime.run()
+    recovered = [hook for hook in world.hooks if hook[0] == "recovered"]
+    runtime.sometimes(len(recovered) > 1, "recovered after a crash")
+    balances = [hook[-1] if hook[0] == "and_then" else hook[2] for hook in world.hooks]
+    balances = [b for hook, b in zip(world.hooks, balances, strict=True) if hook[0] != "transition"]
+    assert balances[-1] == sum(world.received), (world.hooks, world.received)

@@ -147,6 +147,13 @@ def test_a_crashed_actor_fails_its_queued_asks_and_its_ref_stays_dead() -> None:
     assert report.faults.injected == {"crash": 1}
 
 
+def test_a_crashed_persistent_fsm_frees_its_id_and_its_restart_recovers() -> None:
+    faults = Faults(crash=systems.Ledger, restart=systems.Ledger, budget=1)
+    report = _explore(systems.persistent_restart, faults, iterations=80)
+    assert report.bug is None, report.summary()
+    assert report.sometimes["recovered after a crash"] > 0
+
+
 def test_drops_and_duplicates_lose_and_double_messages_on_the_wire_only() -> None:
     faults = Faults(drop=Cell, duplicate=[(Feeder, Cell)], budget=2)
     report = _explore(systems.lossy, faults, iterations=150)

@@ -16,6 +16,7 @@ SYSTEMS = (
 FAULT_SYSTEMS = (
     "lost_ack_write",
     "split_leader",
+    "double_charge",
 )
 """Systems whose bug needs a declared fault: each module also has `FAULTS`, the
 `testkit.Faults` to explore it with (`python bench/faults.py`)."""
