@@ -463,6 +463,7 @@ class FaultInjector:
         self.started: set[str] = set()
         self._matches: dict[tuple[type, str], bool] = {}
         self._groups: dict[type, int | None] = {}
+        self._classes: dict[type, tuple[frozenset[str], bool]] = {}
         self._on_fault = runtime.on_fault
         self.watches_messages = bool(faults.drop or faults.duplicate or faults.partition)
         kinds = [i for i, kind in enumerate(POINT_KINDS) if getattr(faults, kind)]
@@ -496,10 +497,12 @@ class FaultInjector:
         """`actor` is starting: remember the declared names it matches, and for a
         restartable class the arguments of its `start(...)`."""
         cls = actor.__class__
-        for name in self.spec.class_names:
-            if self._is(cls, name):
-                self.started.add(name)
-        if self._any(cls, self.spec.restart):
+        known = self._classes.get(cls)
+        if known is None:
+            names = frozenset(name for name in self.spec.class_names if self._is(cls, name))
+            known = self._classes[cls] = (names, self._any(cls, self.spec.restart))
+        self.started.update(known[0])
+        if known[1]:
             self.starts[mailbox] = _start_arguments(cls)
 
     def sent(self, mailbox: Mailbox, envelope: Envelope[Any]) -> bool:

@@ -9,8 +9,9 @@ and then (a drop needs a message in flight) gets its share; at the point, one fa
 kind possible right now is chosen uniformly. A point whose kind is not possible yet (the
 actor has not started, no message is in flight) waits 1, 2, 4... steps and tries again.
 
-The plan draws from a generator of its own, seeded from the iteration's, so declaring faults
-changes no scheduling choice before the first fault.
+The plan draws from a generator of its own (`PlanRandom`, seeded from the state of the
+iteration's without drawing from it), so declaring faults changes no scheduling choice before
+the first fault.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ class FaultPlan:
 
     __slots__ = ("_rand", "points", "wait")
 
-    def __init__(self, rng: random.Random, budget: int, horizon: int, kinds: Sequence[int]) -> None:
+    def __init__(self, rng: PlanRandom, budget: int, horizon: int, kinds: Sequence[int]) -> None:
         self._rand = rng.random
         count = rng.randint(1, budget) if budget > 0 and kinds else 0
         self.points = [
@@ -78,6 +79,40 @@ class FaultHistory:
         self.steps += steps
 
 
-def plan_seed(rng: random.Random) -> random.Random:
-    """A generator for the plan, derived from (and not drawing from) the iteration's."""
-    return random.Random(hash(rng.getstate()[1]) ^ 0xFA0175)
+class PlanRandom:
+    """SplitMix64: the few numbers a plan needs, without the cost of seeding a Mersenne
+    Twister for every iteration."""
+
+    __slots__ = ("state",)
+
+    def __init__(self, seed: int) -> None:
+        self.state = seed & _MASK
+
+    def _next(self) -> int:
+        self.state = z = (self.state + 0x9E3779B97F4A7C15) & _MASK
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK
+        return z ^ (z >> 31)
+
+    def random(self) -> float:
+        """A float in [0, 1)."""
+        return (self._next() >> 11) * _UNIT
+
+    def randrange(self, n: int) -> int:
+        """An integer in [0, n)."""
+        return int(self.random() * n)
+
+    def randint(self, low: int, high: int) -> int:
+        """An integer in [low, high]."""
+        return low + self.randrange(high - low + 1)
+
+
+_MASK = (1 << 64) - 1
+_UNIT = 1.0 / (1 << 53)
+
+
+def plan_seed(rng: random.Random) -> PlanRandom:
+    """A generator for the plan, derived from (and not drawing from) the iteration's: its
+    position and a few words of its state."""
+    state = rng.getstate()[1]
+    return PlanRandom(hash(state[-1:] + state[:4]) ^ 0xFA0175)
