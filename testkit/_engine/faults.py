@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import re
 import sys
+import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -461,9 +462,7 @@ class FaultInjector:
         self.partitioned = False
         self.held: list[tuple[Mailbox, Envelope[Any], Any]] = []
         self.started: set[str] = set()
-        self._matches: dict[tuple[type, str], bool] = {}
-        self._groups: dict[type, int | None] = {}
-        self._classes: dict[type, tuple[frozenset[str], bool]] = {}
+        self._matches, self._groups, self._classes = _class_caches(faults)
         self._on_fault = runtime.on_fault
         self.watches_messages = bool(faults.drop or faults.duplicate or faults.partition)
         kinds = [i for i, kind in enumerate(POINT_KINDS) if getattr(faults, kind)]
@@ -732,6 +731,21 @@ class FaultInjector:
 
     def facts(self) -> tuple[tuple[str, int], ...]:
         return tuple(sorted(self.counts.items()))
+
+
+_Caches = tuple[
+    dict[tuple[type, str], bool], dict[type, "int | None"], dict[type, tuple[frozenset[str], bool]]
+]
+_CACHES: weakref.WeakKeyDictionary[Faults, _Caches] = weakref.WeakKeyDictionary()
+
+
+def _class_caches(faults: Faults) -> _Caches:
+    """What each actor class matches in `faults`, kept over the iterations of a run (the
+    same classes start in every iteration)."""
+    caches = _CACHES.get(faults)
+    if caches is None:
+        caches = _CACHES[faults] = ({}, {}, {})
+    return caches
 
 
 def _message_text(message: Any) -> str:

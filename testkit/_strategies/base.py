@@ -52,8 +52,10 @@ class Strategy:
     ) -> None:
         """Plan this iteration's fault points (called by the runtime after `begin`): up to
         `budget` of them, each of one of `kinds` (indexes into `pick_fault`'s options)."""
-        history = self.fault_history
-        horizon = history.horizon(heal_at, max_steps)
+        if budget <= 0 or not kinds:
+            self.fault_plan = None
+            return
+        horizon = self.fault_history.horizon(heal_at, max_steps)
         self.fault_plan = FaultPlan(plan_seed(self.rng), budget, horizon, kinds)
 
     def next_fault(self, step: int) -> int:
