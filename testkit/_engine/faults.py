@@ -43,9 +43,9 @@ from __future__ import annotations
 import re
 import sys
 import weakref
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 import pykka
 from pykka import messages as pykka_messages
@@ -379,29 +379,71 @@ class FaultMark:
 
 class Candidate:
     """A fault possible at this point: its kind, what it is called in a trace and by the
-    shrinker (`label`), and what to act on."""
+    shrinker (`label`), and what to act on. A message's text and the label are made only
+    when asked for (a repr per queued message would cost more than the fault point)."""
 
-    __slots__ = ("detail", "envelope", "kind", "label", "mailbox", "sender", "target")
+    __slots__ = ("_detail", "_label", "envelope", "kind", "mailbox", "sender", "target")
 
     def __init__(
         self,
         kind: str,
         target: str,
-        detail: str = "",
+        detail: str | None = "",
         mailbox: Mailbox | None = None,
         envelope: Envelope[Any] | None = None,
         sender: Any = None,
     ) -> None:
         self.kind = kind
         self.target = target
-        self.detail = detail
+        self._detail = detail
         self.mailbox = mailbox
         self.envelope = envelope
         self.sender = sender
-        self.label = fault_label(kind, target, detail)
+        self._label: str | None = None
+
+    @property
+    def detail(self) -> str:
+        """The message's text, for a drop or a duplicate ("" otherwise)."""
+        if self._detail is None:
+            assert self.envelope is not None
+            self._detail = _message_text(self.envelope.message)
+        return self._detail
+
+    @property
+    def label(self) -> str:
+        """`kind target detail`, as the trace step reads (compared as replay compares)."""
+        if self._label is None:
+            self._label = fault_label(self.kind, self.target, self.detail)
+        return self._label
 
     def __repr__(self) -> str:
         return self.label
+
+
+class FaultOptions(Sequence[list[Candidate]]):
+    """The faults possible at a fault point, one list per kind of `POINT_KINDS`, each listed
+    only when a strategy looks at it."""
+
+    def __init__(self, injector: FaultInjector) -> None:
+        self.injector = injector
+        self.lists: list[list[Candidate] | None] = [None] * len(POINT_KINDS)
+
+    def __len__(self) -> int:
+        return len(POINT_KINDS)
+
+    @overload
+    def __getitem__(self, index: int) -> list[Candidate]: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[list[Candidate]]: ...
+
+    def __getitem__(self, index: int | slice) -> list[Candidate] | Sequence[list[Candidate]]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(len(POINT_KINDS))[index]]
+        found = self.lists[index]
+        if found is None:
+            found = self.lists[index] = self.injector.possible(POINT_KINDS[index])
+        return found
 
 
 def fault_label(kind: str, target: str, detail: str = "") -> str:
@@ -558,28 +600,33 @@ class FaultInjector:
 
     # ---- what is possible now ----------------------------------------------------------------
 
-    def candidates(self) -> list[list[Candidate]]:
-        """The faults possible right now, one list per kind (some empty)."""
+    def candidates(self) -> FaultOptions:
+        """The faults possible right now, one list per kind (some empty), made on demand."""
+        return FaultOptions(self)
+
+    def possible(self, kind: str) -> list[Candidate]:
+        """The faults of `kind` possible right now."""
         spec = self.spec
-        runtime = self.runtime
-        crashes: list[Candidate] = []
-        drops: list[Candidate] = []
-        duplicates: list[Candidate] = []
-        for mailbox in runtime.mailboxes:
+        out: list[Candidate] = []
+        if kind == "partition":
+            if spec.partition and not self.partitioned:
+                groups = "|".join(",".join(group) for group in spec.partition)
+                out.append(Candidate("partition", groups))
+            return out
+        links = spec.drop if kind == "drop" else spec.duplicate
+        if (kind == "crash" and not spec.crash) or (kind != "crash" and not links):
+            return out
+        for mailbox in self.runtime.mailboxes:
             actor = mailbox.actor
             if actor is None or not mailbox.alive or not mailbox.started:
                 continue
             cls = actor.__class__
-            if spec.crash and mailbox.waiter is None and self._any(cls, spec.crash):
-                crashes.append(Candidate("crash", mailbox.id, mailbox=mailbox))
-            if mailbox.items and (spec.drop or spec.duplicate):
-                self._messages(mailbox, cls, spec.drop, "drop", drops)
-                self._messages(mailbox, cls, spec.duplicate, "duplicate", duplicates)
-        partitions: list[Candidate] = []
-        if spec.partition and not self.partitioned:
-            groups = "|".join(",".join(group) for group in spec.partition)
-            partitions.append(Candidate("partition", groups))
-        return [crashes, drops, duplicates, partitions]
+            if kind == "crash":
+                if mailbox.waiter is None and self._any(cls, spec.crash):
+                    out.append(Candidate("crash", mailbox.id, mailbox=mailbox))
+            elif mailbox.items:
+                self._messages(mailbox, cls, links, kind, out)
+        return out
 
     def _messages(
         self,
@@ -592,7 +639,6 @@ class FaultInjector:
         wanted = [sender for sender, receiver in links if self._is(cls, receiver)]
         if not wanted:
             return
-        seen: set[str] = set()
         for envelope in mailbox.items:
             message = envelope.message
             if message.__class__ in _LOCAL:
@@ -607,23 +653,17 @@ class FaultInjector:
                 for name in wanted
             ):
                 continue
-            candidate = Candidate(
-                kind,
-                f"{sender.id}->{mailbox.id}",
-                _message_text(message),
-                mailbox,
-                envelope,
-                sender,
+            out.append(
+                Candidate(kind, f"{sender.id}->{mailbox.id}", None, mailbox, envelope, sender)
             )
-            if candidate.label not in seen:  # the first of equal messages stands for them
-                seen.add(candidate.label)
-                out.append(candidate)
 
     # ---- injecting -------------------------------------------------------------------------
 
     def apply(self, chosen: Candidate) -> None:
         """Inject `chosen` as the next step of the trace."""
         runtime = self.runtime
+        if chosen.envelope is not None:
+            chosen = self._first_equal(chosen)
         self.used += 1
         self.counts[chosen.kind] = self.counts.get(chosen.kind, 0) + 1
         self._record(chosen.kind, chosen.target, chosen.detail)
@@ -650,6 +690,22 @@ class FaultInjector:
                     runtime.disable(mailbox)
             else:
                 self._queue(mailbox, Envelope(envelope.message), chosen.sender)
+
+    def _first_equal(self, chosen: Candidate) -> Candidate:
+        """The first queued message of the mailbox that reads as `chosen` (same sender, same
+        text): the one replay takes for it, so that both act on the same message."""
+        mailbox = chosen.mailbox
+        assert mailbox is not None
+        for envelope in mailbox.items:
+            if envelope is chosen.envelope:
+                break
+            if self.senders.get(envelope) is chosen.sender:
+                earlier = Candidate(
+                    chosen.kind, chosen.target, None, mailbox, envelope, chosen.sender
+                )
+                if earlier.label == chosen.label:
+                    return earlier
+        return chosen
 
     def _record(self, kind: str, target: str, detail: str = "") -> None:
         runtime = self.runtime
