@@ -21,7 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 import testkit
-from failover_examples import coffee_machine, drinks_robot
+from failover_examples import coffee_machine, drinks_robot, ledger
 
 EXAMPLES: dict[str, tuple[Callable[..., Any], Callable[..., Any], testkit.Faults | None]] = {
     "coffee machine, hand-written": (coffee_machine.execute, coffee_machine.execute_fixed, None),
@@ -36,6 +36,8 @@ EXAMPLES: dict[str, tuple[Callable[..., Any], Callable[..., Any], testkit.Faults
         drinks_robot.execute_declared_fixed,
         drinks_robot.FAULTS,
     ),
+    "ledger, hand-written": (ledger.execute, ledger.execute_fixed, None),
+    "ledger, declared": (ledger.execute_declared, ledger.execute_declared_fixed, ledger.FAULTS),
 }
 STRATEGIES = ["random", "pct", "fair-pct", "prioritization", "probabilistic", "portfolio"]
 
@@ -47,6 +49,9 @@ def main() -> None:
     parser.add_argument("--max-steps", type=int, default=2000)
     parser.add_argument("--fixed-iterations", type=int, default=300)
     parser.add_argument("--strategies", default=",".join(STRATEGIES))
+    parser.add_argument(
+        "--examples", default="", help="only the examples whose name contains this text"
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.CRITICAL)  # the actors' own logs are not the point here
     print("| example, form | strategy | iterations/s (fixed) | found (seeds) | median iterations "
@@ -54,6 +59,8 @@ def main() -> None:
     print("|---|---|---|---|---|---|")
     for strategy in args.strategies.split(","):
         for name, (buggy, fixed, faults) in EXAMPLES.items():
+            if args.examples not in name:
+                continue
             clean = testkit.explore(
                 fixed,
                 args.fixed_iterations,

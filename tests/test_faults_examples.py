@@ -13,7 +13,7 @@ import pytest
 
 import testkit
 from bench.bugs import FAULT_SYSTEMS
-from failover_examples import coffee_machine, drinks_robot
+from failover_examples import coffee_machine, drinks_robot, ledger
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -54,13 +54,25 @@ def test_the_navigator_crash_is_declared_and_the_robot_bug_found(seed: int) -> N
     assert again.bug is not None and again.bug.headline() == bug.headline()
 
 
+@pytest.mark.parametrize("seed", [1, 2])
+def test_the_ledger_crash_is_declared_and_the_write_behind_bug_found(seed: int) -> None:
+    report = testkit.explore(ledger.execute_declared, 200, 2000, seed=seed, faults=ledger.FAULTS)
+    bug = report.bug
+    assert bug is not None, f"not found in 200 iterations with seed {seed}"
+    assert (bug.kind, bug.actor) == ("safety", "LedgerSafety")
+    assert any(step.kind == "fault" and step.actor == "crash" for step in bug.trace.steps)
+    again = testkit.replay(ledger.execute_declared, bug.trace)
+    assert again.bug is not None and again.bug.headline() == bug.headline()
+
+
 @pytest.mark.parametrize(
     ("test", "faults", "iterations"),
     [
         (coffee_machine.execute_declared_fixed, coffee_machine.FAULTS, 150),
         (drinks_robot.execute_declared_fixed, drinks_robot.FAULTS, 1000),
+        (ledger.execute_declared_fixed, ledger.FAULTS, 500),
     ],
-    ids=["coffee", "robot"],
+    ids=["coffee", "robot", "ledger"],
 )
 def test_the_fixed_variants_survive_their_declared_faults(
     test: testkit.Runtime, faults: testkit.Faults, iterations: int
