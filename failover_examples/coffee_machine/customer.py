@@ -6,7 +6,8 @@ registry, since a restarted machine is a new actor with a new ref. When its pati
 (an order neither served nor refused, or refused: "needs a refill") it orders again, but only
 from another instance than the one that has the order: the same instance is still brewing,
 or still needs the refill, while a new one (after a reboot) lost the order with the old
-one's mailbox, and may have been refilled. It gives up after `attempts` patience ticks.
+one's mailbox, and may have been refilled. It gives up after `attempts` patience ticks,
+and stops when it is served or gives up.
 """
 
 from __future__ import annotations
@@ -33,7 +34,6 @@ class Patience:
 
 class CustomerState(enum.Enum):
     WAITING = "Waiting"
-    DONE = "Done"
 
 
 class Customer(FSM, ExampleActor):
@@ -52,7 +52,6 @@ class Customer(FSM, ExampleActor):
         """The machine instance that has the order (None: nobody has it yet)."""
         self.start_with(CustomerState.WAITING, None)
         self.when(CustomerState.WAITING, self.waiting)
-        self.when(CustomerState.DONE, self.done)
         self.initialize()
 
     def on_start(self) -> None:
@@ -79,9 +78,6 @@ class Customer(FSM, ExampleActor):
                 return self.stay()
         return None
 
-    def done(self, event: Event) -> State | None:
-        return self.stay()  # a late answer: nothing left to order
-
     def order(self) -> None:
         machines = pykka.ActorRegistry.get_by_class(CoffeeMachine)
         if not machines:
@@ -94,5 +90,4 @@ class Customer(FSM, ExampleActor):
         self.machine.tell(MakeCoffee(self.shots))
 
     def finish(self) -> State:
-        self.cancel_timer("patience")
-        return self.goto(CustomerState.DONE)
+        return self.stop()
