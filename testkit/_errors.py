@@ -14,16 +14,24 @@ class ReplayDivergence(TestkitError):
 
     __test__ = False
 
-    def __init__(self, step: int, expected: str, got: str) -> None:
+    def __init__(self, step: int, expected: str, got: str, cause: str = "") -> None:
         super().__init__(
-            f"divergence at step {step}: expected {expected}, got {got}. The program no longer "
-            "makes the same decisions as when the trace was recorded: it was edited, or it uses "
-            "randomness or time the tester does not control (use fsm.random_bool/random_int and "
-            "FSM timers instead of the random module and threads)"
+            f"divergence at step {step}: expected {expected}, got {got}. " + (cause or UNCONTROLLED)
         )
         self.step = step
         self.expected = expected
         self.got = got
+        self.cause = cause or UNCONTROLLED
+
+
+UNCONTROLLED = (
+    "The program no longer makes the same decisions as when the trace was recorded: it was "
+    "edited since, or it uses randomness or time the tester does not control (a file, the "
+    "environment, another process, a C extension's own clock or random source); the random "
+    "module, uuid4, os.urandom, secrets, the clocks and the order sets print in are controlled "
+    "and replay the same"
+)
+"""The likely cause of a divergence when nothing more precise is known."""
 
 
 class QuiescentWait(AssertionError):

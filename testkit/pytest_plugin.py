@@ -1,6 +1,21 @@
-"""pytest integration: the `explore` fixture fails the test on a bug, with trace and replay.
+"""pytest integration: existing tests under the tester, and the `explore` fixture.
 
-Enable it in your `conftest.py` with `pytest_plugins = ["testkit.pytest_plugin"]`, then:
+pytest finds the plugin through its `pytest11` entry point (or `pytest_plugins =
+["testkit.pytest_plugin"]` in a `conftest.py`); nothing changes until a `--testkit-*` option
+or the `testkit` marker is used.
+
+Existing tests, unchanged: `pytest --testkit-explore 10` runs every collected test (functions,
+classes with `setup_method`, unittest `TestCase`s) under the deterministic runtime, 10
+schedules each, fixtures and set-up/tear-down afresh for every schedule; a bug fails the test
+with its trace and the command that replays it (`pytest NODEID --testkit-replay TRACE`).
+
+    @pytest.mark.testkit(iterations=50, strategy="pct")   # this test: 50 schedules of pct
+    def test_checkout(shop): ...
+
+    @pytest.mark.testkit(enabled=False)   # stays on real threads (or: ini testkit_real_threads)
+    def test_thread_names(): ...
+
+Systematic tests: the `explore` fixture fails the test on a bug, with trace and replay.
 
     @pytest.mark.testkit(max_steps=2000)
     def test_coffee_machine(explore):
@@ -9,33 +24,39 @@ Enable it in your `conftest.py` with `pytest_plugins = ["testkit.pytest_plugin"]
 Settings of one `explore(...)` call come, first found wins, from the command line
 (`--testkit-iterations`, ...), the `testkit` marker (closest to the test first), the call's own
 arguments, then `explore`'s defaults: a nightly CI raises iterations without editing tests.
-
-(It is not auto-registered: pytest would then rewrite the asserts of every module of this
-distribution, changing the messages of the very assertions the tester reports.)
 """
 
 from __future__ import annotations
 
+import copy
+import difflib
+import fnmatch
 import inspect
 import logging
 import math
+import os
 import shlex
+import sys
 from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
 
 import pytest
+from _pytest.runner import runtestprotocol
 
 from testkit._engine.bug import Bug
 from testkit._engine.faults import Faults, check_faults
+from testkit._engine.sandbox import wall_clock
 from testkit._engine.test_function import test_name
 from testkit._engine.trace import TRACE_DIR, Trace
-from testkit._errors import TestkitError
+from testkit._errors import ReplayDivergence, TestkitError
 from testkit._exploration import explore as _explore
+from testkit._exploration.pytest_items import ItemRun, RunsTheTester, run_on_trace
 from testkit._exploration.shrink import original_path
-from testkit._reporting.report import Report, describe_bug
+from testkit._reporting.report import Interrupted, Report, describe_bug
 from testkit._strategies import NAMES, make_strategy
 
 OPTIONS = {
@@ -59,7 +80,35 @@ MARKER_KEYWORDS = (
     "stop_at_first_bug",
     "faults",
 )
-"""What `@pytest.mark.testkit(...)` always accepts (plus any other keyword `explore` takes)."""
+"""What `@pytest.mark.testkit(...)` always accepts (plus `enabled` and any other keyword
+`explore` takes)."""
+
+ENABLED = "enabled"
+"""The marker keyword that keeps a test on real threads (`enabled=False`) or puts it under the
+tester without `--testkit-explore` (`enabled=True`)."""
+REASON = "reason"
+"""A marker keyword for people: why a test stays on real threads (`enabled=False`)."""
+REAL_THREADS_INI = "testkit_real_threads"
+DEFAULT_MARKED_ITERATIONS = 100
+"""Schedules of a test that only its marker puts under the tester (`explore`'s default)."""
+_SUITE_IGNORED = frozenset({"workers", "dask", "progress", "name", "test", "coverage"})
+"""Marker keywords the explore fixture uses but a test run under the tester does not: its
+schedules run in this process (pytest's own fixtures cannot move to another one)."""
+_CARRIED_OPTIONS = {
+    "-p": True,
+    "-o": True,
+    "--override-ini": True,
+    "-c": True,
+    "--config-file": True,
+    "--rootdir": True,
+    "--import-mode": True,
+    "--confcutdir": True,
+    "-W": True,
+    "--pythonwarnings": True,
+    "--noconftest": False,
+}
+"""Options of the invocation a replay command carries (True: takes a value): they change
+which code runs, so the schedule could differ without them."""
 
 _NOT_SETTINGS = frozenset({"test", "progress", "name"})
 _NAMED_KINDS = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
@@ -71,7 +120,29 @@ _LOG_LINE = 240
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("testkit", "testkit deterministic tester (the explore fixture)")
+    group = parser.getgroup(
+        "testkit", "testkit deterministic tester (existing tests, and the explore fixture)"
+    )
+    group.addoption(
+        "--testkit-explore",
+        metavar="N",
+        help="run every collected test under the deterministic tester, N schedules each "
+        "(fixtures, setUp/tearDown and setup_method afresh for every schedule); N=1 is one "
+        "seeded schedule. A bug fails the test with its trace and replay command",
+    )
+    group.addoption(
+        "--testkit-replay",
+        metavar="TRACE",
+        help="run the selected test once on the schedule of TRACE (a trace saved by "
+        "--testkit-explore for that test)",
+    )
+    parser.addini(
+        REAL_THREADS_INI,
+        type="args",
+        default=[],
+        help="node-id globs (e.g. tests/test_io.py::* or *::test_thread_names) of tests that "
+        "stay on real threads under --testkit-explore, as @pytest.mark.testkit(enabled=False)",
+    )
     first = "overrides the testkit marker and the explore(...) call"
     group.addoption(
         "--testkit-iterations",
@@ -111,9 +182,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        "testkit(iterations=..., max_steps=..., strategy=..., seed=..., workers=..., "
-        "time_budget=..., ...): settings of the explore fixture's calls in this test; they "
-        "override the call's arguments, and --testkit-* options override them",
+        "testkit(iterations=..., max_steps=..., strategy=..., seed=..., enabled=..., "
+        "reason=..., time_budget=..., ...): this test under the deterministic tester "
+        "(enabled=False: on real threads), or the settings of its explore fixture's calls; "
+        "--testkit-* options override them",
     )
     for option, keyword in OPTIONS.items():
         value = config.getoption(f"testkit_{option}")
@@ -122,6 +194,7 @@ def pytest_configure(config: pytest.Config) -> None:
         problem = check_setting(keyword, value)
         if problem is not None:
             raise pytest.UsageError(f"--testkit-{option} {value}: {problem}")
+    config.stash[_SUITE] = Suite.from_config(config)
 
 
 def check_setting(keyword: str, value: Any) -> str | None:
@@ -138,8 +211,12 @@ def check_setting(keyword: str, value: Any) -> str | None:
         number = isinstance(value, (int, float)) and not isinstance(value, bool)
         ok = value is None or (number and value > 0 and math.isfinite(value))
         return None if ok else "the time budget must be a finite number of seconds > 0"
-    if keyword == "stop_at_first_bug":
-        return None if isinstance(value, bool) else "stop_at_first_bug must be True or False"
+    if keyword in ("stop_at_first_bug", ENABLED, "shrink"):
+        return None if isinstance(value, bool) else f"{keyword} must be True or False"
+    if keyword == REASON:
+        return (
+            None if isinstance(value, str) else "reason must be a string (why it stays on threads)"
+        )
     if keyword == "strategy":
         try:
             make_strategy(value)
@@ -153,28 +230,46 @@ def check_setting(keyword: str, value: Any) -> str | None:
     return None
 
 
-def marker_settings(node: pytest.Item, accepted: frozenset[str]) -> dict[str, Any]:
-    """The `testkit` markers' keywords, the marker closest to the test winning; a clear
-    failure for positional arguments, unknown keywords and bad values."""
+def read_markers(node: pytest.Item, accepted: frozenset[str]) -> tuple[dict[str, Any], list[str]]:
+    """The `testkit` markers' keywords, the marker closest to the test winning, and what is
+    wrong with them (positional arguments, unknown keywords, bad values), each saying what to
+    write instead."""
     settings: dict[str, Any] = {}
+    problems: list[str] = []
     for marker in node.iter_markers("testkit"):
         if marker.args:
-            _fail(
+            problems.append(
                 f"@pytest.mark.testkit takes keywords only, got {marker.args!r}; "
                 f"e.g. @pytest.mark.testkit(iterations=1000)"
             )
         unknown = sorted(set(marker.kwargs) - accepted)
         if unknown:
-            _fail(
-                f"@pytest.mark.testkit: unknown keyword(s) {', '.join(unknown)}; "
+            hints = []
+            for keyword in unknown:
+                close = difflib.get_close_matches(keyword, sorted(accepted), n=1)
+                if close:
+                    hints.append(f"{close[0]}= instead of {keyword}=")
+            hint = f" (write {', '.join(hints)})" if hints else ""
+            problems.append(
+                f"@pytest.mark.testkit: unknown keyword(s) {', '.join(unknown)}{hint}; "
                 f"it accepts {', '.join(sorted(accepted))}"
             )
         for keyword, value in marker.kwargs.items():
-            settings.setdefault(keyword, value)
+            if keyword in accepted:
+                settings.setdefault(keyword, value)
     for keyword, value in settings.items():
         problem = check_setting(keyword, value)
         if problem is not None:
-            _fail(f"@pytest.mark.testkit({keyword}={value!r}): {problem}")
+            problems.append(f"@pytest.mark.testkit({keyword}={value!r}): {problem}")
+    return settings, problems
+
+
+def marker_settings(node: pytest.Item, accepted: frozenset[str]) -> dict[str, Any]:
+    """The `testkit` markers' keywords, the marker closest to the test winning; a clear
+    failure for positional arguments, unknown keywords and bad values."""
+    settings, problems = read_markers(node, accepted)
+    if problems:
+        _fail(problems[0])
     return settings
 
 
@@ -184,6 +279,13 @@ def _fail(message: str) -> NoReturn:
 
 def _explore_parameters() -> dict[str, inspect.Parameter]:
     return dict(inspect.signature(_explore.explore).parameters)
+
+
+def accepted_keywords() -> frozenset[str]:
+    """What `@pytest.mark.testkit(...)` accepts: `enabled` and `explore`'s settings."""
+    parameters = _explore_parameters()
+    named = {n for n, p in parameters.items() if p.kind in _NAMED_KINDS} - _NOT_SETTINGS
+    return frozenset(MARKER_KEYWORDS) | named | {ENABLED, REASON}
 
 
 def _accepts(parameters: dict[str, inspect.Parameter], keyword: str) -> bool:
@@ -353,10 +455,9 @@ def explore_fixture(request: pytest.FixtureRequest) -> Callable[..., Report]:
 
     Its arguments are overridden by the `testkit` marker, and those by `--testkit-*` options.
     """
-    parameters = _explore_parameters()
-    named = {n for n, p in parameters.items() if p.kind in _NAMED_KINDS} - _NOT_SETTINGS
-    accepted = frozenset(MARKER_KEYWORDS) | named
-    marker = marker_settings(request.node, accepted)
+    marker = marker_settings(request.node, accepted_keywords())
+    marker.pop(ENABLED, None)
+    marker.pop(REASON, None)
     options = {
         keyword: value
         for option, keyword in OPTIONS.items()
@@ -391,3 +492,465 @@ def explore_fixture(request: pytest.FixtureRequest) -> Callable[..., Report]:
         return report
 
     return run
+
+
+# ---- existing tests under the tester ------------------------------------------------------------
+
+
+@dataclass
+class Suite:
+    """What `--testkit-explore`, `--testkit-replay`, the `--testkit-*` settings and the ini
+    ask of this session's tests."""
+
+    explore: int | None
+    """Schedules per test (`--testkit-explore N`), or None."""
+    replay: Trace | None
+    replay_path: str | None
+    real_threads: list[str]
+    options: dict[str, Any]
+    """`explore` keywords set on the command line (`--testkit-seed`, ...): they win."""
+    given: list[str]
+    """Those options as typed, for the commands a failure prints."""
+    carried: list[str] = field(default_factory=list)
+    """Options of the invocation a printed command carries (`-p`, `-o`, `-c`, ...)."""
+
+    @classmethod
+    def from_config(cls, config: pytest.Config) -> Suite:
+        """Read and check the options; a usage error saying what to write instead."""
+        raw = config.getoption("testkit_explore")
+        explore = None if raw is None else _schedules(raw)
+        path = config.getoption("testkit_replay")
+        trace = None
+        if path is not None:
+            if explore is not None:
+                raise pytest.UsageError(
+                    f"--testkit-replay {path} runs the one schedule of that trace; drop "
+                    f"--testkit-explore {raw} (or drop --testkit-replay to explore again)"
+                )
+            trace = _replay_trace(path)
+        options: dict[str, Any] = {}
+        given: list[str] = []
+        for option, keyword in OPTIONS.items():
+            value = config.getoption(f"testkit_{option}")
+            if value is None or keyword == "workers":
+                continue
+            options[keyword] = value
+            if keyword not in ("seed", "strategy"):
+                given.append(f"--testkit-{option} {value}")
+        real_threads = [str(glob) for glob in config.getini(REAL_THREADS_INI)]
+        carried = _carried(list(config.invocation_params.args))
+        return cls(explore, trace, path, real_threads, options, given, carried)
+
+    def on_threads(self, nodeid: str) -> bool:
+        """Whether the ini's `testkit_real_threads` keeps `nodeid` on real threads: a glob
+        matching the id, or the id of its file or class."""
+        for glob in self.real_threads:
+            if nodeid == glob or nodeid.startswith(glob.rstrip(":") + "::"):
+                return True
+            if fnmatch.fnmatchcase(nodeid, glob) or fnmatch.fnmatchcase(nodeid, _literal(glob)):
+                return True
+        return False
+
+    def plan(self, item: pytest.Item) -> dict[str, Any] | None:
+        """The `explore` arguments `item` runs with under the tester, or None: it runs as
+        usual (no option or marker asks for it, `enabled=False`, the ini, or it explores by
+        itself through the `explore` fixture)."""
+        if not isinstance(item, pytest.Function):
+            return None
+        if self.replay is not None:
+            return {}
+        marked = next(item.iter_markers("testkit"), None) is not None
+        if self.explore is None and not marked:
+            return None
+        settings, _ = read_markers(item, accepted_keywords())
+        if settings.pop(ENABLED, None) is False:
+            return None
+        if "explore" in getattr(item, "fixturenames", ()) or self.on_threads(item.nodeid):
+            return None
+        settings.pop(REASON, None)
+        arguments = {k: v for k, v in settings.items() if k not in _SUITE_IGNORED}
+        arguments.setdefault("iterations", self.explore or DEFAULT_MARKED_ITERATIONS)
+        arguments.update(self.options)
+        return arguments
+
+    def opt_out(self, item: pytest.Item) -> str:
+        return (
+            "To keep this test on real threads, mark it @pytest.mark.testkit(enabled=False), "
+            f"or add {item.nodeid!r} (a node-id glob) to {REAL_THREADS_INI} in your pytest "
+            "configuration."
+        )
+
+
+_SUITE = pytest.StashKey[Suite]()
+
+
+def _schedules(raw: str) -> int:
+    text = str(raw).strip()
+    if text.isascii() and text.isdigit() and int(text) >= 1:
+        return int(text)
+    raise pytest.UsageError(
+        f"--testkit-explore {raw}: give the number of schedules to run each test on, a whole "
+        "number >= 1; write e.g. --testkit-explore 10, or --testkit-explore 1 for one seeded "
+        "schedule per test"
+    )
+
+
+def _replay_trace(path: str) -> Trace:
+    try:
+        trace = Trace.load(path)
+    except TestkitError as exc:
+        raise pytest.UsageError(f"--testkit-replay {path}: {exc}") from None
+    if "::" not in trace.test and not trace.test.endswith(".py"):
+        recorded = trace.test or "an unnamed test"
+        raise pytest.UsageError(
+            f"--testkit-replay {path}: this trace was recorded for {recorded}, not for a "
+            f"pytest test; replay it with: python -m testkit replay {recorded} {shlex.quote(path)}"
+        )
+    return trace
+
+
+def _literal(glob: str) -> str:
+    """`glob` with its `[...]` taken literally (parametrized ids contain brackets)."""
+    return glob.replace("[", "[[]")
+
+
+def _carried(args: list[str]) -> list[str]:
+    """The options of `args` that a printed pytest command must repeat."""
+    carried: list[str] = []
+    index = 0
+    while index < len(args):
+        arg = args[index]
+        name, equals, _ = arg.partition("=")
+        takes_value = _CARRIED_OPTIONS.get(name)
+        if takes_value is not None:
+            if takes_value and not equals and index + 1 < len(args):
+                carried.extend(args[index : index + 2])
+                index += 1
+            else:
+                carried.append(arg)
+        elif len(arg) > 2 and arg[:2] in _CARRIED_OPTIONS and not arg.startswith("--"):
+            carried.append(arg)  # -pNAME, -Werror
+        index += 1
+    return carried
+
+
+def pytest_collection_modifyitems(
+    session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+) -> None:
+    """Bad `testkit` markers are usage errors; `--testkit-replay` keeps its trace's test."""
+    accepted = accepted_keywords()
+    problems: list[str] = []
+    for item in items:
+        if next(item.iter_markers("testkit"), None) is None:
+            continue
+        for problem in read_markers(item, accepted)[1]:
+            line = f"{item.nodeid}: {problem}"
+            if line not in problems:
+                problems.append(line)
+    if problems:
+        raise pytest.UsageError("\n".join(problems))
+    suite = config.stash.get(_SUITE, None)
+    if suite is None or suite.replay is None:
+        return
+    recorded = suite.replay.test
+    keep = [item for item in items if item.nodeid == recorded]
+    if not keep:
+        selected = ", ".join(item.nodeid for item in items[:3]) or "none"
+        more = f" and {len(items) - 3} more" if len(items) > 3 else ""
+        raise pytest.UsageError(
+            f"--testkit-replay {suite.replay_path}: this trace was recorded for {recorded!r}, "
+            f"which is not among the selected tests ({selected}{more}); replay it with: "
+            f"{_command(config, recorded, ['--testkit-replay', str(suite.replay_path)], suite)}"
+        )
+    if len(keep) < len(items):
+        config.hook.pytest_deselected(items=[item for item in items if item not in keep])
+        items[:] = keep
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> bool | None:
+    """Run `item` under the tester when the session or its marker asks for it."""
+    suite = item.config.stash.get(_SUITE, None)
+    arguments = None if suite is None else suite.plan(item)
+    if suite is None or arguments is None:
+        return None
+    ihook = item.ihook
+    ihook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
+    run = ItemRun(item)
+    try:
+        if suite.replay is not None:
+            reports = _replay_item(item, run, suite)
+        else:
+            reports = _explore_item(item, run, suite, arguments)
+    except RunsTheTester:
+        reports = []
+    finally:
+        run.finish()
+    if run.runs_the_tester:  # it explores by itself, as a test with the explore fixture does
+        runtestprotocol(item, log=True, nextitem=nextitem)
+        ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
+        return True
+    teardown = reports.pop() if reports and reports[-1].when == "teardown" else None
+    for report in reports:
+        ihook.pytest_runtest_logreport(report=report)
+    if item.session.shouldfail or item.session.shouldstop:
+        nextitem = None
+    final = run.teardown(nextitem)
+    if teardown is not None:
+        if final.failed:
+            _add_text(teardown, f"and tearing down after the last schedule:\n{final.longreprtext}")
+        final = teardown
+    ihook.pytest_runtest_logreport(report=final)
+    ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
+    return True
+
+
+def _explore_item(
+    item: pytest.Item, run: ItemRun, suite: Suite, arguments: dict[str, Any]
+) -> list[pytest.TestReport]:
+    """Explore `item`'s schedules; the reports pytest logs for it (a failed one on a bug)."""
+    started = wall_clock()
+    try:
+        report = _explore.explore(
+            run, name=item.nodeid, progress=False, coverage=False, **arguments
+        )
+    except RunsTheTester:
+        raise
+    except TestkitError as exc:
+        run.finish()
+        return _misuse(item, run, suite, str(exc), wall_clock() - started)
+    except Interrupted:
+        raise KeyboardInterrupt from None
+    elapsed = wall_clock() - started
+    run.finish()
+    bug = report.bug
+    if bug is None:
+        reports = [r for r in run.reports if r.when != "teardown"]
+        for r in reports:
+            if r.when == "call":
+                r.duration = elapsed  # every schedule's time, as --durations should show
+        return reports
+    lines = _saved_trace_lines(item, bug, suite, report)
+    note = ""
+    try:  # the run that reproduces the bug gives pytest's own report of it
+        again = run_on_trace(run, bug.trace)
+    except TestkitError as exc:
+        again, note = None, f"note: replaying its trace did not reproduce it: {exc}"
+    else:
+        if again is None:
+            note = "note: replaying its trace did not reproduce it (the test passed)"
+    run.finish()
+    shown = again if again is not None else bug
+    text = "\n".join(
+        p for p in (_bug_text(shown), *lines, *_other_bugs(item, report, suite), note) if p
+    )
+    return _failed_reports(item, run, shown, text, elapsed, use_run=again is not None)
+
+
+def _replay_item(item: pytest.Item, run: ItemRun, suite: Suite) -> list[pytest.TestReport]:
+    """Run `item` once on the schedule of `--testkit-replay`'s trace."""
+    assert suite.replay is not None
+    started = wall_clock()
+    try:
+        bug = run_on_trace(run, suite.replay)
+    except ReplayDivergence as exc:
+        run.finish()
+        explore_again = _command(item.config, item.nodeid, ["--testkit-explore", "10"], suite)
+        return _misuse(
+            item,
+            run,
+            suite,
+            f"replaying {suite.replay_path}: {exc}\nexplore it again: {explore_again}",
+            wall_clock() - started,
+        )
+    except TestkitError as exc:
+        run.finish()
+        return _misuse(item, run, suite, str(exc), wall_clock() - started)
+    elapsed = wall_clock() - started
+    run.finish()
+    if bug is None:
+        return [r for r in run.reports if r.when != "teardown"]
+    replay = _command(item.config, item.nodeid, ["--testkit-replay", str(suite.replay_path)], suite)
+    text = "\n".join(
+        [_bug_text(bug), f"trace: {suite.replay_path} (replayed)", f"replay: {replay}"]
+    )
+    return _failed_reports(item, run, bug, text, elapsed, use_run=True)
+
+
+def _misuse(
+    item: pytest.Item, run: ItemRun, suite: Suite, message: str, elapsed: float
+) -> list[pytest.TestReport]:
+    """The test could not run under the tester (a thread it does not control, a wait that
+    never ends, a trace that diverges): a failure saying so and how to opt out."""
+    text = (
+        f"testkit could not run this test under the deterministic tester:\n{message}\n"
+        f"{suite.opt_out(item)}"
+    )
+    when = run.ended_in
+    done = [r for r in run.reports if r.when in _BEFORE[when]]
+    return [*done, _report(item, when, text, elapsed)]
+
+
+def _failed_reports(
+    item: pytest.Item, run: ItemRun, bug: Bug, text: str, elapsed: float, use_run: bool
+) -> list[pytest.TestReport]:
+    """The reports of a buggy test: pytest's own for a failure of the test's code (with the
+    tester's text added), else a failed report of the phase the bug ended."""
+    if use_run and run.failed is not None and bug.actor == "test":
+        failed = run.failed
+        _add_text(failed, text.replace(_bug_text(bug), _bug_text(bug, short=True), 1))
+        failed.duration = elapsed
+        before = run.reports[: run.reports.index(failed)]
+        return [*before, failed]
+    when = run.ended_in if use_run else "call"
+    if when == "teardown" and len(run.reports) == 3:  # after the test function ended
+        when = "call"
+    done = [r for r in run.reports if r.when in _BEFORE[when]] if use_run else []
+    return [*done, _report(item, when, text, elapsed)]
+
+
+_BEFORE = {"setup": (), "call": ("setup",), "teardown": ("setup", "call")}
+
+
+def _report(item: pytest.Item, when: str, text: str, duration: float) -> pytest.TestReport:
+    return pytest.TestReport(
+        item.nodeid,
+        item.location,
+        {name: 1 for name in item.keywords},
+        "failed",
+        text,
+        when,  # type: ignore[arg-type]
+        duration=duration,
+        user_properties=list(item.user_properties),
+    )
+
+
+def _add_text(report: pytest.TestReport, text: str) -> None:
+    longrepr: Any = report.longrepr
+    if hasattr(longrepr, "addsection"):
+        longrepr.addsection("testkit", text)
+    else:
+        report.longrepr = f"{report.longreprtext}\n{text}"
+
+
+def _bug_text(bug: Bug, short: bool = False) -> str:
+    """The bug as a person acts on it: kind, actor, state, step, schedule, what each actor
+    did last, and the failing handler's traceback where the tester kept it. `short`: the
+    message's first line only (pytest's report above it shows the whole failure)."""
+    shown = bug
+    if short and "\n" in bug.message:
+        shown = copy.copy(bug)
+        shown.message = bug.message.splitlines()[0] + " (see above)"
+    parts = [describe_bug(shown)]
+    traceback = getattr(bug, "traceback", None)
+    if isinstance(traceback, str) and traceback.strip():
+        parts.append("traceback:\n" + "\n".join(f"  {line}" for line in traceback.splitlines()))
+    return "\n".join(parts)
+
+
+def _saved_trace_lines(item: pytest.Item, bug: Bug, suite: Suite, report: Report) -> list[str]:
+    """Save the bug's trace (and the one as found, when shrunk) under a name of its own;
+    where it is, the command that replays it, and the one that reruns the exploration."""
+    config = item.config
+    trace = bug.trace
+    rerun = _command(
+        config,
+        item.nodeid,
+        [
+            "--testkit-explore",
+            str(suite.explore or report.iterations),
+            *" ".join(suite.given).split(),
+            "--testkit-strategy",
+            report.strategy,
+            "--testkit-seed",
+            str(report.seed),
+        ],
+        suite,
+    )
+    try:
+        path = _save_unique(trace, Path(config.rootpath) / TRACE_DIR)
+        original = bug.original_trace
+        found = None
+        if isinstance(original, Trace) and len(original) != len(trace):
+            found = original.save(original_path(path))
+    except (TestkitError, OSError) as exc:
+        return [f"trace not saved ({exc}); rerun the exploration: {rerun}"]
+    shown = _shown(config, path)
+    replay = _command(config, item.nodeid, ["--testkit-replay", shown], suite)
+    lines = [f"trace: {shown}"]
+    if found is not None:
+        lines.append(
+            f"  shrunk from {len(original)} to {len(trace)} steps; as found: "
+            f"{_shown(config, found)}"
+        )
+    return [*lines, f"replay: {replay}", f"rerun this exploration: {rerun}"]
+
+
+def _other_bugs(item: pytest.Item, report: Report, suite: Suite) -> list[str]:
+    """With `stop_at_first_bug=False`: one line and a saved trace per further bug."""
+    others = report.bugs[1:]
+    if not others:
+        return []
+    lines = [f"{len(others)} more bug(s):"]
+    for bug in others[:MORE_BUGS]:
+        lines.append(f"  {bug.headline().splitlines()[0]}")
+        try:
+            path = _save_unique(bug.trace, Path(item.config.rootpath) / TRACE_DIR)
+        except (TestkitError, OSError) as exc:
+            lines.append(f"    trace not saved ({exc})")
+            continue
+        shown = _shown(item.config, path)
+        lines.append(
+            f"    replay: {_command(item.config, item.nodeid, ['--testkit-replay', shown], suite)}"
+        )
+    return lines
+
+
+def _save_unique(trace: Trace, directory: Path) -> Path:
+    """Save `trace` as `<test>-<strategy>-seed<N>-it<N>.trace` in `directory`, with `-2`,
+    `-3`, ... added when that name is taken: a trace is never overwritten."""
+    stem = trace.file_name().removesuffix(".trace")
+    directory.mkdir(parents=True, exist_ok=True)
+    number = 1
+    while True:
+        path = directory / (f"{stem}.trace" if number == 1 else f"{stem}-{number}.trace")
+        try:
+            os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+        except FileExistsError:
+            number += 1
+            continue
+        return trace.save(path)
+
+
+def _shown(config: pytest.Config, path: Path) -> str:
+    """`path` as typed in a command run where pytest was run."""
+    try:
+        return os.path.relpath(path, config.invocation_params.dir)
+    except ValueError:  # another drive
+        return str(path)
+
+
+def _command(config: pytest.Config, nodeid: str, options: list[str], suite: Suite) -> str:
+    """`pytest NODE OPTIONS...` as typed where pytest was run, carrying the invocation's
+    options that change which code runs."""
+    file, sep, rest = nodeid.partition("::")
+    node = _shown(config, Path(config.rootpath) / file) + sep + rest
+    words = ["pytest", node, *options, *suite.carried]
+    return " ".join(shlex.quote(word) for word in words)
+
+
+def _keep_own_asserts_as_written() -> None:
+    """A `pytest11` entry point makes pytest rewrite the asserts of every module of this
+    distribution; those imported after the plugin (the examples whose monitors the golden
+    reports show) keep their asserts, and so their messages, as written."""
+    own = {"fsm", "testkit", "buncher_example", "failover_examples", "blocking_examples"}
+    for finder in sys.meta_path:
+        marked = getattr(finder, "_must_rewrite", None)
+        if type(finder).__name__ == "AssertionRewritingHook" and isinstance(marked, set):
+            marked.difference_update(own)
+            cache = getattr(finder, "_marked_for_rewrite_cache", None)
+            if isinstance(cache, dict):
+                cache.clear()
+
+
+_keep_own_asserts_as_written()

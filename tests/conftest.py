@@ -12,6 +12,9 @@ from tests.bases import ACTOR_BASES
 
 pytest_plugins = ["pytester", "testkit.pytest_plugin"]
 
+# a project of its own, with a seeded race; tests/test_pytest_suite.py runs it
+collect_ignore = ["thirdparty_style"]
+
 
 @pytest.fixture(autouse=True)
 def _stop_all_actors() -> Iterator[None]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pykka
+import pytest
 
 from buncher_example import Batch, BuncherFSM, BuncherState, Flush, Queue, SetTarget, Todo
 from buncher_example.__main__ import main
@@ -10,6 +11,11 @@ from testkit import TestFSMRef, TestProbe
 from tests.bases import on
 
 
+@pytest.mark.testkit(
+    enabled=False,
+    reason="Akka's test: Queue(43) must come within the Active state's 1 s timeout, which only "
+    "real time promises (under the tester the timeout may fire first)",
+)
 def test_batch_correctly(actor_base: type[pykka.Actor], probe: TestProbe) -> None:
     buncher = on(actor_base, BuncherFSM).start()
     buncher.tell(SetTarget(probe.ref))
@@ -29,6 +35,11 @@ def test_batch_not_if_uninitialized(actor_base: type[pykka.Actor], probe: TestPr
     probe.expect_no_msg(timeout=0.3)
 
 
+@pytest.mark.testkit(
+    enabled=False,
+    reason="asserts that a 60 s state timeout has not fired yet, true in real time; the "
+    "tester fires a timer whenever the schedule lets it, which is what it explores",
+)
 def test_states_and_data_along_a_burst(actor_base: type[pykka.Actor], probe: TestProbe) -> None:
     buncher = TestFSMRef(on(actor_base, BuncherFSM), burst_timeout=60)
     assert buncher.state_name is BuncherState.IDLE
@@ -44,6 +55,7 @@ def test_states_and_data_along_a_burst(actor_base: type[pykka.Actor], probe: Tes
     probe.expect_msg(Batch((1,)))
 
 
+@pytest.mark.testkit(enabled=False, reason="the demo's main() runs on real threads and real time")
 def test_demo_runs(capsys: object) -> None:
     assert main(["--burst-timeout", "0.2"]) == 0
     out = capsys.readouterr().out  # type: ignore[attr-defined]

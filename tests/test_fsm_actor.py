@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 from datetime import timedelta
@@ -139,13 +140,18 @@ def test_no_message_is_handled_after_stop(actor_base: type[pykka.Actor], probe: 
 
     fsm = Stopper.start()
     fsm.tell("stop")
-    fsm.tell("after")
+    # the stop may be handled before this tell: --testkit-explore found that schedule
+    with contextlib.suppress(pykka.ActorDeadError):
+        fsm.tell("after")
     probe.expect_msg("stop")
     probe.expect_no_msg(0.2)
     with pytest.raises(pykka.ActorDeadError):
         fsm.ask("after", timeout=1)
 
 
+@pytest.mark.testkit(
+    enabled=False, reason="checks an actor's own failure, which the tester reports as a bug"
+)
 def test_exception_in_handler_stops_with_failure(
     actor_base: type[pykka.Actor], probe: TestProbe
 ) -> None:
@@ -177,6 +183,9 @@ def test_exception_in_handler_stops_with_failure(
         told.ask("after", timeout=1)
 
 
+@pytest.mark.testkit(
+    enabled=False, reason="needs 0.2 s of real time to pass before the state timeout fires"
+)
 def test_cancel_all_timers_when_terminated(actor_base: type[pykka.Actor], probe: TestProbe) -> None:
     class Timers(FSM, actor_base):
         def __init__(self) -> None:
@@ -434,6 +443,9 @@ def test_logging_fsm_with_zero_depth_keeps_no_log(actor_base: type[pykka.Actor])
     assert fsm.ask("log", timeout=3) == []
 
 
+@pytest.mark.testkit(
+    enabled=False, reason="checks an actor's own failure, which the tester reports as a bug"
+)
 def test_log_termination(
     actor_base: type[pykka.Actor], probe: TestProbe, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -30,6 +30,9 @@ def test_initialize_without_start_with() -> None:
         make(setup).start()
 
 
+@pytest.mark.testkit(
+    enabled=False, reason="checks an FSM's definition error, which the tester reports as a bug"
+)
 def test_initialize_forgotten_is_an_error_on_the_first_message() -> None:
     def setup(fsm: Any) -> None:
         fsm.start_with("a", None)
@@ -51,6 +54,9 @@ def test_initial_state_without_when() -> None:
         make(setup).start()
 
 
+@pytest.mark.testkit(
+    enabled=False, reason="checks an FSM's definition error, which the tester reports as a bug"
+)
 def test_goto_a_state_without_when_stops_with_failure(probe: TestProbe) -> None:
     def setup(fsm: Any) -> None:
         fsm.start_with("a", None)
@@ -65,6 +71,9 @@ def test_goto_a_state_without_when_stops_with_failure(probe: TestProbe) -> None:
     assert isinstance(stop.reason.cause, FSMError)  # type: ignore[attr-defined]
 
 
+@pytest.mark.testkit(
+    enabled=False, reason="checks an FSM's definition error, which the tester reports as a bug"
+)
 @pytest.mark.parametrize("where", ["start_with", "when", "goto"])
 def test_non_hashable_state(where: str) -> None:
     def setup(fsm: Any) -> None:
@@ -85,6 +94,9 @@ def test_non_hashable_state(where: str) -> None:
             make(setup).start()
 
 
+@pytest.mark.testkit(
+    enabled=False, reason="checks an FSM's definition error, which the tester reports as a bug"
+)
 def test_handler_returning_something_else() -> None:
     def setup(fsm: Any) -> None:
         fsm.start_with("a", None)
@@ -133,6 +145,9 @@ def test_start_with_after_initialize() -> None:
         make(setup).start()
 
 
+@pytest.mark.testkit(
+    enabled=False, reason="checks an FSM's definition error, which the tester reports as a bug"
+)
 def test_next_state_data_outside_a_transition() -> None:
     def setup(fsm: Any) -> None:
         fsm.start_with("a", None)

@@ -10,6 +10,8 @@ import pytest
 
 from fsm._timer_thread import COMPACT_FLOOR, TimerThread
 
+pytestmark = pytest.mark.testkit(enabled=False, reason="checks the production timer thread itself")
+
 
 def test_cancelled_timers_do_not_pile_up_until_their_deadline() -> None:
     # A busy FSM with a one-hour state timeout cancels and re-arms it on every message.

@@ -37,6 +37,9 @@ def test_terminated_at_once_when_already_dead(kind: str) -> None:
         probe.expect_terminated(worker)
 
 
+@pytest.mark.testkit(
+    enabled=False, reason="checks an actor's own failure, which the tester reports as a bug"
+)
 def test_terminated_when_the_fsm_fails() -> None:
     # Under the tester an exception in a handler is a bug found, so this runs on threads.
     probe = TestProbe()
@@ -45,6 +48,10 @@ def test_terminated_when_the_fsm_fails() -> None:
     probe.expect_terminated(worker)
 
 
+@pytest.mark.testkit(
+    enabled=False,
+    reason="its failure case checks an actor's own failure, which the tester reports as a bug",
+)
 @pytest.mark.parametrize("how", ["stop", "failure", "dead"])
 def test_terminated_for_plain_threading_actors(how: str) -> None:
     probe = TestProbe()
@@ -106,6 +113,7 @@ def test_expect_terminated_names_what_came_instead(kind: str) -> None:
             probe.expect_terminated(worker, timeout=0.5)
 
 
+@pytest.mark.testkit(enabled=False, reason="checks a timeout on real threads")
 def test_expect_terminated_of_a_live_actor_times_out_on_threads() -> None:
     probe = TestProbe("p")
     worker = probe.watch(Worker.start())

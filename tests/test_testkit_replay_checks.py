@@ -222,3 +222,15 @@ def test_cli_trace_out_may_be_a_directory(tmp_path: Path) -> None:
 def test_replay_of_something_that_is_not_a_trace_is_a_clear_error() -> None:
     with pytest.raises(TestkitError, match="trace must be a Trace or the path of a trace file"):
         replay(shop, 5)  # type: ignore[arg-type]
+
+
+def test_every_iteration_names_a_probe_alike() -> None:
+    """A probe's actor is not started by the runtime, so its placeholder URN is all it has:
+    the same in every iteration, or a trace whose messages carry its ref cannot replay."""
+    seen: list[str] = []
+
+    def test(runtime: testkit.Runtime) -> None:
+        seen.append(repr(testkit.TestProbe("client").ref))
+
+    report = testkit.explore(test, iterations=3, seed=1, progress=False)
+    assert report.bug is None and len(seen) == 3 and len(set(seen)) == 1, seen

@@ -49,12 +49,14 @@ class DeterministicFuture(pykka.Future[Any]):
                     raise pykka.Timeout(f"{timeout} seconds (no actor could run any more)")
                 owner = getattr(self.owner, "id", None)
                 whom = "" if owner is None else f" from {owner} ({request_of(self)})"
-                raise Abort(
-                    bug=Bug(
-                        "deadlock",
-                        f"the test waits for a reply{whom} (ask or future.get) that can never "
-                        "come: no actor has anything left to run",
-                        "test",
+                raise runtime.escalate(
+                    Abort(
+                        bug=Bug(
+                            "deadlock",
+                            f"the test waits for a reply{whom} (ask or future.get) that can "
+                            "never come: no actor has anything left to run",
+                            "test",
+                        )
                     )
                 )
         if self._exc_info is not None:

@@ -13,6 +13,7 @@ from typing import Any
 
 from fsm import _dispatch
 from testkit._engine.bug import Abort, Bug, state_text
+from testkit._engine.entropy import SeededRandom, hash_seed
 from testkit._engine.faults import FaultPayload, Faults
 from testkit._engine.operations import TimerQueue
 from testkit._engine.payloads import Choice, Wait, describe_message
@@ -36,8 +37,10 @@ def iteration_seed(seed: int, iteration: int) -> int:
 
 def delay_rng(seed: int, iteration: int) -> random.Random:
     """The generator of one iteration's timer delays, apart from the strategy's choices so
-    that a replay, which makes no choices of its own, draws the very same delays."""
-    return random.Random(iteration_seed(seed, iteration) ^ 0x5DEECE66D)
+    that a replay, which makes no choices of its own, draws the very same delays. It carries
+    the iteration's seed, from which the program's own random draws come (`Entropy`)."""
+    origin = iteration_seed(seed, iteration)
+    return SeededRandom(origin ^ 0x5DEECE66D, origin)
 
 
 def run_once(
@@ -66,7 +69,7 @@ def run_once(
         faults,
         sometimes,
     )
-    sandbox.set_clock(0.0)
+    sandbox.new_iteration()
     watchdog = sandbox.watchdog
     watchdog.runtime = runtime
     bug: Bug | None = None
@@ -164,6 +167,8 @@ def finish_bug(
         timer_delay=runtime.timer_delay,
         bug=bug.headline(),
         faults=str(runtime.faults.spec) if runtime.faults is not None else "",
+        hash_seed=hash_seed(),
+        entropy=runtime.entropy.summary(),
     )
     bug.original_trace = bug.trace
     bug.events = recent_events(steps)

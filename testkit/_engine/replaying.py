@@ -11,12 +11,13 @@ from pathlib import Path
 from typing import Any
 
 from testkit._engine.bug import Abort, state_text
+from testkit._engine.entropy import hash_seed
 from testkit._engine.faults import DECISIONS, NEVER, Faults, RestartOp
 from testkit._engine.operations import Mailbox, TimerQueue
 from testkit._engine.payloads import CONTINUE, START, describe_message
 from testkit._engine.test_function import TestFunction, test_name
 from testkit._engine.trace import Step, Trace, comparable
-from testkit._errors import ReplayDivergence, TestkitError
+from testkit._errors import UNCONTROLLED, ReplayDivergence, TestkitError
 from testkit._strategies import Strategy
 
 _replay_log = logging.getLogger("testkit.replay")
@@ -32,13 +33,21 @@ class ReplayStrategy(Strategy):
         self.name = f"replay of {trace.strategy}"
         self.log_steps = log_steps
         self._faults = [s.index for s in self.steps if s.kind == "fault" and s.actor in DECISIONS]
+        self.hash_seed = trace.hash_seed
+
+    def _diverged(self, step: int, expected: str, got: str, planned: Step | None = None) -> Abort:
+        """The `Abort` for a divergence, its message saying what differed and why it likely
+        did."""
+        cause = likely_cause(self.hash_seed)
+        if planned is not None and step < len(self.steps):
+            differed = what_differed(self.steps[step], planned)
+            cause = f"{differed[0].upper()}{differed[1:]}. {cause}"
+        return Abort(error=ReplayDivergence(step, expected, got, cause))
 
     def _expected(self, step: int, got: str) -> Step:
         if step >= len(self.steps):
-            raise Abort(
-                error=ReplayDivergence(
-                    step, f"the end of the trace ({len(self.steps)} steps, then the bug)", got
-                )
+            raise self._diverged(
+                step, f"the end of the trace ({len(self.steps)} steps, then the bug)", got
             )
         expected = self.steps[step]
         if self.log_steps:
@@ -51,28 +60,23 @@ class ReplayStrategy(Strategy):
         if expected.kind in ("random", "wait") or (
             expected.kind == "fault" and expected.actor != "restart"
         ):
-            raise Abort(
-                error=ReplayDivergence(step, str(expected), f"a scheduling choice among [{names}]")
-            )
+            raise self._diverged(step, str(expected), f"a scheduling choice among [{names}]")
         wanted = label_of(expected)
         for op in enabled:
             if op_label(op) == wanted:
                 planned = Step(step, *_next_step(op))
                 if comparable(str(planned)) != comparable(str(expected)):
-                    raise Abort(error=ReplayDivergence(step, str(expected), str(planned)))
+                    raise self._diverged(step, str(expected), str(planned), planned)
                 return op
-        raise Abort(
-            error=ReplayDivergence(
-                step, str(expected), f"{expected.actor} cannot run; enabled: [{names}]"
-            )
-        )
+        cannot = f"{expected.actor} cannot run; enabled: [{names}]"
+        raise self._diverged(step, str(expected), cannot)
 
     def expect_event(self, step: int, kind: str, actor: str, what: str, detail: str) -> None:
         """A step the program takes by itself (a handler began to wait): check it."""
         got = Step(step, kind, actor, what, detail)
         expected = self._expected(step, str(got))
         if comparable(str(expected)) != comparable(str(got)):
-            raise Abort(error=ReplayDivergence(step, str(expected), str(got)))
+            raise self._diverged(step, str(expected), str(got), got)
 
     def next_fault(self, step: int) -> int:
         """The next step the trace injects a fault at (faults come where the trace has them)."""
@@ -96,17 +100,54 @@ class ReplayStrategy(Strategy):
             for option in possible:
                 if option.label == wanted:
                     return option
-        raise Abort(
-            error=ReplayDivergence(
-                step, str(expected), f"a fault point where only [{names}] could happen"
-            )
+        raise self._diverged(
+            step, str(expected), f"a fault point where only [{names}] could happen"
         )
 
     def pick_int(self, n: int, step: int) -> int:
         expected = self._expected(step, f"a random choice in [0, {n})")
         if expected.kind != "random" or expected.bound != n:
-            raise Abort(error=ReplayDivergence(step, str(expected), f"a random choice in [0, {n})"))
+            raise self._diverged(step, str(expected), f"a random choice in [0, {n})")
         return expected.value
+
+
+def what_differed(expected: Step, got: Step) -> str:
+    """In words, how a step of the replay differs from the recorded one."""
+    if (expected.kind, expected.actor) != (got.kind, got.actor):
+        return (
+            f"another operation ran: {got.kind} {got.actor}, where the trace has "
+            f"{expected.kind} {expected.actor}"
+        )
+    if expected.what != got.what:
+        return f"{got.actor} got {got.what or 'nothing'} where the trace has {expected.what}"
+    before, now = _state_of(expected.detail), _state_of(got.detail)
+    if before != now:
+        return f"{got.actor} was in state {now or '?'} where the trace has {before or '?'}"
+    return f"the same {got.what or got.kind} to {got.actor}, with other contents"
+
+
+def _state_of(detail: str) -> str:
+    """The state of a delivery's detail (`<payload> @<state>` or `@<state>`), if any."""
+    if detail.startswith("@"):
+        return detail[1:]
+    return detail.rpartition(" @")[2] if " @" in detail else ""
+
+
+def likely_cause(recorded_hash_seed: str) -> str:
+    """Why a replay likely diverged: another string hash seed than the recording's, when
+    that is so, else what the tester does not control."""
+    current = hash_seed()
+    if recorded_hash_seed and recorded_hash_seed != current:
+        now = f"PYTHONHASHSEED={current}" if current else "a random hash seed"
+        return (
+            f"The trace was recorded under PYTHONHASHSEED={recorded_hash_seed} and this "
+            f"process runs under {now}: a program that iterates over a set or a frozenset "
+            "(or a dict filled from one) takes the elements in another order. Replay it "
+            f"with PYTHONHASHSEED={recorded_hash_seed} in the environment. Otherwise: "
+            + UNCONTROLLED[0].lower()
+            + UNCONTROLLED[1:]
+        )
+    return UNCONTROLLED
 
 
 def _next_step(op: Any) -> tuple[str, str, str, str]:

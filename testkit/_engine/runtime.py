@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import heapq
+import math
 import random
 import sys
 import threading
@@ -30,6 +31,7 @@ from fsm._monitor import Monitor, check_monitor_class, create_monitor
 from testkit._engine.bug import Abort, Bug, exception_text
 from testkit._engine.compact import NO_STATE, CompactTrace
 from testkit._engine.enabled import EnabledSet
+from testkit._engine.entropy import Entropy
 from testkit._engine.faults import FaultInjector, Faults, IterationFacts, RestartOp
 from testkit._engine.future import DeterministicFuture, blocking_error
 from testkit._engine.observer import current as current_observer
@@ -171,6 +173,18 @@ class Runtime(Dispatcher):
             self._limit = injector.limit()
         if observer is not None:
             observer.attached(self)
+        self.horizon = math.inf
+        """Timers due later than this (virtual seconds) are not fired: `settle` sets it to
+        the virtual now."""
+        self.surface: Callable[[Abort], BaseException] | None = None
+        """Set by `deterministic()`: what its block's code sees instead of an `Abort` (a
+        `BugFound`, the misuse error), since the block's code may run outside the `with`
+        (in a fixture's test), where nothing would turn the internal exception into one."""
+        self.ended: Abort | None = None
+        """The `Abort` that ended a `deterministic()` run; later waits raise it again."""
+        self._scheduling = False  # the scheduler loop runs (the block's code is suspended)
+        self.entropy = Entropy(getattr(delay_rng, "origin", 0))
+        """Where the program's own `random`, `uuid4` and `os.urandom` draw from."""
 
     # ---- the test's API ------------------------------------------------------------------
 
@@ -182,7 +196,7 @@ class Runtime(Dispatcher):
                 raise TestkitError(f"monitor {monitor_cls.__name__} is already registered")
             monitor = create_monitor(monitor_cls)
         except Exception as exc:  # misuse: stop the exploration, it is not a bug found
-            raise Abort(error=exc) from None
+            raise self.escalate(Abort(error=exc)) from None
         self.monitor_slots[monitor_cls] = MonitorSlot(monitor, self.steps)
         if self.observer is not None:
             self.observer.monitor_registered(self.steps - 1, monitor)
@@ -215,7 +229,7 @@ class Runtime(Dispatcher):
         except Exception as exc:
             kind = "safety" if isinstance(exc, AssertionError) else "exception"
             bug = Bug(kind, exception_text(exc), monitor_cls.__name__, monitor.state_name)
-            raise Abort(bug=bug) from exc
+            raise self.escalate(Abort(bug=bug)) from exc
         finally:
             if self.observer is not None:
                 after = monitor._sm_current
@@ -313,7 +327,7 @@ class Runtime(Dispatcher):
     def refresh(self, timers: TimerQueue) -> None:
         """Enable `timers` if its earliest timer is ready, else let it sleep until it is."""
         heap = timers.heap
-        if heap and timers.mailbox.alive:
+        if heap and timers.mailbox.alive and heap[0].deadline <= self.horizon:
             head = heap[0]
             if head.ready <= self.steps:
                 if not timers.enabled:
@@ -361,8 +375,43 @@ class Runtime(Dispatcher):
             raise Abort(error=blocking_error(self._current))
         if self.in_body:
             return self.body.wait(done)
-        result: bool = self._drive(lambda: self._until(done))
+        if self.ended is not None:  # the run ended at a bug: it cannot go on
+            raise self.escalate(self.ended)
+        try:
+            result: bool = self._drive(lambda: self._until(done))
+        except Abort as abort:
+            escalated = self.escalate(abort)
+            if escalated is abort:
+                raise
+            raise escalated from abort.__cause__
         return result
+
+    def escalate(self, abort: Abort) -> BaseException:
+        """What to raise for `abort` where it happens: the `Abort` itself inside the
+        scheduler or the test function of `explore` (it unwinds the iteration), else, in the
+        code of a `deterministic()` block, what the block makes of it (see `surface`)."""
+        surface = self.surface
+        if surface is None or self._scheduling or self.in_body:
+            return abort
+        if self.ended is None:
+            self.ended = abort
+        return surface(abort)
+
+    def settle(self) -> None:
+        """Run to quiescence what is due at the virtual now: the messages still queued,
+        what they cause, handlers whose reply came, and timers due by now. A timer due later
+        (a periodic tick, a state timeout) stays unfired and the clock does not move: the end
+        of a `deterministic()` block is a moment in time, so a timer that re-arms forever
+        neither runs the block to `max_steps` nor turns a clean test into a failure. Handlers
+        still waiting for a reply stay parked."""
+        self.horizon = self.now
+        for mailbox in self.mailboxes:
+            if mailbox.timers is not None:
+                self.refresh(mailbox.timers)
+        self.run_until(self._settled)
+
+    def _settled(self) -> bool:
+        return not self.enabled and not self.sleeping
 
     def _until(self, done: Callable[[], bool]) -> bool:
         step = self.step
@@ -455,7 +504,11 @@ class Runtime(Dispatcher):
         self._loop = loop
         self._driver = getcurrent()
         self._glet = greenlet(self._scheduler_main, self._driver)
-        return self._glet.switch()
+        self._scheduling = True
+        try:
+            return self._glet.switch()
+        finally:
+            self._scheduling = False
 
     def _scheduler_main(self) -> Any:
         try:
@@ -771,7 +824,7 @@ class Runtime(Dispatcher):
     def _choose(self, n: int, as_bool: bool) -> int:
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
             error = TestkitError(f"random_int(n) needs an integer n >= 1, got {n!r}")
-            raise Abort(error=error)
+            raise self.escalate(Abort(error=error))
         value = self.strategy.pick_int(n, self.steps) if n > 1 or self._replaying else 0
         owner = self._current if self._current is not None else self.body
         choice = Choice(n, value, as_bool)

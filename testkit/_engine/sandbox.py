@@ -1,9 +1,11 @@
 """What surrounds a systematic test run: virtual time, and guards against escaping control.
 
 While the sandbox is active, `time.time()`, `time.monotonic()` and `datetime.now()` read the
-runtime's virtual clock (through freezegun), `time.sleep` and starting a thread from user code
-are errors, and a plain `pykka.ThreadingActor` started during a test gets its inbox, futures
-and loop from the runtime (as an FSM does through its mixin), not a thread of its own.
+runtime's virtual clock (through freezegun), the `random` module, `uuid.uuid4()`, `secrets` and
+`os.urandom` draw from the iteration's seed (`entropy`), `time.sleep` and starting a thread
+from user code are errors, a new Pykka proxy introspects its actor's class once
+(`fsm._proxy_cache`), and a plain `pykka.ThreadingActor` started during a test gets its inbox,
+futures and loop from the runtime (as an FSM does through its mixin), not a thread of its own.
 """
 
 from __future__ import annotations
@@ -21,8 +23,9 @@ from typing import Any, SupportsIndex
 import pykka
 import pykka._actor
 
-from fsm import _dispatch
+from fsm import _dispatch, _proxy_cache
 from testkit._engine.bug import Abort, actor_text
+from testkit._engine.entropy import Sources
 from testkit._engine.test_body import CONTROLLED_THREADS
 from testkit._engine.watchdog import DEFAULT_WATCHDOG, Watchdog, user_frame
 from testkit._errors import TestkitError
@@ -59,12 +62,20 @@ def _caller() -> str:
     return f"{actor_text(current)}, in {where}"
 
 
+def _abort(error: TestkitError) -> BaseException:
+    """What to raise for misuse of the tester: an `Abort` that ends the run, or, in the
+    code of a `deterministic()` block, the error itself (see `Runtime.escalate`)."""
+    abort = Abort(error=error)
+    escalate = getattr(_dispatch.current(), "escalate", None)
+    return abort if escalate is None else escalate(abort)
+
+
 def _no_sleep(seconds: float | SupportsIndex = 0.0) -> None:
     if threading.get_ident() not in CONTROLLED_THREADS:  # another library's own thread
         _saved_sleep(seconds)
         return
-    raise Abort(
-        error=TestkitError(
+    raise _abort(
+        TestkitError(
             f"time.sleep({seconds!r}) was called by {_caller()}, under the deterministic tester, "
             "where time is virtual and nothing else runs while you sleep; wait with an FSM "
             "timer instead (start_single_timer, a state timeout or for_max), or a TestProbe "
@@ -75,8 +86,8 @@ def _no_sleep(seconds: float | SupportsIndex = 0.0) -> None:
 
 def _no_threading_get(future: Any, timeout: float | None = None) -> Any:
     if timeout is None and threading.get_ident() in CONTROLLED_THREADS:
-        raise Abort(
-            error=TestkitError(
+        raise _abort(
+            TestkitError(
                 f"{_caller()} waits on a pykka.ThreadingFuture that no actor under the tester "
                 "will ever set (only real threads could, and none run here): it would hang. "
                 "Get futures from ask() or a proxy of an actor started in the test"
@@ -93,6 +104,11 @@ class _Urns:
     __slots__ = ("_count",)
 
     def __init__(self) -> None:
+        self._count = itertools.count(1)
+
+    def restart(self) -> None:
+        """Number placeholders from 1 again: each iteration (and its replay) names the same
+        actors alike, also those the runtime never starts (a probe's)."""
         self._count = itertools.count(1)
 
     def uuid4(self) -> Any:
@@ -170,6 +186,9 @@ class Sandbox:
         self.worker: Any = None  # the thread-based engine's test-body worker; no longer used
         self._saved_gc = gc.get_threshold()
         self._saved_uuid: Any = None
+        self._urns = _Urns()
+        self._cached_proxies = False
+        self._sources: Sources | None = None
 
     def __enter__(self) -> Sandbox:
         try:
@@ -208,9 +227,18 @@ class Sandbox:
         actor_module: Any = pykka._actor
         self._saved_uuid = getattr(actor_module, "uuid", None)
         if self._saved_uuid is uuid:
-            actor_module.uuid = _Urns()
+            actor_module.uuid = self._urns
+        self._sources = Sources()  # random, uuid4, os.urandom: from the iteration's seed
+        self._cached_proxies = not _proxy_cache.installed()
+        if self._cached_proxies:  # a proxy's introspection, once per actor class
+            _proxy_cache.install()
         CONTROLLED_THREADS.add(threading.get_ident())
         return self
+
+    def new_iteration(self) -> None:
+        """Virtual time zero and fresh actor placeholders: what every iteration starts from."""
+        self.set_clock(0.0)
+        self._urns.restart()
 
     def set_clock(self, seconds: float) -> None:
         """Move virtual time to `seconds` after EPOCH (what freezegun's `move_to` does to a
@@ -224,6 +252,11 @@ class Sandbox:
         tb: TracebackType | None,
     ) -> None:
         CONTROLLED_THREADS.discard(threading.get_ident())
+        if self._cached_proxies:
+            _proxy_cache.uninstall()
+        if self._sources is not None:
+            self._sources.restore()
+            self._sources = None
         if self._saved_uuid is uuid:
             actor_module: Any = pykka._actor
             actor_module.uuid = uuid

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
+from testkit._engine.payloads import canonical
 from testkit._errors import TestkitError
 
 FORMAT = "testkit-trace 2"
@@ -43,6 +44,8 @@ _NUMBER_LIMIT = 30
 """Digits allowed in a header or random value: far above any real one, far below the point
 where Python refuses to parse them."""
 _HEADER_INT = re.compile(rf"-?[0-9]{{1,{_NUMBER_LIMIT}}}")
+_HASH_SEED = re.compile(r"[0-9]{1,10}")
+_ENTROPY = re.compile(rf"[0-9]{{1,{_NUMBER_LIMIT}}} [0-9a-f]{{8}}")
 
 
 def one_line(text: str) -> str:
@@ -58,8 +61,10 @@ def bug_line(headline: str) -> str:
 def comparable(text: str) -> str:
     """A step's text as replay compares it: line breaks escaped, whitespace runs collapsed
     (the file format cannot keep them), object addresses (`at 0x7f...`) masked, as they
-    differ from run to run."""
-    return " ".join(_ADDRESS.sub(" at 0x?", one_line(text)).split())
+    differ from run to run, and set displays in sorted order (a trace written before
+    payloads were rendered so may list a set in its process's hash order)."""
+    text = " ".join(_ADDRESS.sub(" at 0x?", one_line(text)).split())
+    return canonical(text) if "{" in text else text
 
 
 @dataclass(frozen=True)
@@ -134,6 +139,13 @@ class Trace:
     versions: str = field(default_factory=versions)
     faults: str = ""
     """The declared faults of the run, as `Faults` text ("" when none were declared)."""
+    hash_seed: str = ""
+    """The PYTHONHASHSEED of the process that recorded it, when that one was fixed (a set's
+    iteration order follows it); "" for a random one. Written only when set."""
+    entropy: str = ""
+    """`<draws> <digest>` of the program's own random draws (`random`, `uuid4`,
+    `os.urandom`: see `testkit._engine.entropy`), which replay compares; "" when it drew
+    none. Written only when set."""
 
     def __len__(self) -> int:
         return len(self.steps)
@@ -150,6 +162,12 @@ class Trace:
             f"# fair: {str(self.fair).lower()}",
             f"# liveness_threshold: {self.liveness_threshold}",
             f"# timer_delay: {self.timer_delay}",
+        ]
+        if self.hash_seed:
+            header.append(f"# hash_seed: {one_line(self.hash_seed)}")
+        if self.entropy:
+            header.append(f"# entropy: {one_line(self.entropy)}")
+        header += [
             f"# versions: {one_line(self.versions)}",
             f"# bug: {bug_line(self.bug)}",
         ]
@@ -256,6 +274,8 @@ class Trace:
             bug=header.text("bug"),
             versions=header.text("versions"),
             faults=header.text("faults"),
+            hash_seed=header.matching("hash_seed", _HASH_SEED, "a number (PYTHONHASHSEED)"),
+            entropy=header.matching("entropy", _ENTROPY, "'<draws> <8 hex digits>'"),
         )
 
 
@@ -279,6 +299,14 @@ class _Header:
                 f"{self.origin}, line {number}: '# {key}:' must be {shown}, got {value!r}"
             )
         return int(value)
+
+    def matching(self, key: str, pattern: re.Pattern[str], shown: str) -> str:
+        value, number = self.values.get(key, ("", 0))
+        if value and not pattern.fullmatch(value):
+            raise TestkitError(
+                f"{self.origin}, line {number}: '# {key}:' must be {shown}, got {value!r}"
+            )
+        return value
 
     def flag(self, key: str) -> bool:
         value, number = self.values.get(key, ("false", 0))

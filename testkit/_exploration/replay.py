@@ -6,7 +6,7 @@ import random
 from pathlib import Path
 
 from testkit._engine.iteration import delay_rng, finish_bug, run_once
-from testkit._engine.replaying import ReplayStrategy, checked_trace, faults_of
+from testkit._engine.replaying import ReplayStrategy, checked_trace, faults_of, likely_cause
 from testkit._engine.sandbox import Sandbox, wall_clock
 from testkit._engine.test_function import TestFunction, check_test, test_name
 from testkit._engine.trace import Trace
@@ -66,6 +66,16 @@ def replay(
     if runtime.steps < len(loaded.steps):
         raise ReplayDivergence(
             runtime.steps, f"{len(loaded.steps)} steps before the bug", f"the bug: {bug.headline()}"
+        )
+    drawn = runtime.entropy.summary()
+    if loaded.entropy and drawn != loaded.entropy:
+        raise ReplayDivergence(
+            runtime.steps,
+            f"'# entropy: {loaded.entropy}' (draws, digest of which steps drew)",
+            f"'{drawn or '0 draws'}'",
+            "Every step went as recorded, but the program drew other random values (random, "
+            "uuid4, os.urandom, secrets) from other steps or another number of times. "
+            + likely_cause(loaded.hash_seed),
         )
     report.buggy_iterations = 1
     finish_bug(bug, runtime, strategy, report.test, loaded.seed, index, loaded.liveness_threshold)

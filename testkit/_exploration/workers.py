@@ -14,6 +14,7 @@ import contextlib
 import hashlib
 import logging
 import multiprocessing
+import os
 import pickle
 import random
 import signal
@@ -26,6 +27,7 @@ from multiprocessing.process import BaseProcess
 from typing import Any
 
 from testkit._engine.bug import Bug, state_text
+from testkit._engine.entropy import hash_seed
 from testkit._engine.faults import Faults, IterationFacts
 from testkit._engine.iteration import delay_rng, finish_bug, iteration_seed, run_once
 from testkit._engine.observer import installed
@@ -269,6 +271,10 @@ class _Coordinator:
         # one arriving during their start-up from printing a traceback per worker.
         main = threading.current_thread() is threading.main_thread()
         saved = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
+        hashing = os.environ.get("PYTHONHASHSEED")
+        # the workers hash strings as this process does when its seed is fixed (sets iterate
+        # in the same order, traces found there replay here); a random one cannot be passed
+        os.environ["PYTHONHASHSEED"] = hash_seed() or "random"
         try:
             for index in range(self.job.workers):
                 receiver, sender = self.context.Pipe(duplex=False)
@@ -283,6 +289,10 @@ class _Coordinator:
                 self.processes.append(process)
                 self.connections[receiver] = index
         finally:
+            if hashing is None:
+                del os.environ["PYTHONHASHSEED"]
+            else:
+                os.environ["PYTHONHASHSEED"] = hashing
             if main:
                 signal.signal(signal.SIGINT, saved)
 

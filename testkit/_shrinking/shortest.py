@@ -119,6 +119,7 @@ class _Search:
                     strategy="shortest",
                     timer_delay=0,
                     max_steps=len(steps) if at_bound else trace.max_steps,
+                    entropy=runtime.entropy.summary(),
                 )
                 failed = True
                 if at_bound:

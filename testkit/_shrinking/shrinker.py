@@ -55,6 +55,8 @@ class Candidate:
     """How many leading units an edit can shorten the run in: all of them, except for a
     monitor hot too long at max_steps, whose run is as long as the cap whatever comes
     after the unit that made the monitor hot (edits there only reorder)."""
+    entropy: str = ""
+    """The run's summary of the program's own random draws (the trace's `# entropy:`)."""
 
 
 def strict_run(test: TestFunction, trace: Trace, sandbox: Sandbox) -> tuple[Runtime, Bug | None]:
@@ -179,6 +181,7 @@ class Shrinker:
             delay,
             hot_since,
             editable,
+            runtime.entropy.summary(),
         )
 
     def _hot_since(self, runtime: Runtime) -> int | None:
@@ -195,6 +198,7 @@ class Shrinker:
             steps=found.steps,
             max_steps=found.max_steps,
             timer_delay=found.timer_delay,
+            entropy=found.entropy,
         )
 
     def _verified(self, found: Candidate) -> bool:
