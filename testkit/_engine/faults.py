@@ -482,8 +482,6 @@ class IterationFacts:
 
 # ---- one iteration's injector ----------------------------------------------------------------
 
-NEVER = sys.maxsize
-
 
 class FaultInjector:
     """Injects one iteration's faults: lists what is possible at a fault point, applies what

@@ -12,13 +12,14 @@ from typing import Any
 
 from testkit._engine.bug import Abort, state_text
 from testkit._engine.entropy import hash_seed
-from testkit._engine.faults import DECISIONS, NEVER, Faults, RestartOp
+from testkit._engine.faults import DECISIONS, Faults, RestartOp
 from testkit._engine.operations import Mailbox, TimerQueue
 from testkit._engine.payloads import CONTINUE, START, describe_message
 from testkit._engine.test_function import TestFunction, test_name
 from testkit._engine.trace import Step, Trace, comparable
 from testkit._errors import UNCONTROLLED, ReplayDivergence, TestkitError
 from testkit._strategies import Strategy
+from testkit._strategies.faults import NEVER
 
 _replay_log = logging.getLogger("testkit.replay")
 

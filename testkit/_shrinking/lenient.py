@@ -12,10 +12,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from testkit._engine.faults import NEVER
 from testkit._engine.replaying import op_label
 from testkit._shrinking.units import FAULTS, LEADING, Unit
 from testkit._strategies import Strategy
+from testkit._strategies.faults import NEVER
 
 
 class LenientStrategy(Strategy):
