@@ -111,13 +111,23 @@ def test_the_pytest_marker_takes_faults(pytester: pytest.Pytester) -> None:
         @pytest.mark.testkit(faults="partition=Leader,Client|Standby;budget=1", max_steps=500)
         def test_split(explore):
             explore(split_leader.buggy, iterations=100, seed=1)
-
-        @pytest.mark.testkit(faults="partition=Leader|Standby;budget=x")
-        def test_bad(explore):
-            explore(split_leader.buggy, iterations=1)
         """
     )
     result = pytester.runpytest("-p", "testkit.pytest_plugin", "-p", "no:cacheprovider")
-    result.assert_outcomes(failed=1, errors=1)  # bad settings fail the set-up
-    result.stdout.fnmatch_lines(["*budget must be a whole number*"])
+    result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*two leaders at once*"])
+
+
+def test_a_marker_with_faults_that_do_not_parse_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.testkit(faults="partition=Leader|Standby;budget=x")
+        def test_bad(explore):
+            pass
+        """
+    )
+    result = pytester.runpytest("-p", "testkit.pytest_plugin", "-p", "no:cacheprovider")
+    assert result.ret != 0
+    result.stderr.fnmatch_lines(["*budget must be a whole number, got 'x'*"])
