@@ -2,8 +2,20 @@
 
     python bench/timer_soak.py [--fsms 1000] [--interval 0.01] [--duration 30] [--window 5]
                                [--ramp-seconds 5] [--no-ramp]
+    python bench/timer_soak.py --mode threaded-load [--fsms 2000] [--rate 20000]
+                               [--duration 60] [--window 5] [--baseline main | --no-baseline]
+    python bench/timer_soak.py --mode pooled-load [--fsms 50000] [--rate 5000] ...
 
-Three phases in one run (so machine load hits them alike):
+The load modes (issue 17, point 8): `--fsms` FSMs (`ThreadingActor`s or `PooledActor`s), each
+with a 1 s repeating named timer (`set_timer(..., repeat=True)`, started at a phase spread
+evenly over the second), while a sender thread tells them `--rate` messages a second, round
+robin. Reports, per `--window`, the ticks delivered and their lateness (delivery minus the
+tick's slot on the fixed grid) p50/p99/max, and p99 of how late the timer thread told the tick
+to the FSM (the rest is the wait in the mailbox), whether p99 grows over the run (least-squares
+slope times the duration > 0.1 s), and the target: every window's p99 <= 0.5 s, not growing.
+Each tree runs in a fresh process, the baseline commit first, then this tree.
+
+The soak mode runs three phases in one run (so machine load hits them alike):
 
 1. fixed delay: `--fsms` FSMs, each with `start_timer_with_fixed_delay(interval)`, for
    `--duration` seconds (after 0.2 s of warm-up); lateness (tick delivered minus previous
@@ -22,13 +34,17 @@ from __future__ import annotations
 import argparse
 import logging
 import math
+import os
+import tempfile
 import time
 from array import array
 from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pykka
+from _baseline import ROOT, export, run_probe
 
 from fsm import FSM, Event, State
 
@@ -217,16 +233,100 @@ def ramp(interval: float, seconds: float, start: int, limit: int) -> None:
         )
 
 
+LOAD_MODES = {
+    "threaded-load": ("threading", 2000, 20000.0),
+    "pooled-load": ("pooled", 50000, 5000.0),
+}
+LOAD_P99 = 0.5
+GROWTH = 0.1
+
+LOAD_PROBE = """
+import json, os, sys
+sys.path.append(sys.argv[1])  # this bench's directory, after the tree under test
+import _timer_load
+print(json.dumps(_timer_load.measure(sys.argv[2], *map(float, sys.argv[3:]))), flush=True)
+os._exit(0)  # stopping tens of thousands of backlogged actors is not part of the bench
+"""
+
+
+def growth(p99s: list[float]) -> float:
+    """Least-squares slope of the windows' p99 times their span: how much p99 grew."""
+    n = len(p99s)
+    if n < 2 or any(math.isnan(p) for p in p99s):
+        return math.inf
+    mean_x, mean_y = (n - 1) / 2, sum(p99s) / n
+    sxx = sum((x - mean_x) ** 2 for x in range(n))
+    slope = sum((x - mean_x) * (y - mean_y) for x, y in enumerate(p99s)) / sxx
+    return slope * (n - 1)
+
+
+def load(mode: str, args: argparse.Namespace) -> None:
+    actor, fsms, rate = LOAD_MODES[mode]
+    fsms = args.fsms or fsms
+    rate = args.rate or rate
+    duration = args.duration or 60.0
+    print(
+        f"{mode}: {fsms:,} {actor} FSMs, each with a 1 s repeating named timer, while a "
+        f"sender tells them {rate:,.0f} msg/s; {duration:g} s, windows of {args.window:g} s; "
+        f"load average before: {os.getloadavg()[0]:.2f} ({os.cpu_count()} cores)"
+    )
+    here = Path(__file__).resolve().parent
+    with tempfile.TemporaryDirectory() as tmp:
+        trees = [] if args.no_baseline else [(args.baseline, export(args.baseline, Path(tmp)))]
+        trees.append(("this tree", ROOT))
+        for label, tree in trees:
+            numbers = (fsms, rate, duration, args.window, 1.0)
+            result = run_probe(tree, LOAD_PROBE, here, actor, *numbers)
+            report_load(label, result, args.window, duration)
+    print(f"load average after: {os.getloadavg()[0]:.2f}")
+
+
+def report_load(label: str, result: dict[str, Any], window: float, duration: float) -> None:
+    rows = result["windows"]
+    print(f"\n{label} (started the FSMs in {result['start_s']:.1f} s; sent "
+          f"{result['sent_per_s']:,.0f} msg/s)")  # fmt: skip
+    print("  window    ticks/s    p50 ms    p99 ms    max ms   p99 ms told")
+    for i, row in enumerate(rows):
+        print(
+            f"  {i * window:3.0f}-{(i + 1) * window:<3.0f} {row['ticks'] / window:10,.0f}"
+            f" {row['p50'] * 1e3:9.1f} {row['p99'] * 1e3:9.1f} {row['max'] * 1e3:9.1f}"
+            f" {row['fired_p99'] * 1e3:13.1f}"
+        )
+    ticks = sum(row["ticks"] for row in rows)
+    p99s = [row["p99"] for row in rows]
+    grew = growth(p99s)
+    worst = math.inf if any(math.isnan(p) for p in p99s) else max(p99s)  # nan: no tick
+    met = worst <= LOAD_P99 and grew <= GROWTH
+    print(
+        f"  ticks delivered: {ticks:,} of {result['asked']:,.0f} ({ticks / result['asked']:.0%});"
+        f" ticks overdue by > 0.5 s at the end: {result['overdue_at_end']:,} (worst "
+        f"{result['worst_overdue']:.1f} s); p99 grew {grew * 1e3:+.0f} ms over the run"
+    )
+    print(
+        f"  target (every window's p99 <= {LOAD_P99 * 1e3:g} ms, growth <= {GROWTH * 1e3:g} "
+        f"ms): {'met' if met else 'MISSED'} (worst window p99 {worst * 1e3:.1f} ms)"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--fsms", type=int, default=1000, help="FSMs per soak (default 1000)")
+    parser.add_argument("--mode", choices=["soak", *LOAD_MODES], default="soak")
+    parser.add_argument("--rate", type=float, help="load modes: messages/s (20000 / 5000)")
+    parser.add_argument("--baseline", default="main", help="load modes: git ref (main)")
+    parser.add_argument("--no-baseline", action="store_true", help="load modes: this tree only")
+    parser.add_argument("--fsms", type=int, help="FSMs (soak 1000, load modes 2000 / 50000)")
     parser.add_argument("--interval", type=float, default=0.01, help="seconds (default 0.01)")
-    parser.add_argument("--duration", type=float, default=30.0, help="soak seconds (30)")
+    parser.add_argument("--duration", type=float, help="seconds (soak 30, load modes 60)")
     parser.add_argument("--window", type=float, default=5.0, help="report window seconds (5)")
     parser.add_argument("--ramp-seconds", type=float, default=5.0, help="per ramp step (5)")
     parser.add_argument("--ramp-start", type=int, default=50, help="FSMs at the first step")
     parser.add_argument("--no-ramp", action="store_true", help="skip the ramp")
     args = parser.parse_args()
+    if args.mode != "soak":
+        load(args.mode, args)
+        return
+    args.fsms = args.fsms or 1000
+    args.duration = args.duration or 30.0
     if args.fsms < 1 or args.interval <= 0 or args.duration <= 0 or args.window <= 0:
         parser.error("--fsms, --interval, --duration and --window must be positive")
     common: dict[str, Any] = {"window": args.window, "fsms": args.fsms}

@@ -16,15 +16,14 @@ from itertools import count
 from typing import TYPE_CHECKING, Any, Protocol
 
 import pykka
+from pykka._envelope import Envelope
 
+from fsm import _timer_thread
 from fsm._dead_letters import DeadLetter, dead_letters
 from fsm._monitor import Monitor, check_monitor_class
 from fsm._production_monitors import ProductionMonitors
-from fsm._timer_thread import SHARED
 
 if TYPE_CHECKING:
-    from pykka._envelope import Envelope
-
     from fsm._journal import AtomicWrite, Journal, Recovery
 
 
@@ -82,7 +81,7 @@ class Dispatcher:
         self, target: pykka.ActorRef[Any], delay: float, message: Any, interval: float | None
     ) -> Cancellable:
         """Tell `message` to `target` after `delay`, then every `interval` if given."""
-        return SHARED.schedule(delay, _Tell(target, message), interval)
+        return _timer_thread.current.schedule(delay, _Tell(target, message), interval)
 
     def random_int(self, n: int) -> int:
         return random.randrange(n)
@@ -121,18 +120,25 @@ _thread_counter = count()
 
 
 class _Tell:
-    """A timer's callback: tell `message` to `target` unless it has stopped meanwhile."""
+    """A timer's callback: tell `message` to `target` unless it has stopped meanwhile.
 
-    __slots__ = ("message", "target")
+    Each tick puts the same envelope in the mailbox (Pykka's `tell` makes a new one, with a
+    dict, every time): a repeating timer has at most one tick undelivered, and the envelope
+    is only read. Timer services may read `target` and `message` (testkit.ManualTime waits
+    for the target to handle it).
+    """
+
+    __slots__ = ("envelope", "message", "target")
 
     def __init__(self, target: pykka.ActorRef[Any], message: Any) -> None:
         self.target = target
         self.message = message
+        self.envelope = Envelope(message)
 
     def __call__(self) -> None:
-        if self.target.is_alive():  # a tick for a stopped actor is no dead letter
-            with contextlib.suppress(pykka.ActorDeadError):
-                self.target.tell(self.message)
+        target = self.target
+        if not target.actor_stopped.is_set():  # a tick for a stopped actor is no dead letter
+            target.actor_inbox.put(self.envelope)
 
     def __repr__(self) -> str:
         return f"tell({self.message!r} to {self.target})"

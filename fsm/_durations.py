@@ -5,13 +5,13 @@ from __future__ import annotations
 import math
 from datetime import timedelta
 
+from fsm._errors import FSMError
+
 Duration = float | int | timedelta | None
 
 
 def to_seconds(value: Duration, what: str) -> float | None:
     """Seconds as a float, or None for "no timeout"; a clear FSMError for anything else."""
-    from fsm._errors import FSMError
-
     if value is None:
         return None
     if isinstance(value, timedelta):

@@ -42,10 +42,11 @@ WATCH_PERIOD = 0.05
 
 
 class _EndOfTurn(BaseException):
-    """Raised by the inbox to end Pykka's actor loop when the turn is over (never escapes)."""
+    """Raised by the inbox to end Pykka's actor loop when the turn is over (never escapes).
 
-
-_END_OF_TURN = _EndOfTurn()
+    A fresh instance every time: raising one shared instance again grows its `__traceback__`
+    by the turn's frames on every raise, which keeps every handled message alive for good.
+    """
 
 
 class PoolInbox:
@@ -89,12 +90,9 @@ class PoolInbox:
         _refuse(envelope, self.actor)
 
     def get(self) -> Envelope[Any]:
-        if self.budget <= 0:
-            raise _END_OF_TURN
-        try:
-            envelope = self.items.popleft()
-        except IndexError:
-            raise _END_OF_TURN from None
+        if self.budget <= 0 or not self.items:
+            raise _EndOfTurn
+        envelope = self.items.popleft()
         self.budget -= 1
         self.current = envelope
         return envelope

@@ -79,9 +79,12 @@ def refuse(envelope: Envelope[Any], recipient: pykka.ActorRef[Any]) -> None:
     fails with `ActorDeadError` as in Pykka (stopping a stopped actor answers None)."""
     message = envelope.message
     reply_to = envelope.reply_to
-    if is_suppressed(message):
+    if is_suppressed(message):  # no dead letter; an asker still gets its answer
         if reply_to is not None and isinstance(message, pykka_messages._ActorStop):
             reply_to.set(None)
+        elif reply_to is not None:
+            dead = pykka.ActorDeadError(f"{recipient} stopped before handling the message")
+            reply_to.set_exception((pykka.ActorDeadError, dead, None))
         return
     sender = getattr(envelope, "sender", None) or getattr(envelope, "teller", None)
     sender = getattr(sender, "ref", sender)  # a TestProbe: its ref

@@ -20,6 +20,7 @@ from testkit._exploration.shrink import shrink
 from testkit._probes.fsm_kit import Effects, FSMTestKit, Timer
 from testkit._probes.fsm_ref import TestFSMRef
 from testkit._probes.logs import expect_logs, forbid_logs
+from testkit._probes.manual_time import ManualTime, expect_no_msg_for
 from testkit._probes.messages import Terminated
 from testkit._probes.probe import TestProbe
 from testkit._probes.sync_dispatcher import UnansweredAsk
@@ -40,6 +41,7 @@ __all__ = [
     "Faults",
     "Interrupted",
     "MachineCoverage",
+    "ManualTime",
     "NeverHappened",
     "Progress",
     "ReplayDivergence",
@@ -55,6 +57,7 @@ __all__ = [
     "UnansweredAsk",
     "deterministic",
     "expect_logs",
+    "expect_no_msg_for",
     "explore",
     "forbid_logs",
     "replay",

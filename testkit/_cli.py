@@ -7,7 +7,9 @@ import importlib
 import logging
 import os
 import shlex
+import signal
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
@@ -76,9 +78,8 @@ def _seconds(text: str) -> float:
 
 
 EXIT_CODES = """exit codes: 0 no bug found, 1 bug found (or reproduced, or a sometimes condition or
-a strict declared fault never happened), 2 bad input or misuse of
-the tester (the message says what to change), 130 interrupted (Ctrl-C; the partial report
-is printed)"""
+a strict declared fault never happened), 2 bad input or misuse of the tester (the message says
+what to change), 130 interrupted (Ctrl-C, SIGTERM, SIGHUP; the partial report is printed)"""
 
 
 def _add_target_and_trace(parser: argparse.ArgumentParser) -> None:
@@ -206,7 +207,9 @@ def _parser() -> argparse.ArgumentParser:
         "(settings separated by ';', classes by ',', partition groups by '|')",
     )
     test.add_argument("--no-progress", action="store_true", help="no progress bar or lines")
-    test.add_argument("-v", "--verbose", action="store_true", help="show the actors' logs")
+    test.add_argument(
+        "-v", "--verbose", action="store_true", help="show the actors' logs and whole tracebacks"
+    )
     rep = commands.add_parser(
         "replay",
         help="replay a trace written by `test`",
@@ -215,7 +218,12 @@ def _parser() -> argparse.ArgumentParser:
         formatter_class=formatter,
     )
     _add_target_and_trace(rep)
-    rep.add_argument("-v", "--verbose", action="store_true", help="print each step as it runs")
+    rep.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="print each step as it runs, and the bug's whole traceback",
+    )
     _add_watchdog(rep)
     shr = commands.add_parser(
         "shrink",
@@ -241,7 +249,9 @@ def _parser() -> argparse.ArgumentParser:
         help="stop shrinking after this many seconds (the best trace so far is written)",
     )
     _add_watchdog(shr)
-    shr.add_argument("-v", "--verbose", action="store_true", help="show the actors' logs")
+    shr.add_argument(
+        "-v", "--verbose", action="store_true", help="show the actors' logs and whole tracebacks"
+    )
     show = commands.add_parser(
         "show",
         help="draw a trace as a sequence diagram",
@@ -276,6 +286,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     saved_level = root.level
     root.addHandler(handler)
     root.setLevel(logging.INFO if getattr(args, "verbose", False) else quiet)
+    saved_signals = _terminate_as_interrupt()
     try:
         test = load_test(args.target)
         if args.command == "test":
@@ -292,8 +303,27 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         stream.write("interrupted\n")
         return EXIT_INTERRUPTED
     finally:
+        for number, previous in saved_signals.items():
+            signal.signal(number, previous)
         root.removeHandler(handler)
         root.setLevel(saved_level)
+
+
+def _terminate_as_interrupt() -> dict[int, Any]:
+    """SIGTERM and SIGHUP end the command as Ctrl-C does (exit 130, with the partial report
+    when a run was going on), also outside a run; returns the handlers to put back."""
+    saved: dict[int, Any] = {}
+    if threading.current_thread() is not threading.main_thread():
+        return saved
+    for name in ("SIGTERM", "SIGHUP"):
+        number = getattr(signal, name, None)
+        if number is not None and signal.getsignal(number) is signal.SIG_DFL:
+            saved[number] = signal.signal(number, _raise_interrupt)
+    return saved
+
+
+def _raise_interrupt(number: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _test(args: argparse.Namespace, test: Callable[..., Any], stream: TextIO) -> int:
@@ -346,7 +376,7 @@ def _test(args: argparse.Namespace, test: Callable[..., Any], stream: TextIO) ->
 
 
 def _print_report(report: Report, args: argparse.Namespace, stream: TextIO) -> int:
-    stream.write(report.summary() + "\n")
+    stream.write(report.summary(full_traceback=args.verbose) + "\n")
     if args.coverage is not None:
         try:
             args.coverage.write_text(report.coverage.to_html(f"coverage of {args.target}"))
@@ -415,7 +445,7 @@ def _shrink(args: argparse.Namespace, test: Callable[..., Any], stream: TextIO) 
     stream.flush()
     shrunk = shrink_file(test, trace, args.timeout, args.watchdog)
     path = shrunk.trace.save(output)
-    stream.write(describe_bug(shrunk.bug) + "\n")
+    stream.write(describe_bug(shrunk.bug, full_traceback=args.verbose) + "\n")
     budget = " (time budget used up: the best so far)" if shrunk.timed_out else ""
     stream.write(
         f"shrunk from {len(trace)} to {len(shrunk.trace)} steps in {shrunk.seconds:.2f}s, "
@@ -440,7 +470,7 @@ def _replay(args: argparse.Namespace, test: Callable[..., Any], stream: TextIO) 
         return EXIT_ERROR
     bug = report.bug
     assert bug is not None
-    stream.write(describe_bug(bug) + "\n")
+    stream.write(describe_bug(bug, full_traceback=args.verbose) + "\n")
     if trace.bug and bug_line(bug.headline()) != trace.bug:
         stream.write(f"note: the trace recorded a different bug: {trace.bug}\n")
     else:

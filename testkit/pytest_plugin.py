@@ -52,10 +52,12 @@ from testkit._engine.faults import Faults, check_faults
 from testkit._engine.sandbox import wall_clock
 from testkit._engine.test_function import test_name
 from testkit._engine.trace import TRACE_DIR, Trace
+from testkit._engine.watchdog import BEFORE_EXIT
 from testkit._errors import ReplayDivergence, TestkitError
 from testkit._exploration import explore as _explore
 from testkit._exploration.pytest_items import ItemRun, RunsTheTester, run_on_trace
 from testkit._exploration.shrink import original_path
+from testkit._probes.manual_time import ManualTime
 from testkit._reporting.report import Interrupted, Report, describe_bug
 from testkit._strategies import NAMES, make_strategy
 
@@ -187,6 +189,7 @@ def pytest_configure(config: pytest.Config) -> None:
         "(enabled=False: on real threads), or the settings of its explore fixture's calls; "
         "--testkit-* options override them",
     )
+    _let_the_watchdog_speak(config)
     for option, keyword in OPTIONS.items():
         value = config.getoption(f"testkit_{option}")
         if value is None:
@@ -195,6 +198,20 @@ def pytest_configure(config: pytest.Config) -> None:
         if problem is not None:
             raise pytest.UsageError(f"--testkit-{option} {value}: {problem}")
     config.stash[_SUITE] = Suite.from_config(config)
+
+
+def _let_the_watchdog_speak(config: pytest.Config) -> None:
+    """When the watchdog has to end the process (user code it cannot unwind), it first stops
+    pytest's output capture, so that its message reaches the terminal."""
+    capture: Any = config.pluginmanager.getplugin("capturemanager")
+    if capture is None:
+        return
+
+    def uncapture() -> None:
+        capture.suspend_global_capture(in_=True)
+
+    BEFORE_EXIT.append(uncapture)
+    config.add_cleanup(lambda: BEFORE_EXIT.remove(uncapture))
 
 
 def check_setting(keyword: str, value: Any) -> str | None:
@@ -492,6 +509,14 @@ def explore_fixture(request: pytest.FixtureRequest) -> Callable[..., Report]:
         return report
 
     return run
+
+
+@pytest.fixture
+def manual_time() -> Iterator[ManualTime]:
+    """A `testkit.ManualTime` active for the test: FSM timers armed during it fire only in
+    `manual_time.time_passes(seconds)`. Start the actors inside the test."""
+    with ManualTime() as clock:
+        yield clock
 
 
 # ---- existing tests under the tester ------------------------------------------------------------

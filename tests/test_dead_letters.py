@@ -11,9 +11,10 @@ from typing import Any
 
 import pykka
 import pytest
+from pykka._envelope import Envelope
 
 import fsm
-from fsm import FSM, DeadLetter, DeadLetterStream, Event, State, dead_letters
+from fsm import FSM, DeadLetter, DeadLetterStream, Event, State, _dead_letters, _refs, dead_letters
 from testkit import TestProbe, deterministic, expect_logs
 from tests.bases import on
 
@@ -243,3 +244,17 @@ def test_subscribing_a_probe_instead_of_its_ref_says_so() -> None:
 def test_configure_logging_rejects_bad_values(kwargs: dict[str, Any], text: str) -> None:
     with pytest.raises(ValueError, match=text.replace("(", r"\(").replace(")", r"\)")):
         DeadLetterStream().configure_logging(**kwargs)
+
+
+def test_an_ask_of_a_suppressed_message_left_in_a_stopped_mailbox_still_fails() -> None:
+    # Suppressed means "not a dead letter", never "the asker waits forever".
+    class Quiet:
+        pass
+
+    _dead_letters.suppress(Quiet)
+    ref = on(pykka.ThreadingActor, Holder).start()
+    ref.stop()
+    future = pykka.ThreadingFuture[Any]()
+    _refs.refuse(Envelope(Quiet(), reply_to=future), ref)
+    with pytest.raises(pykka.ActorDeadError, match="stopped before handling the message"):
+        future.get(timeout=5)

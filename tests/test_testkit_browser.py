@@ -98,3 +98,14 @@ def test_sequence_diagram_draws_faults(tmp_path: Path) -> None:
     shot = SHOTS / "sequence_faults.png"
     _browser(page, "--window-size=1280,1400", f"--screenshot={shot}")
     assert shot.stat().st_size > 10_000
+
+
+def test_a_dead_letter_is_drawn_as_a_crossed_arrow(tmp_path: Path) -> None:
+    from tests import dead_letter_systems
+
+    report = testkit.explore(dead_letter_systems.late_message, iterations=1, seed=1)
+    assert report.bug is not None
+    page = tmp_path / "dead_letter.html"
+    page.write_text(testkit.sequence_diagram(dead_letter_systems.late_message, report.bug.trace))
+    dom = _browser(page, "--dump-dom")
+    assert 'class="msg dead"' in dom and "(dead letter)" in dom

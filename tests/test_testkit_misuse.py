@@ -146,15 +146,33 @@ def test_ctrl_c_while_the_test_function_busy_loops_is_prompt() -> None:
 
 
 def test_explore_raises_interrupted_with_the_report() -> None:
-    def interrupt_soon() -> None:
-        time.sleep(0.5)
-        signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT)
-
-    threading.Thread(target=interrupt_soon).start()
-    with pytest.raises(testkit.Interrupted) as caught:
-        explore(buggy_systems.lost_update_fixed, iterations=10**8, seed=1, progress=False)
-    report = caught.value.report
-    assert report.interrupted and report.iterations > 0 and report.bug is None
+    # in a child process: a test never signals the test runner's own process
+    code = textwrap.dedent(
+        """
+        import testkit
+        from tests import buggy_systems
+        try:
+            testkit.explore(buggy_systems.lost_update_fixed, iterations=10**8, seed=1,
+                            progress=lambda p: print("iteration", p.iteration, flush=True))
+        except testkit.Interrupted as caught:
+            report = caught.report
+            print(report.interrupted, report.iterations > 0, report.bug is None)
+        """
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    process.stdout.readline()  # an iteration ended: the run is under way
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 0, err
+    assert out.splitlines()[-1] == "True True True"
 
 
 # ---- silent passes and wrong verdicts ----------------------------------------------------

@@ -22,6 +22,9 @@ class Bug:
         self.logs: dict[str, list[str]] = {}
         self.count = 1
         """How many iterations hit this bug (see `explore(stop_at_first_bug=False)`)."""
+        self.traceback = ""
+        """For a bug an exception raised: its traceback as text (the failing handler's or
+        test function's frames first, the tester's left out); else ''."""
 
     @property
     def signature(self) -> tuple[str, str, str]:

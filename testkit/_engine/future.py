@@ -44,9 +44,7 @@ class DeterministicFuture(pykka.Future[Any]):
             runtime = self._runtime
             if runtime._current is not None:  # a handler: parked until the value arrives
                 runtime.suspend(self, timeout)
-            elif not self._wait_in_test(runtime):
-                if timeout is not None:
-                    raise pykka.Timeout(f"{timeout} seconds (no actor could run any more)")
+            elif not wait_in_test(runtime, self, timeout):
                 owner = getattr(self.owner, "id", None)
                 whom = "" if owner is None else f" from {owner} ({request_of(self)})"
                 raise runtime.escalate(
@@ -63,14 +61,6 @@ class DeterministicFuture(pykka.Future[Any]):
             _, value, traceback = self._exc_info
             raise value.with_traceback(traceback)
         return self._value
-
-    def _wait_in_test(self, runtime: Runtime) -> bool:
-        body = runtime.body
-        body.waiting_for = self
-        try:
-            return runtime.run_until(lambda: self._done)
-        finally:
-            body.waiting_for = None
 
     def set(self, value: Any | None = None) -> None:
         if self._done:
@@ -98,6 +88,65 @@ class DeterministicFuture(pykka.Future[Any]):
         callbacks, self._callbacks = self._callbacks, []
         for callback in callbacks:
             callback(self)
+
+
+def wait_in_test(runtime: Runtime, future: Any, timeout: float | None) -> bool:
+    """The test function waits for `future` (`._done`): True once it is set, False if the
+    system became quiescent first; with a `timeout`, virtual time then moves on by it and
+    `pykka.Timeout` is raised, as the wait would have ended in production."""
+    body = runtime.body
+    body.waiting_for = future
+    started = runtime.now
+    if timeout is not None:
+        body.wait_deadline = started + max(timeout, 0.0)
+    try:
+        if runtime.run_until(lambda: future._done):
+            return True
+    finally:
+        body.waiting_for = None
+        body.wait_deadline = None
+    if timeout is None:
+        return False
+    runtime.time_passes(started + max(timeout, 0.0))
+    raise pykka.Timeout(f"{timeout} seconds (no actor could run any more)")
+
+
+class ThreadingWait:
+    """A `pykka.ThreadingFuture` that a handler or the test function waits on under the
+    tester: only an actor's handler can set it, so the wait is the tester's (the sandbox's
+    `set` wakes it), never a real one."""
+
+    def __init__(self, future: pykka.ThreadingFuture[Any]) -> None:
+        self.future = future
+        self.owner: Any = None  # whoever will set it is unknown
+        self.request: Any = None
+
+    @property
+    def _done(self) -> bool:
+        future: Any = self.future
+        if future._result is not None:
+            return True
+        waiting = getattr(future, "_queue", None)  # older pykka: in a queue until get()
+        return waiting is not None and not waiting.empty()
+
+    def add_done_callback(self, callback: Callable[[Any], None]) -> None:
+        if self._done:
+            callback(self)
+        else:
+            self.future._testkit_wake = lambda: callback(self)  # type: ignore[attr-defined]
+
+
+def wait_threading(runtime: Runtime, future: pykka.ThreadingFuture[Any], timeout: float) -> None:
+    """A handler or the test function waits up to `timeout` virtual seconds for a
+    `pykka.ThreadingFuture` (made by user code, set by some actor): park it like any wait;
+    returns once it is set, else raises `pykka.Timeout`."""
+    wait = ThreadingWait(future)
+    if wait._done:
+        return
+    if runtime._current is not None:
+        runtime.suspend(wait, timeout)
+    else:
+        wait_in_test(runtime, wait, timeout)
 
 
 def blocking_error(current: Any) -> TestkitError:

@@ -20,27 +20,39 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import pykka
-from greenlet import getcurrent, greenlet  # type: ignore[import-untyped]
+from greenlet import GreenletExit, getcurrent, greenlet  # type: ignore[import-untyped]
 from pykka import messages as pykka_messages
 from pykka._envelope import Envelope
 
 from fsm import _deathwatch
 from fsm._actor import _StateTimeoutFired, _TimerFired
+from fsm._dead_letters import DeadLetter
 from fsm._dispatch import Dispatcher
 from fsm._monitor import Monitor, check_monitor_class, create_monitor
+from fsm._refs import refuse
+from testkit._engine import interrupts
 from testkit._engine.bug import Abort, Bug, exception_text
 from testkit._engine.compact import NO_STATE, CompactTrace
 from testkit._engine.enabled import EnabledSet
 from testkit._engine.entropy import Entropy
 from testkit._engine.faults import FaultInjector, Faults, IterationFacts, RestartOp
-from testkit._engine.future import DeterministicFuture, blocking_error
+from testkit._engine.future import DeterministicFuture, ThreadingWait, blocking_error
+from testkit._engine.interrupts import Hung
 from testkit._engine.observer import current as current_observer
 from testkit._engine.observer import delivery_kind, hook
 from testkit._engine.operations import Mailbox, TimerEntry, TimerQueue
 from testkit._engine.payloads import CONTINUE, START, Choice, Wait, describe_message
 from testkit._engine.registry import unregister_all
 from testkit._engine.sometimes import SometimesBook
-from testkit._engine.test_body import FINISHED, RUNNABLE, WAITING, BodyWorker, TestBody
+from testkit._engine.test_body import (
+    FINISHED,
+    RUNNABLE,
+    WAITING,
+    BodyWorker,
+    Cancelled,
+    TestBody,
+)
+from testkit._engine.tracebacks import traceback_text
 from testkit._engine.waits import Waiter, cycle_bug, find_cycle, stuck_bug
 from testkit._errors import TestkitError
 from testkit._strategies import Strategy
@@ -69,6 +81,19 @@ _SUSPENDED: Any = object()  # a resumed handler's greenlet is parked on a future
 
 class _Demoted(BaseException):
     """Ends a former scheduler greenlet once the handler that blocked on it has finished."""
+
+
+_TESTERS = (Abort, GreenletExit, Hung, _Demoted, Cancelled)
+"""What may escape user code without being its bug: the tester unwinding it."""
+
+
+def users_failure(exc: BaseException) -> bool:
+    """Whether `exc`, escaping a handler or the test function, is the user's bug: anything
+    but the tester's own unwinding and the user's Ctrl-C (a `KeyboardInterrupt` raised by the
+    code itself, or `SystemExit`, is a bug)."""
+    if isinstance(exc, _TESTERS):
+        return False
+    return not (isinstance(exc, KeyboardInterrupt) and interrupts.may_be_ctrl_c())
 
 
 class MonitorSlot:
@@ -137,8 +162,12 @@ class Runtime(Dispatcher):
         self._timer_seq = 0
         self.misuse: TestkitError | None = None
         """Set by a thread the tester does not control; ends the run at the next step."""
+        self.stopping = interrupts.requested()
+        """The run must end at the next step: misuse (above), or a signal (Ctrl-C)."""
         self.notes: set[str] = set()
         """Why this iteration may have tested less than it seems (the report's warnings)."""
+        self.dead_letters: list[tuple[int, DeadLetter]] = []
+        """(step, letter) of each message that reached a stopped actor, for the trace."""
         self.waiters: list[Waiter] = []
         """Handlers parked on a future (a blocking ask, proxy `.get()`, `ref.stop()`)."""
         self._glet: Any = None
@@ -157,6 +186,7 @@ class Runtime(Dispatcher):
         self.on_timer_cancelled = hook(observer, "timer_cancelled")
         self._on_random = hook(observer, "random")
         self.on_fault = hook(observer, "fault")
+        self._on_dead_letter = hook(observer, "dead_letter")
         self._counts = None if observer is None else observer.delivery_counts
         self.sometimes_book = sometimes if sometimes is not None else SometimesBook()
         self.sometimes_named: set[str] = set()
@@ -226,9 +256,12 @@ class Runtime(Dispatcher):
         before = monitor._sm_current
         try:
             monitor.handle(event)
-        except Exception as exc:
+        except BaseException as exc:
+            if not users_failure(exc):
+                raise
             kind = "safety" if isinstance(exc, AssertionError) else "exception"
             bug = Bug(kind, exception_text(exc), monitor_cls.__name__, monitor.state_name)
+            bug.traceback = traceback_text(exc)
             raise self.escalate(Abort(bug=bug)) from exc
         finally:
             if self.observer is not None:
@@ -367,6 +400,7 @@ class Runtime(Dispatcher):
         )
         if self.misuse is None:
             self.misuse = error
+            self.stopping = True
         raise error
 
     def run_until(self, done: Callable[[], bool]) -> bool:
@@ -418,8 +452,8 @@ class Runtime(Dispatcher):
         enabled = self.enabled
         sleeping = self.sleeping
         while not done():
-            if self.misuse is not None:
-                raise Abort(error=self.misuse)
+            if self.stopping:
+                self._halt()
             if not enabled and not sleeping and not self._quiescent():
                 return False
             if self.steps >= self._limit:
@@ -464,8 +498,8 @@ class Runtime(Dispatcher):
         burst = self._burst
         max_steps = self.max_steps
         while True:
-            if self.misuse is not None:
-                raise Abort(error=self.misuse)
+            if self.stopping:
+                self._halt()
             state = body.state
             if state is FINISHED:
                 if body.outcome is not None:
@@ -491,6 +525,11 @@ class Runtime(Dispatcher):
             # while the test function waits, its condition is looked at after every step;
             # else nothing needs a look until it runs
             burst(_ONE if state is WAITING else state)
+
+    def _halt(self) -> None:
+        """End the run now: misuse is an error; a signal ends it as interrupted (`run_once`
+        raises `KeyboardInterrupt` once the runtime is disposed of)."""
+        raise Abort(error=self.misuse)
 
     def _fault_point(self) -> None:
         """A burst stopped at `_limit` before `max_steps`: a fault point or the heal."""
@@ -526,12 +565,12 @@ class Runtime(Dispatcher):
 
     # ---- waiting handlers -------------------------------------------------------------------
 
-    def suspend(self, future: DeterministicFuture, timeout: float | None) -> None:
+    def suspend(self, future: DeterministicFuture | ThreadingWait, timeout: float | None) -> None:
         """Park the running handler until `future` is set (or its wait times out); the
         strategy decides when it goes on. Its actor handles nothing else meanwhile."""
         op = self._current
         glet = getcurrent()
-        waiter = Waiter(op, glet, future, self.steps, timeout)
+        waiter = Waiter(op, glet, future, self.steps, timeout, self.now)
         self._note_wait(op, Wait("wait", waiter.target, waiter.what))
         op.waiter = waiter
         self.waiters.append(waiter)
@@ -580,24 +619,39 @@ class Runtime(Dispatcher):
         glet.switch()
 
     def _quiescent(self) -> bool:
-        """Nothing can run: end the waits that have a timeout (True if one did), else heal a
-        declared partition (True if that gave work), or report handlers that wait forever
-        as a deadlock."""
+        """Nothing can run: the waits with the earliest timeout end, virtual time moving on to
+        it (True if a handler's did; False when the test function's wait ends first), else a
+        declared partition heals (True if that gave work: it held back what they wait for),
+        or handlers that wait forever are reported as a deadlock."""
         waiting = [w for w in self.waiters if not w.ready]
         if not waiting:
             return self.faults is not None and self.faults.quiescent()
-        timed = [w for w in waiting if w.timeout is not None]
-        if timed:
-            for waiter in timed:
-                waiter.timed_out = True
-                self._wake_waiter(waiter)
+        body = self.body
+        deadlines = [w.deadline for w in waiting if w.deadline is not None]
+        if deadlines:
+            deadline = min(deadlines)
+            test_deadline = body.wait_deadline if body.state is WAITING else None
+            if test_deadline is not None and test_deadline < deadline:
+                return False  # the test function's wait times out first
+            self.time_passes(deadline)
+            for waiter in waiting:
+                if waiter.deadline == deadline:
+                    waiter.timed_out = True
+                    self._wake_waiter(waiter)
             return True
         if self.faults is not None and self.faults.quiescent():
-            return True  # a partition held back what they wait for: it heals now
-        body = self.body
-        if body.state is WAITING and body.waiting_for is None:
-            return False  # the test function waits on a probe: it goes on first
+            return True
+        if body.state is WAITING and (body.waiting_for is None or body.wait_deadline is not None):
+            return False  # the test function waits on a probe, or may time out: it goes on
         raise Abort(bug=stuck_bug(waiting, body))
+
+    def time_passes(self, deadline: float) -> None:
+        """Move virtual time on to `deadline` (a wait that timed out), never back."""
+        deadline = min(deadline, MAX_VIRTUAL_SECONDS)  # past it, datetime cannot follow
+        if deadline > self.now:
+            self.now = deadline
+            if self._set_clock is not None:
+                self._set_clock(deadline)
 
     # ---- operations ------------------------------------------------------------------------
 
@@ -660,6 +714,10 @@ class Runtime(Dispatcher):
                         response = actor.on_receive(message)
                 except Exception as exc:
                     response = self._handler_failed(op, envelope, exc)
+                except BaseException as exc:  # SystemExit, GeneratorExit, ...: a bug too
+                    if not users_failure(exc):
+                        raise
+                    self._failed(op, exc)
                 finally:
                     self._current = None
                     after = None if op.plain else actor._sm_current
@@ -706,7 +764,7 @@ class Runtime(Dispatcher):
                 or not enabled
                 or self.steps >= limit
                 or body.state is not state
-                or self.misuse is not None
+                or self.stopping
             ):
                 return
 
@@ -752,7 +810,9 @@ class Runtime(Dispatcher):
         self._current = mailbox
         try:
             actor.on_start()
-        except Exception as exc:
+        except BaseException as exc:
+            if not users_failure(exc):
+                raise
             self._failed(mailbox, exc)
         finally:
             self._current = None
@@ -791,11 +851,13 @@ class Runtime(Dispatcher):
             finally:
                 self._firing = None
 
-    def _failed(self, mailbox: Mailbox, exc: Exception) -> None:
+    def _failed(self, mailbox: Mailbox, exc: BaseException) -> None:
         kind = "safety" if isinstance(exc, AssertionError) else "exception"
         current = getattr(mailbox.actor, "_sm_current", None)
         state = current.state_name if current is not None else None
-        raise Abort(bug=Bug(kind, exception_text(exc), mailbox.id, state)) from exc
+        bug = Bug(kind, exception_text(exc), mailbox.id, state)
+        bug.traceback = traceback_text(exc)
+        raise Abort(bug=bug) from exc
 
     def _teardown(self, mailbox: Mailbox, crashed: bool = False) -> None:
         """The actor stopped (or `crashed`: a declared fault): fail what is still queued, as
@@ -810,16 +872,19 @@ class Runtime(Dispatcher):
             timers.heap.clear()
             if timers.enabled:
                 self.disable(timers)
-        while mailbox.items:
-            envelope = mailbox.items.popleft()
-            if envelope.reply_to is None:
-                continue
-            if isinstance(envelope.message, pykka_messages._ActorStop):
-                envelope.reply_to.set(None)
-            else:
-                dead = pykka.ActorDeadError(f"{mailbox.id} stopped before handling the message")
-                envelope.reply_to.set_exception((pykka.ActorDeadError, dead, None))
+        ref = mailbox.actor.actor_ref
+        while mailbox.items:  # dead letters (an FSM's), asks failed as Pykka fails them
+            refuse(mailbox.items.popleft(), ref)
         _deathwatch.stopped(mailbox.actor)  # watchers hear of it however it stopped
+
+    def dead_letter(self, letter: DeadLetter) -> None:
+        """Published as in production, and kept with the step it happened in: the trace
+        and the sequence diagram show it."""
+        step = max(self.steps - 1, 0)
+        self.dead_letters.append((step, letter))
+        if self._on_dead_letter is not None:
+            self._on_dead_letter(step, letter)
+        super().dead_letter(letter)
 
     def _choose(self, n: int, as_bool: bool) -> int:
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:

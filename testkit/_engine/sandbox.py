@@ -26,6 +26,7 @@ import pykka._actor
 from fsm import _dispatch, _proxy_cache
 from testkit._engine.bug import Abort, actor_text
 from testkit._engine.entropy import Sources
+from testkit._engine.future import ThreadingWait, wait_threading
 from testkit._engine.test_body import CONTROLLED_THREADS
 from testkit._engine.watchdog import DEFAULT_WATCHDOG, Watchdog, user_frame
 from testkit._errors import TestkitError
@@ -85,7 +86,13 @@ def _no_sleep(seconds: float | SupportsIndex = 0.0) -> None:
 
 
 def _no_threading_get(future: Any, timeout: float | None = None) -> Any:
-    if timeout is None and threading.get_ident() in CONTROLLED_THREADS:
+    if threading.get_ident() not in CONTROLLED_THREADS or ThreadingWait(future)._done:
+        return _saved_threading_get(future, timeout=timeout)
+    runtime: Any = _dispatch.current()
+    if timeout is not None and runtime.deterministic:  # virtual time, not a real wait
+        wait_threading(runtime, future, timeout)
+        return _saved_threading_get(future, timeout=timeout)
+    if timeout is None:
         raise _abort(
             TestkitError(
                 f"{_caller()} waits on a pykka.ThreadingFuture that no actor under the tester "
@@ -124,7 +131,26 @@ class _Urn:
         self.urn = urn
 
 
+def _threading_set(future: Any, value: Any = None) -> None:
+    _saved_threading_set(future, value)
+    _wake(future)
+
+
+def _threading_set_exception(future: Any, exc_info: Any = None) -> None:
+    _saved_threading_set_exception(future, exc_info)
+    _wake(future)
+
+
+def _wake(future: Any) -> None:
+    """A handler or the test function parked on `future` (see `ThreadingWait`) may go on."""
+    wake = future.__dict__.pop("_testkit_wake", None)
+    if wake is not None:
+        wake()
+
+
 _saved_threading_get = pykka.ThreadingFuture.get
+_saved_threading_set = pykka.ThreadingFuture.set
+_saved_threading_set_exception = pykka.ThreadingFuture.set_exception
 _saved_sleep = time.sleep
 
 
@@ -224,6 +250,9 @@ class Sandbox:
         actor_class._start_actor_loop = _routed_loop
         threading.Thread.start = _no_thread_start  # type: ignore[method-assign,assignment]
         pykka.ThreadingFuture.get = _no_threading_get  # type: ignore[method-assign,assignment]
+        futures: Any = pykka.ThreadingFuture
+        futures.set = _threading_set
+        futures.set_exception = _threading_set_exception
         actor_module: Any = pykka._actor
         self._saved_uuid = getattr(actor_module, "uuid", None)
         if self._saved_uuid is uuid:
@@ -267,6 +296,9 @@ class Sandbox:
         threading.Thread.start = _saved_thread_start  # type: ignore[method-assign]
         self.watchdog.stop()
         pykka.ThreadingFuture.get = _saved_threading_get  # type: ignore[method-assign]
+        futures: Any = pykka.ThreadingFuture
+        futures.set = _saved_threading_set
+        futures.set_exception = _saved_threading_set_exception
         time.sleep = self._saved_sleep
         gc.set_threshold(*self._saved_gc)
         self._freezer.stop()

@@ -11,7 +11,7 @@ from __future__ import annotations
 from types import FrameType
 
 from testkit._engine.bug import Abort
-from testkit._engine.watchdog import _is_users
+from testkit._engine.watchdog import is_users
 from testkit._errors import TestkitError
 
 
@@ -45,7 +45,7 @@ def _place(frame: FrameType | None) -> str:
         filename = frame.f_code.co_filename
         users = _USERS.get(filename)
         if users is None:
-            users = _USERS[filename] = _is_users(filename)
+            users = _USERS[filename] = is_users(filename)
         if users:
             break
         frame = frame.f_back

@@ -56,6 +56,7 @@ class TestBody:
         "started",
         "state",
         "thread_ident",
+        "wait_deadline",
         "waiting_for",
         "wake_value",
         "worker",
@@ -75,6 +76,8 @@ class TestBody:
         self.thread_ident: int | None = None
         self.waiting_for: Any = None
         """The future the test function waits on (to name a deadlock's cycle), if any."""
+        self.wait_deadline: float | None = None
+        """The virtual time at which that wait gives up (`get(timeout=...)`), if it does."""
         self._glet: Any = None
         self._scheduler: Any = None
 
@@ -127,12 +130,6 @@ class TestBody:
         finally:
             self.runtime.in_body = False
             self.state = FINISHED
-
-    def abandon(self, outcome: BaseException | None) -> None:
-        """Give up on the test function: the iteration ends with `outcome`."""
-        self.outcome = outcome
-        self.state = FINISHED
-        self.cancelled = True
 
     # ---- the test function's side ---------------------------------------------------------
 

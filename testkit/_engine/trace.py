@@ -146,6 +146,10 @@ class Trace:
     """`<draws> <digest>` of the program's own random draws (`random`, `uuid4`,
     `os.urandom`: see `testkit._engine.entropy`), which replay compares; "" when it drew
     none. Written only when set."""
+    dead_letters: list[tuple[int, str]] = field(default_factory=list)
+    """(step, text) of each message that reached a stopped actor during that step: written
+    as `# dead letter at step N: ...` lines after the step, for a person to read (replay
+    does not check them: they follow from the steps)."""
 
     def __len__(self) -> int:
         return len(self.steps)
@@ -173,7 +177,11 @@ class Trace:
         ]
         if self.faults:
             header.append(f"# faults: {one_line(self.faults)}")
-        return "\n".join(header + [str(s) for s in self.steps]) + "\n"
+        lines = header + [str(s) for s in self.steps]
+        for step, text in reversed(self.dead_letters):  # after its step's line
+            at = len(header) + min(step, len(self.steps) - 1) + 1
+            lines.insert(at, f"{_DEAD_LETTER}{step}: {one_line(text)}")
+        return "\n".join(lines) + "\n"
 
     def file_name(self) -> str:
         """A name unique to this bug: `<test>-<strategy>-seed<seed>-it<iteration>.trace`.
@@ -251,9 +259,15 @@ class Trace:
             )
         header = _Header(origin)
         steps: list[Step] = []
+        dead_letters: list[tuple[int, str]] = []
         for number, line in enumerate(lines[1:], start=2):
             if not line.strip():
                 continue
+            if line.startswith(_DEAD_LETTER):
+                step, _, text = line[len(_DEAD_LETTER) :].partition(":")
+                if step.isdigit():
+                    dead_letters.append((int(step), text.strip()))
+                    continue
             if line.startswith("#"):
                 key, _, value = line[1:].partition(":")
                 header.values[key.strip()] = (value.strip(), number)
@@ -276,7 +290,11 @@ class Trace:
             faults=header.text("faults"),
             hash_seed=header.matching("hash_seed", _HASH_SEED, "a number (PYTHONHASHSEED)"),
             entropy=header.matching("entropy", _ENTROPY, "'<draws> <8 hex digits>'"),
+            dead_letters=dead_letters,
         )
+
+
+_DEAD_LETTER = "# dead letter at step "
 
 
 class _Header:

@@ -14,16 +14,31 @@ from testkit._engine.bug import Bug, actor_text
 
 
 class Waiter:
-    """A handler parked on `future` since `step`, on its greenlet `glet`."""
+    """A handler parked on `future` since `step`, on its greenlet `glet`; with a timeout, it
+    gives up at virtual time `deadline` if nothing else can run by then."""
 
-    __slots__ = ("future", "glet", "op", "ready", "step", "target", "timed_out", "timeout", "what")
+    __slots__ = (
+        "deadline",
+        "future",
+        "glet",
+        "op",
+        "ready",
+        "step",
+        "target",
+        "timed_out",
+        "timeout",
+        "what",
+    )
 
-    def __init__(self, op: Any, glet: Any, future: Any, step: int, timeout: float | None) -> None:
+    def __init__(
+        self, op: Any, glet: Any, future: Any, step: int, timeout: float | None, now: float = 0.0
+    ) -> None:
         self.op = op
         self.glet = glet
         self.future = future
         self.step = step
         self.timeout = timeout
+        self.deadline = None if timeout is None else now + max(timeout, 0.0)
         self.ready = False
         self.timed_out = False
         self.target = owner_id(future)

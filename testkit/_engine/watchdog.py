@@ -1,16 +1,18 @@
 """The watchdog: user code that never returns must not hang the tester.
 
-A handler that loops forever, or blocks on something the tester does not own (a
-`threading.Event`, a `pykka.ThreadingFuture` nobody will set, a socket), would stop every
-actor, since one thread runs them all. The watchdog notices that no step was taken for
+A handler or the test function that loops forever, or blocks on something the tester does not
+own (a `threading.Event`, a `pykka.ThreadingFuture` nobody will set, a socket), would stop
+every actor, since one thread runs them all. The watchdog notices that no step was taken for
 `limit` seconds while user code ran, and interrupts it: first with an exception raised into
 that thread (ends any pure-Python loop), then, for a thread stuck inside a blocking C call,
 with SIGINT (interrupts blocking waits of the main thread); if neither works, it prints what
-hung and ends the process with exit code 2.
+hung on the real stderr (past pytest's capture, through `BEFORE_EXIT`) and ends the process
+with exit code 2.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import signal
@@ -23,7 +25,9 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
+from testkit._engine import interrupts
 from testkit._engine.bug import actor_text
+from testkit._engine.interrupts import Hung
 from testkit._engine.payloads import describe_message
 
 if TYPE_CHECKING:
@@ -34,10 +38,11 @@ DEFAULT_WATCHDOG = 10.0
 
 EXIT_HUNG = 2
 
+BEFORE_EXIT: list[Callable[[], None]] = []
+"""Called before the watchdog ends the process: the pytest plugin suspends pytest's output
+capture here, so that the message reaches the terminal instead of dying with the process."""
 
-class Hung(BaseException):
-    """Raised into user code the watchdog gave up on; a BaseException so that a handler's
-    `except Exception` cannot swallow it."""
+__all__ = ["BEFORE_EXIT", "DEFAULT_WATCHDOG", "EXIT_HUNG", "Hung", "Watchdog", "user_frame"]
 
 
 def check_watchdog(value: Any, where: str) -> float | None:
@@ -66,7 +71,8 @@ _OWN_DIRS = tuple(
 _LIBRARIES = ("pykka", "freezegun", "greenlet")
 
 
-def _is_users(filename: str) -> bool:
+def is_users(filename: str) -> bool:
+    """Whether `filename` is the user's own code (not the tester's, the stdlib or a library)."""
     if filename.startswith("<"):
         return False
     resolved = str(Path(filename).resolve())
@@ -81,7 +87,7 @@ def user_frame(frame: FrameType | None) -> str:
     first: FrameType | None = None
     while frame is not None:
         first = first or frame
-        if _is_users(frame.f_code.co_filename):
+        if is_users(frame.f_code.co_filename):
             break
         frame = frame.f_back
     frame = frame or first
@@ -143,26 +149,34 @@ class Watchdog:
 
     def _fire(self, runtime: Runtime) -> None:
         in_body = runtime.in_body
-        body = runtime.body
-        thread = body.thread_ident if in_body else self._scheduler
-        frame = sys._current_frames().get(thread) if thread is not None else None
+        # handlers and the test function are greenlets on the scheduler's thread
+        thread = self._scheduler
+        frame = sys._current_frames().get(thread)
         self.message = self._describe(runtime, in_body, user_frame(frame))
-        if thread is None:  # pragma: no cover - the body thread always has an id once it runs
-            return
         raise_in(thread, Hung)
         if self._unwound(runtime):
             return
-        if in_body:
-            body.abandon(Hung(self.message))  # its thread stays stuck; the run goes on without it
-            return
         if thread == threading.main_thread().ident and hasattr(signal, "pthread_kill"):
+            interrupts.expect_watchdog_signal()
             signal.pthread_kill(thread, signal.SIGINT)  # interrupts a blocking wait
             if self._unwound(runtime):
                 return
-        sys.stderr.write(f"testkit: error: {self.message}\n")
-        sys.stderr.flush()
+        self._give_up(self.message)
+
+    def _give_up(self, message: str) -> None:
+        """Nothing unwound the stuck code: say what hung where a person sees it, and end the
+        process (its one thread for user code will never come back)."""
+        for hook in BEFORE_EXIT:
+            with contextlib.suppress(Exception):  # the message and the exit matter more
+                hook()
+        text = f"testkit: error: {message}\n"
+        try:
+            sys.stderr.flush()
+            os.write(2, text.encode("utf-8", "replace"))  # fd 2: past sys.stderr's capture
+        except OSError:  # pragma: no cover - no stderr at all
+            pass
         if self.on_give_up is not None:
-            self.on_give_up(self.message)
+            self.on_give_up(message)
         os._exit(EXIT_HUNG)
 
     def _unwound(self, runtime: Runtime, grace: float = 2.0) -> bool:

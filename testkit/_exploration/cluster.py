@@ -13,6 +13,7 @@ import threading
 from contextlib import nullcontext
 from typing import Any
 
+from testkit._engine.interrupts import interruptible
 from testkit._engine.observer import installed
 from testkit._engine.sandbox import Sandbox, wall_clock
 from testkit._errors import TestkitError
@@ -89,7 +90,8 @@ def explore_on_cluster(
     notify = progress_callback(progress)
     run = _ClusterRun(client, job, notify, settings.time_budget, report)
     try:
-        run.run()
+        with interruptible(raise_outside=True):  # SIGTERM and SIGHUP too, as Ctrl-C
+            run.run()
     except KeyboardInterrupt:
         report.interrupted = True
         merge(run.results, report, job, chosen, run.started, run.coverage)

@@ -8,18 +8,17 @@ from collections.abc import Iterator
 
 from fsm import _dispatch
 from testkit._engine.bug import Abort, Bug
-from testkit._engine.entropy import hash_seed
 from testkit._engine.iteration import (
     DEFAULT_TIMER_DELAY,
     build_steps,
     delay_rng,
     iteration_seed,
     recent_events,
+    trace_of,
 )
 from testkit._engine.runtime import Runtime
 from testkit._engine.sandbox import Sandbox
-from testkit._engine.trace import Trace
-from testkit._engine.watchdog import DEFAULT_WATCHDOG, Hung, check_watchdog
+from testkit._engine.watchdog import DEFAULT_WATCHDOG, Hung, Watchdog, check_watchdog
 from testkit._errors import TestkitError
 from testkit._reporting.report import BugFound
 from testkit._strategies import Strategy, make_strategy
@@ -58,7 +57,7 @@ def deterministic(
         runtime = Runtime(chosen, max_steps, sandbox.set_clock, False, delay, delay_rng(seed, 0))
         sandbox.new_iteration()
         sandbox.watchdog.runtime = runtime
-        block = _Block(runtime, chosen, seed)
+        block = _Block(runtime, chosen, seed, sandbox.watchdog)
         runtime.surface = block.surface
         with _dispatch.installed(runtime):
             try:
@@ -80,16 +79,20 @@ def deterministic(
 class _Block:
     """A `deterministic()` block's view of the `Abort` that ended its run."""
 
-    def __init__(self, runtime: Runtime, strategy: Strategy, seed: int) -> None:
+    def __init__(self, runtime: Runtime, strategy: Strategy, seed: int, watchdog: Watchdog) -> None:
         self.runtime = runtime
         self.strategy = strategy
         self.seed = seed
+        self.watchdog = watchdog
         self.moment = "while the test waited"
         self.found: tuple[Bug, str] | None = None
 
     def surface(self, abort: Abort) -> BaseException:
         """The misuse error, or a `BugFound` with the bug's trace and how to reproduce it
-        (the same bug raised again by a later wait keeps its first trace)."""
+        (the same bug raised again by a later wait keeps its first trace). When the watchdog
+        interrupted a blocked handler, the hang, not the bug its interrupt made on the way."""
+        if self.watchdog.message is not None:
+            return TestkitError(self.watchdog.message)
         if abort.error is not None:
             return abort.error
         if self.found is None:
@@ -112,19 +115,7 @@ def _bug_found(
     bug.step = runtime.steps
     steps = build_steps(runtime.trace)
     bug.events = recent_events(steps)
-    bug.trace = Trace(
-        steps,
-        test="deterministic() block",
-        strategy=strategy.active_name,
-        seed=seed,
-        iteration=1,
-        max_steps=max_steps,
-        fair=strategy.fair,
-        timer_delay=runtime.timer_delay,
-        bug=bug.headline(),
-        hash_seed=hash_seed(),
-        entropy=runtime.entropy.summary(),
-    )
+    bug.trace = trace_of(runtime, steps, strategy, "deterministic() block", seed, 1, 0, bug)
     where = "" if abort.bug is None else f"found {moment}; "
     return (
         bug,

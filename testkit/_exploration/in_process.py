@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import random
 
+from testkit._engine import interrupts
 from testkit._engine.bug import Bug
 from testkit._engine.iteration import delay_rng, finish_bug, iteration_seed, run_once
 from testkit._engine.observer import installed
@@ -29,7 +30,7 @@ def explore_here(settings: Settings, progress: ProgressCallback | bool | None) -
     notify = progress_callback(progress)
     observing = installed(run.report.coverage) if settings.coverage else contextlib.nullcontext()
     try:
-        with Sandbox(settings.watchdog) as sandbox, observing:
+        with interrupts.interruptible(), Sandbox(settings.watchdog) as sandbox, observing:
             run.started = wall_clock()  # the run, not freezegun's one-off start
             run.iterate(sandbox, notify)
     except KeyboardInterrupt:

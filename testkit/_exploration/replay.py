@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
+from testkit._engine.interrupts import interruptible
 from testkit._engine.iteration import delay_rng, finish_bug, run_once
 from testkit._engine.replaying import ReplayStrategy, checked_trace, faults_of, likely_cause
 from testkit._engine.sandbox import Sandbox, wall_clock
@@ -37,7 +38,7 @@ def replay(
     strategy = ReplayStrategy(loaded, log_steps)
     report = Report(loaded.test or test_name(test), strategy.name, loaded.seed, loaded.max_steps)
     index = loaded.iteration - 1  # the explorer's 0-based index seeds the timer delays
-    with Sandbox(limit) as sandbox:
+    with interruptible(), Sandbox(limit) as sandbox:
         started = wall_clock()  # the run, not freezegun's one-off start
         strategy.begin(0, random.Random(0), loaded.max_steps)
         runtime, bug = run_once(

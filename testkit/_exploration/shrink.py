@@ -79,3 +79,4 @@ def shrink_report(
         bug.actor, bug.state, bug.step = found.actor, found.state, found.step
         bug.message = found.message
         bug.events, bug.logs = found.events, found.logs
+        bug.traceback = found.traceback

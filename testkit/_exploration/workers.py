@@ -11,6 +11,7 @@ index, and the counts are those of iterations 0..i, as in one process.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import hashlib
 import logging
 import multiprocessing
@@ -18,6 +19,7 @@ import os
 import pickle
 import random
 import signal
+import sys
 import threading
 import traceback
 from collections.abc import Callable, Iterator
@@ -26,6 +28,7 @@ from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 from typing import Any
 
+from testkit._engine import interrupts
 from testkit._engine.bug import Bug, state_text
 from testkit._engine.entropy import hash_seed
 from testkit._engine.faults import Faults, IterationFacts
@@ -46,6 +49,10 @@ MAX_BATCH = 16
 """Consecutive iterations a worker runs before the next batch goes to the next worker."""
 FLUSH_SECONDS = 0.1
 """A worker sends its finished iterations at least this often (for progress and stops)."""
+POLL_SECONDS = 0.5
+"""The parent looks at least this often whether a signal asked it to stop (in case the
+`KeyboardInterrupt` raised for it was eaten by a callback)."""
+_PR_SET_PDEATHSIG = 1  # prctl(2)
 
 
 def splittable(strategy: str | Strategy) -> bool:
@@ -177,7 +184,9 @@ def explore_parallel(settings: Settings, progress: ProgressCallback | bool | Non
     coordinator = _Coordinator(job)
     notify = progress_callback(progress)
     try:
-        coordinator.run(notify, started, time_budget, report)
+        # SIGTERM and SIGHUP too, as Ctrl-C: the workers are stopped, the report is partial
+        with interrupts.interruptible(raise_outside=True):
+            coordinator.run(notify, started, time_budget, report)
     except KeyboardInterrupt:
         report.interrupted = True
         merge(coordinator.results, report, job, chosen, started, coordinator.coverage)
@@ -249,11 +258,14 @@ class _Coordinator:
         try:
             self._start()
             while self.connections:
-                timeout = None
+                interrupts.check()
+                timeout = POLL_SECONDS
+                deadline = None
                 if time_budget is not None and not report.timed_out:
-                    timeout = max(0.0, started + time_budget - wall_clock())
+                    deadline = started + time_budget
+                    timeout = min(timeout, max(0.0, deadline - wall_clock()))
                 ready = wait(list(self.connections), timeout)
-                if not ready:
+                if not ready and deadline is not None and wall_clock() >= deadline:
                     report.timed_out = True
                     self._stop()
                 for conn in ready:
@@ -267,10 +279,11 @@ class _Coordinator:
             self._shut_down()
 
     def _start(self) -> None:
-        # Workers ignore Ctrl-C (the parent stops them); ignoring it while they start keeps
-        # one arriving during their start-up from printing a traceback per worker.
+        # Workers ignore Ctrl-C and SIGHUP, which a terminal sends to them too (the parent
+        # stops them); ignoring them while they start keeps one arriving during their start-up
+        # from printing a traceback per worker.
         main = threading.current_thread() is threading.main_thread()
-        saved = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
+        saved = {number: signal.signal(number, signal.SIG_IGN) for number in _IGNORED if main}
         hashing = os.environ.get("PYTHONHASHSEED")
         # the workers hash strings as this process does when its seed is fixed (sets iterate
         # in the same order, traces found there replay here); a random one cannot be passed
@@ -293,8 +306,8 @@ class _Coordinator:
                 del os.environ["PYTHONHASHSEED"]
             else:
                 os.environ["PYTHONHASHSEED"] = hashing
-            if main:
-                signal.signal(signal.SIGINT, saved)
+            for number, handler in saved.items():
+                signal.signal(number, handler)
 
     def _receive(self, conn: Connection) -> list[_Result]:
         index = self.connections[conn]
@@ -303,6 +316,7 @@ class _Coordinator:
         except EOFError:
             conn.close()
             del self.connections[conn]
+            interrupts.check()  # a signal to the whole process group: it ended the worker
             process = self.processes[index]
             process.join(timeout=5)
             raise TestkitError(
@@ -344,9 +358,37 @@ class _Coordinator:
         self.connections.clear()
 
 
+_IGNORED = tuple(getattr(signal, name) for name in ("SIGINT", "SIGHUP") if hasattr(signal, name))
+"""Signals a worker ignores: the parent hears them too and stops the workers."""
+
+
+def _die_with_parent() -> None:
+    """End this worker when its parent dies, however it dies (even SIGKILL), and whatever
+    the worker is doing: Linux kills it (prctl PR_SET_PDEATHSIG); elsewhere a thread waits
+    on the parent's sentinel. A worker stuck in a handler must not outlive the run."""
+    parent = multiprocessing.parent_process()
+    if parent is None:  # pragma: no cover - a worker always has one
+        return
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            libc = ctypes.CDLL(None, use_errno=True)
+            if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0:
+                if parent.pid is not None and os.getppid() != parent.pid:
+                    os._exit(1)  # the parent died before prctl took effect
+                return
+
+    def watch() -> None:
+        wait([parent.sentinel])
+        os._exit(1)
+
+    threading.Thread(target=watch, name="testkit-parent-watch", daemon=True).start()
+
+
 def _worker(job: _Job, index: int, conn: Connection, stop_at: Any, halt: Any) -> None:
     """A worker process: runs its share of the iterations and streams the results back."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _die_with_parent()
+    for number in _IGNORED:
+        signal.signal(number, signal.SIG_IGN)
     logging.disable(job.log_disabled)  # the caller's logging, as far as it can be copied
     if job.log_format is not None:
         logging.basicConfig(level=job.log_level, format=job.log_format)

@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fsm._actor import _StateTimeoutFired, _TimerFired
+from fsm._dead_letters import DeadLetter
 from testkit._engine.bug import state_text
+from testkit._engine.iteration import actor_name
 from testkit._engine.observer import Observer, installed
 from testkit._engine.operations import Mailbox, TimerQueue
 from testkit._engine.payloads import describe_message
@@ -38,11 +40,12 @@ timeout is cancelled and set again by every message, so its rows are quiet too."
 class Row:
     """One thing the diagram draws, at trace step `step`.
 
-    kind: deliver, start, stop, timer-set, timer-fired, timer-cancelled, random, monitor,
-    bug, log, and the declared faults: crash (a mark on the lifeline), restart (on the new
-    instance's), drop (a crossed-out arrow), duplicate, partition and heal (across every
-    lifeline; `target` is empty). `source`/`target` are lifeline names (an arrow from source
-    to target; a note has only `target`).
+    kind: deliver, dead-letter (a message that reached a stopped actor), start, stop,
+    timer-set, timer-fired, timer-cancelled, random, monitor, bug, log, and the declared
+    faults: crash (a mark on the lifeline), restart (on the new instance's), drop (a
+    crossed-out arrow), duplicate, partition and heal (across every lifeline; `target` is
+    empty). `source`/`target` are lifeline names (an arrow from source to target; a note has
+    only `target`).
     """
 
     step: int
@@ -96,6 +99,8 @@ class Diagram:
     bug_actor: str = ""
     note: str = ""
     """Set when the replay did not reproduce the trace's bug: what happened instead."""
+    traceback: str = ""
+    """The bug's traceback, when an exception made it."""
 
 
 def _timer_name(message: Any) -> str:
@@ -195,6 +200,12 @@ class Recorder(Observer):
         kind = "timeout" if entry.message.__class__ is _StateTimeoutFired else "timer"
         self.rows.append(Row(step, f"{kind}-cancelled", str(mailbox.id), label=f"cancel {name}"))
 
+    def dead_letter(self, step: int, letter: DeadLetter) -> None:
+        label, detail = _message_label(letter.message)
+        target, source = actor_name(letter.recipient), actor_name(letter.sender)
+        row = Row(step, "dead-letter", target, source, f"\u2717 {label} (dead letter)", detail)
+        self.rows.append(row)
+
     def random(self, step: int, owner: Any, choice: Any) -> None:
         self.rows.append(Row(step, "random", self._name(owner), label=choice.describe()))
 
@@ -291,6 +302,7 @@ def diagram_of(recorder: Recorder, title: str, trace: Trace, note: str = "") -> 
     bug = recorder.bug
     if bug is not None and not note:
         diagram.bug, diagram.bug_step = bug.headline(), bug.step
+        diagram.traceback = getattr(bug, "traceback", "")
         diagram.bug_actor = (
             bug.actor if any(line.name == bug.actor for line in diagram.lifelines) else ""
         )
@@ -382,9 +394,9 @@ def _mermaid_row(row: Row, ids: dict[str, str], first: str, last: str) -> list[s
             f"    Note over {target}: {step}{_mermaid_text(row.label)}",
             "    end",
         ]
-    if row.kind in ("deliver", "monitor"):
+    if row.kind in ("deliver", "monitor", "dead-letter"):
         source = ids.get(row.source, target)
-        arrow = "-)" if row.kind == "monitor" else "->>"
+        arrow = {"monitor": "-)", "dead-letter": "-x"}.get(row.kind, "->>")
         label = f"{step}{row.label}{' (timer)' if row.timer else ''}"
         out = [f"    {source}{arrow}{target}: {_mermaid_text(label)}"]
         if row.state:

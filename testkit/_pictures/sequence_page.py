@@ -20,6 +20,11 @@ body { margin: 0; font: 14px/1.4 -apple-system, "Segoe UI", "DejaVu Sans", Helve
 #outcome { margin: 6px 0 4px; font-size: 14px; }
 #outcome.bug { color: #fed7d7; font-weight: 600; }
 #outcome.note { color: #fefcbf; }
+#traceback { margin: 2px 0 6px; font-size: 13px; color: #e2e8f0; }
+#traceback summary { cursor: pointer; }
+#traceback pre { margin: 4px 0 0; padding: 6px 10px; max-height: 40vh; overflow: auto;
+  background: #111827; color: #f7fafc; border-radius: 4px; font: 12px/1.35 "DejaVu Sans Mono",
+  Menlo, Consolas, monospace; white-space: pre; }
 #controls { display: flex; flex-wrap: wrap; gap: 6px 14px; align-items: center; font-size: 13px;
   margin-top: 4px; }
 #controls button { font: inherit; background: #e53e3e; color: #fff; border: 0;
@@ -38,6 +43,8 @@ svg text { font-family: inherit; }
 .msg line, .msg path { stroke: #2d3748; stroke-width: 1.4; fill: none; }
 .msg.timer line, .msg.timer path { stroke: #b7791f; stroke-dasharray: 5 3; }
 .msg.monitor line { stroke: #805ad5; stroke-dasharray: 3 3; }
+.msg.dead line, .msg.dead path { stroke: #c53030; stroke-dasharray: 4 3; }
+.msg.dead text { fill: #c53030; }
 .msg text { font-size: 12.5px; fill: #1a202c; }
 .msg text.detail { font-size: 11px; fill: #718096; }
 .pill rect { fill: #c6f6d5; stroke: #2f855a; }
@@ -180,9 +187,10 @@ _SCRIPT = r"""
       stepText(r.s, ly + 4);
       return y + 34;
     }
-    if (r.k === 'deliver' || r.k === 'monitor') {
+    if (r.k === 'deliver' || r.k === 'monitor' || r.k === 'dead-letter') {
       const sx = (r.a && xs[r.a] !== undefined) ? xs[r.a] : null;
-      const cls = 'msg' + (r.tm ? ' timer' : '') + (r.k === 'monitor' ? ' monitor' : '');
+      const cls = 'msg' + (r.tm ? ' timer' : '') + (r.k === 'monitor' ? ' monitor' : '') +
+                  (r.k === 'dead-letter' ? ' dead' : '');
       const g = el('g', {class: cls, 'data-step': r.s, 'data-from': r.a || '', 'data-to': r.b},
                    front);
       el('title', {}, g, 'step ' + r.s + ': ' + (r.a || '?') + ' \u2192 ' + r.b + ': ' + r.t +
@@ -269,6 +277,8 @@ _SCRIPT = r"""
     document.getElementById('heads').style.top = document.getElementById('top').offsetHeight + 'px';
   };
   window.addEventListener('resize', resize);
+  const tb = document.getElementById('traceback');
+  if (tb) tb.addEventListener('toggle', resize);
   render(); resize();
 })();
 """
@@ -309,6 +319,11 @@ def sequence_html(diagram: Diagram) -> str:
         outcome = f'<div id="outcome" class="bug">BUG: {html.escape(diagram.bug)}</div>'
     else:
         outcome = '<div id="outcome">no bug happened in this replay</div>'
+    if diagram.traceback and not diagram.note and diagram.bug_step >= 0:
+        outcome += (
+            '<details id="traceback"><summary>traceback</summary>'
+            f"<pre>{html.escape(diagram.traceback.rstrip())}</pre></details>"
+        )
     jump = '<button id="jump">Jump to the bug</button>' if diagram.bug_step >= 0 else ""
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'

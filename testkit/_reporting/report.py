@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from testkit._engine.bug import Bug
 from testkit._engine.faults import Faults, IterationFacts
 from testkit._engine.trace import Trace
+from testkit._engine.tracebacks import short_traceback
 from testkit._reporting.coverage import Coverage
 
 MAX_DISTINCT_BUGS = 100
@@ -103,8 +104,9 @@ class Report:
     def iterations_per_second(self) -> float:
         return self.iterations / self.elapsed if self.elapsed > 0 else 0.0
 
-    def summary(self) -> str:
-        """A few lines in the spirit of Coyote's test report."""
+    def summary(self, full_traceback: bool = False) -> str:
+        """A few lines in the spirit of Coyote's test report; the bug's traceback in its short
+        form unless `full_traceback`."""
         lines = [
             f"testkit: {self.test} with strategy {self.strategy}, seed {self.seed}",
             f"  explored {self.iterations} iteration(s), {self.schedules} distinct schedule(s)"
@@ -133,7 +135,7 @@ class Report:
                 lines.append(f"    {self.untracked_bugs} x other bugs (not kept)")
         lines.extend(f"warning: {warning}" for warning in self.warnings)
         if self.bug is not None:
-            lines.append(describe_bug(self.bug))
+            lines.append(describe_bug(self.bug, full_traceback))
         return "\n".join(lines)
 
     def __str__(self) -> str:
@@ -212,8 +214,9 @@ class BugFound(AssertionError):
         self.bug = bug
 
 
-def describe_bug(bug: Bug) -> str:
-    """The bug, where it happened, and what each actor did just before."""
+def describe_bug(bug: Bug, full_traceback: bool = True) -> str:
+    """The bug, where it happened, its traceback (the innermost frames only unless
+    `full_traceback`) and what each actor did just before."""
     lines = [f"BUG: {bug.headline()}"]
     trace = bug.trace
     if isinstance(trace, Trace):
@@ -227,6 +230,10 @@ def describe_bug(bug: Bug) -> str:
             f"  iteration {trace.iteration}, strategy {trace.strategy}, seed {trace.seed}, "
             f"{len(trace)} steps{shrunk}"
         )
+    text = getattr(bug, "traceback", "")  # a Bug pickled before it had one
+    if text:
+        text = text if full_traceback else short_traceback(text)
+        lines.extend(f"  {line}" for line in text.rstrip("\n").splitlines())
     if bug.events:
         lines.append("last events of each actor (oldest first):")
         for actor, events in bug.events.items():

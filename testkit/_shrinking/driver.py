@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from testkit._engine.bug import Bug
+from testkit._engine.interrupts import interruptible
 from testkit._engine.iteration import finish_bug
 from testkit._engine.runtime import Runtime
 from testkit._engine.sandbox import Sandbox, wall_clock
@@ -34,7 +35,7 @@ def shrink_trace(
 ) -> Shrunk:
     """Shrink `trace` for at most `time_budget` seconds (arguments checked by the caller)."""
     started = wall_clock()
-    with Sandbox(watchdog) as sandbox:
+    with interruptible(), Sandbox(watchdog) as sandbox:
         try:
             runtime, bug = strict_run(test, trace, sandbox)
         except TestkitError as exc:
