@@ -8,6 +8,7 @@ from its `Trace`, and `deterministic()` runs a block of a test under one schedul
 from __future__ import annotations
 
 from testkit._engine.bug import Bug
+from testkit._engine.faults import Faults
 from testkit._engine.runtime import Runtime
 from testkit._engine.trace import Step, Trace
 from testkit._errors import ReplayDivergence, TestkitError
@@ -27,7 +28,7 @@ from testkit._probes.sync_dispatcher import UnansweredAsk
 from testkit._reporting.coverage import Coverage
 from testkit._reporting.machine_coverage import MachineCoverage
 from testkit._reporting.progress import Progress
-from testkit._reporting.report import BugFound, Interrupted, Report
+from testkit._reporting.report import BugFound, FaultCounts, Interrupted, NeverHappened, Report
 from testkit._strategies import NAMES as STRATEGIES
 
 __all__ = [
@@ -39,9 +40,12 @@ __all__ = [
     "Effects",
     "Explanation",
     "FSMTestKit",
+    "FaultCounts",
+    "Faults",
     "Interrupted",
     "MachineCoverage",
     "ManualTime",
+    "NeverHappened",
     "Progress",
     "ReplayDivergence",
     "Report",

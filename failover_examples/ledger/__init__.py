@@ -10,6 +10,13 @@ driver (`LedgerDriver`) and an `InMemoryJournal` that outlives the crashed insta
 
     python -m testkit test failover_examples.ledger:execute -i 100 --max-steps 2000
 
+`execute_declared` and `execute_declared_fixed` test the same accounts without the driver: a
+`LedgerClient` retries what is unanswered, and the crash is a declared fault (`FAULTS`: the
+account may crash once, at any moment, and is restarted on the same journal):
+
+    python -m testkit test failover_examples.ledger:execute_declared -i 300 --max-steps 2000 \
+        --faults 'crash=Account;restart=Account;budget=1'
+
 `python -m failover_examples.ledger serve --journal ledger.db` runs accounts for real on an
 SQLite journal and prints one `ACK` line per acknowledged command; `verify` checks, after a
 `kill -9` and a restart, that every one of them is in the recovered state.
@@ -18,9 +25,14 @@ SQLite journal and prints one `ACK` line per acknowledged command; `verify` chec
 from __future__ import annotations
 
 from failover_examples.ledger.account import Account, EagerAccount, WriteBehindAccount
+from failover_examples.ledger.client import LedgerClient
 from failover_examples.ledger.driver import LedgerDriver, LedgerLiveness, LedgerSafety, StartTest
 from fsm import InMemoryJournal
-from testkit import Runtime
+from testkit import Faults, Runtime
+
+FAULTS = Faults(crash=Account, restart=Account, budget=1)
+"""What the declared variants let go wrong: one crash of the account, at any moment, and a
+restart on the same journal (it recovers)."""
 
 
 def run_with(runtime: Runtime, account_class: type[Account]) -> None:
@@ -41,15 +53,43 @@ def execute_fixed(runtime: Runtime) -> None:
     run_with(runtime, Account)
 
 
+def execute_declared(runtime: Runtime) -> None:
+    """The crash declared, not driven, against the write-behind account: explore it with
+    `FAULTS`.
+
+        testkit.explore(execute_declared, 300, 2000, faults=ledger.FAULTS)
+    """
+    declared_with(runtime, WriteBehindAccount)
+
+
+def execute_declared_fixed(runtime: Runtime) -> None:
+    """`execute_declared` against `Account`."""
+    declared_with(runtime, Account)
+
+
+def declared_with(runtime: Runtime, account_class: type[Account]) -> None:
+    """An `account_class` account and a retrying `LedgerClient`; the crash is a fault."""
+    runtime.register_monitor(LedgerSafety)
+    runtime.register_monitor(LedgerLiveness)
+    journal = InMemoryJournal()  # the "disk": it outlives a crashed instance
+    account_class.start("A", journal, snapshot_every=2)
+    LedgerClient.start()
+
+
 __all__ = [
+    "FAULTS",
     "Account",
     "EagerAccount",
+    "LedgerClient",
     "LedgerDriver",
     "LedgerLiveness",
     "LedgerSafety",
     "StartTest",
     "WriteBehindAccount",
+    "declared_with",
     "execute",
+    "execute_declared",
+    "execute_declared_fixed",
     "execute_fixed",
     "run_with",
 ]

@@ -82,6 +82,11 @@ class Observer:
     def dead_letter(self, step: int, letter: DeadLetter) -> None:
         """`letter.message` reached `letter.recipient` after it had stopped."""
 
+    def fault(self, step: int, kind: str, target: str, source: str, detail: str) -> None:
+        """A declared fault happened: `kind` is crash (`target` the actor), restart (`target`
+        the new instance, `source` the crashed one), drop or duplicate (of the message
+        `detail` from `source` to `target`), partition (`detail` its groups) or heal."""
+
     def failed(self, step: int, bug: Bug) -> None:
         """The iteration ended with `bug` at `step`."""
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from testkit._engine.faults import Faults, check_faults
 from testkit._engine.test_function import TestFunction, check_test
 from testkit._engine.trace import NUMBER_BOUND
 from testkit._engine.watchdog import check_watchdog
@@ -33,6 +34,8 @@ class Settings:
     workers: int = 1
     shrink_budget: float = 0.0
     """Seconds to spend shrinking the bugs found; 0 leaves them as found."""
+    faults: Faults | None = None
+    """The declared faults to inject (None: none)."""
 
 
 def check_arguments(
@@ -137,4 +140,5 @@ def checked_settings(arguments: dict[str, Any]) -> Settings:
         time_budget=time_budget,
         workers=a["workers"],
         shrink_budget=shrink_budget,
+        faults=check_faults(a.get("faults"), a["max_steps"]),
     )

@@ -40,16 +40,18 @@ from typing import Any
 from testkit._engine import interrupts
 from testkit._engine.bug import Bug, state_text
 from testkit._engine.entropy import hash_seed
+from testkit._engine.faults import Faults, IterationFacts
 from testkit._engine.iteration import delay_rng, finish_bug, iteration_seed, run_once
 from testkit._engine.observer import installed
 from testkit._engine.sandbox import Sandbox, wall_clock
+from testkit._engine.sometimes import SometimesBook
 from testkit._engine.test_function import by_name, load_test, test_name
 from testkit._errors import TestkitError
 from testkit._exploration.in_process import finish_report
 from testkit._exploration.settings import Settings
 from testkit._reporting.coverage import Coverage
 from testkit._reporting.progress import Progress, ProgressCallback, progress_callback
-from testkit._reporting.report import Interrupted, Report
+from testkit._reporting.report import FaultCounts, Interrupted, Report
 from testkit._strategies import (
     DFSStrategy,
     ProbabilisticStrategy,
@@ -108,6 +110,7 @@ class _Job:
     log_disabled: int
     watchdog: float | None
     coverage: bool = True
+    faults: Faults | None = None
 
     def lane(self, iteration: int) -> int:
         """The lane iteration `iteration` belongs to."""
@@ -134,6 +137,8 @@ class _Result:
     bug: Bug | None
     """With a trace when it is the worker's first of its signature, else only counted."""
     notes: frozenset[str]
+    facts: IterationFacts | None = None
+    """Faults injected and `sometimes` conditions (None: neither in this iteration)."""
 
 
 class StateRepr:
@@ -204,6 +209,7 @@ def prepare_job(
         log_disabled=root.manager.disable,
         watchdog=settings.watchdog,
         coverage=settings.coverage,
+        faults=settings.faults,
     )
     return job, chosen
 
@@ -219,6 +225,7 @@ def explore_parallel(settings: Settings, progress: ProgressCallback | bool | Non
         batch=max(1, min(MAX_BATCH, iterations // (lanes * 4))),
     )
     report = Report(job.name, chosen.name, job.seed, job.max_steps)
+    report.faults = FaultCounts(job.faults)
     notify = progress_callback(progress)
     run = _SpreadRun(job, notify, settings.time_budget)
     here = Coverage() if job.coverage else None
@@ -263,6 +270,7 @@ def merge(
     report.steps = sum(r.steps for r in kept)
     report.bound_reached = sum(r.bound_reached for r in kept)
     for result in kept:
+        report.count_facts(result.facts)
         if result.bug is not None:
             report.buggy_iterations += 1
             report.add_bug(result.bug)
@@ -551,6 +559,7 @@ class IterationRunner:
         self.strategy = make_strategy(job.strategy)
         self.report = Report(job.name, self.strategy.name, job.seed, job.max_steps)
         self.signatures: set[tuple[str, ...]] = set()
+        self.sometimes = SometimesBook()
 
     def run(self, sandbox: Sandbox, iteration: int) -> _Result | None:
         """Iteration `iteration`'s result; None when the strategy has nothing left."""
@@ -567,6 +576,8 @@ class IterationRunner:
             sandbox,
             delay,
             delay_rng(job.seed, iteration),
+            faults=job.faults,
+            sometimes=self.sometimes,
         )
         strategy.end(runtime.steps)
         if bug is not None:
@@ -583,6 +594,7 @@ class IterationRunner:
             schedule,
             bug,
             frozenset(runtime.notes),
+            runtime.facts(),
         )
 
 
