@@ -413,10 +413,11 @@ class _Workers:
     def start(self, cutoff: int) -> None:
         self.stop_at.value = cutoff
         # Workers ignore Ctrl-C and SIGHUP, which a terminal sends to them too (the parent
-        # stops them); ignoring them while they start keeps one arriving during their start-up
-        # from printing a traceback per worker.
+        # stops them). Blocked while they start, the signals wait: a worker inherits the mask
+        # (no traceback from one arriving in its start-up), and this process gets what came
+        # meanwhile once it unblocks them (ignoring them instead lost a Ctrl-C that came then).
         main = threading.current_thread() is threading.main_thread()
-        saved = {number: signal.signal(number, signal.SIG_IGN) for number in _IGNORED if main}
+        release = _held(_IGNORED) if main else None
         hashing = os.environ.get("PYTHONHASHSEED")
         # the workers hash strings as this process does when its seed is fixed (sets iterate
         # in the same order, traces found there replay here); a random one cannot be passed
@@ -440,8 +441,8 @@ class _Workers:
                 del os.environ["PYTHONHASHSEED"]
             else:
                 os.environ["PYTHONHASHSEED"] = hashing
-            for number, handler in saved.items():
-                signal.signal(number, handler)
+            if release is not None:
+                release()
 
     def receive(self, conn: Connection) -> list[_Result]:
         index = self.connections[conn]
@@ -493,6 +494,25 @@ _IGNORED = tuple(getattr(signal, name) for name in ("SIGINT", "SIGHUP") if hasat
 """Signals a worker ignores: the parent hears them too and stops the workers."""
 
 
+def _held(signals: tuple[int, ...]) -> Callable[[], None]:
+    """Block `signals` in this thread (they wait, pending); returns what puts the mask back,
+    which delivers them. Where there are no masks (Windows) they are ignored for the while."""
+    if hasattr(signal, "pthread_sigmask"):
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, signals)
+
+        def unblock() -> None:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+
+        return unblock
+    saved = {number: signal.signal(number, signal.SIG_IGN) for number in signals}
+
+    def restore() -> None:
+        for number, handler in saved.items():
+            signal.signal(number, handler)
+
+    return restore
+
+
 def _die_with_parent() -> None:
     """End this worker when its parent dies, however it dies (even SIGKILL), and whatever
     the worker is doing: Linux kills it (prctl PR_SET_PDEATHSIG); elsewhere a thread waits
@@ -522,6 +542,8 @@ def _worker(
     _die_with_parent()
     for number in _IGNORED:
         signal.signal(number, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):  # blocked by the parent while it started us
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _IGNORED)
     logging.disable(job.log_disabled)  # the caller's logging, as far as it can be copied
     if job.log_format is not None:
         logging.basicConfig(level=job.log_level, format=job.log_format)
