@@ -8,6 +8,7 @@ from its `Trace`, and `deterministic()` runs a block of a test under one schedul
 from __future__ import annotations
 
 from testkit._engine.bug import Bug
+from testkit._engine.journal import JournalFailures
 from testkit._engine.runtime import Runtime
 from testkit._engine.trace import Step, Trace
 from testkit._errors import ReplayDivergence, TestkitError
@@ -17,7 +18,7 @@ from testkit._exploration.explore import explore
 from testkit._exploration.replay import replay
 from testkit._exploration.shrink import shrink
 from testkit._probes.fsm_kit import Effects, FSMTestKit, Timer
-from testkit._probes.fsm_ref import TestFSMRef
+from testkit._probes.fsm_ref import Recovered, TestFSMRef
 from testkit._probes.logs import expect_logs, forbid_logs
 from testkit._probes.manual_time import ManualTime, expect_no_msg_for
 from testkit._probes.messages import Terminated
@@ -37,9 +38,11 @@ __all__ = [
     "Effects",
     "FSMTestKit",
     "Interrupted",
+    "JournalFailures",
     "MachineCoverage",
     "ManualTime",
     "Progress",
+    "Recovered",
     "ReplayDivergence",
     "Report",
     "Runtime",

@@ -15,6 +15,7 @@ from fsm import _dispatch
 from testkit._engine import interrupts
 from testkit._engine.bug import Abort, Bug, state_text
 from testkit._engine.entropy import SeededRandom, hash_seed
+from testkit._engine.journal import JournalPayload
 from testkit._engine.operations import TimerQueue
 from testkit._engine.payloads import Choice, Wait, describe_message
 from testkit._engine.runtime import Runtime, users_failure
@@ -182,6 +183,9 @@ def build_steps(trace: Iterable[tuple[Any, Any, Any]]) -> list[Step]:
             continue
         if payload.__class__ is Wait:
             steps.append(Step(index, payload.kind, op.id, payload.target, payload.what))
+            continue
+        if payload.__class__ is JournalPayload:
+            steps.append(Step(index, "journal", op.mailbox.id, payload.what, payload.detail))
             continue
         kind, what, detail = describe_message(payload)
         actor = op.id

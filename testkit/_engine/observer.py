@@ -18,6 +18,7 @@ from fsm._actor import _StateTimeoutFired, _TimerFired
 if TYPE_CHECKING:
     from fsm import Monitor
     from testkit._engine.bug import Bug
+    from testkit._engine.journal import PendingWrite
     from testkit._engine.operations import Mailbox, TimerEntry
     from testkit._engine.payloads import Choice
     from testkit._engine.runtime import Runtime
@@ -77,6 +78,11 @@ class Observer:
         self, step: int, sender: Any, monitor: Monitor, event: Any, before: Any, after: Any
     ) -> None:
         """`monitor` handled `event` (also when it failed); `sender` as for `sent`."""
+
+    def journal(self, step: int, mailbox: Mailbox, event: str, write: PendingWrite) -> None:
+        """A `PersistentFSM`'s journal write: `event` is `write` (its handler issued it and
+        waits), then `stored`, `rejected` or `failed` (the journal completed it), or `lost`
+        (the writer crashed before the journal completed it)."""
 
     def failed(self, step: int, bug: Bug) -> None:
         """The iteration ended with `bug` at `step`."""

@@ -11,6 +11,7 @@ from typing import Any
 
 from testkit._engine.bug import Abort, state_text
 from testkit._engine.entropy import hash_seed
+from testkit._engine.journal import JournalOp
 from testkit._engine.operations import Mailbox, TimerQueue
 from testkit._engine.payloads import CONTINUE, START, describe_message
 from testkit._engine.test_function import TestFunction, test_name
@@ -56,7 +57,11 @@ class ReplayStrategy(Strategy):
         expected = self._expected(step, f"a scheduling choice among [{names}]")
         if expected.kind in ("random", "wait"):
             raise self._diverged(step, str(expected), f"a scheduling choice among [{names}]")
-        wanted = f"timer {expected.actor}" if expected.kind == "timer" else expected.actor
+        wanted = (
+            f"{expected.kind} {expected.actor}"
+            if expected.kind in ("timer", "journal")
+            else expected.actor
+        )
         for op in enabled:
             if op_label(op) == wanted:
                 planned = Step(step, *_next_step(op))
@@ -125,6 +130,9 @@ def _next_step(op: Any) -> tuple[str, str, str, str]:
     if op.__class__ is TimerQueue:
         kind, what, detail = describe_message(op.heap[0].message)
         return "timer", str(op.mailbox.id), what, detail
+    if op.__class__ is JournalOp:
+        write = op.write
+        return "journal", str(op.mailbox.id), write.wait_text, write.injected
     if op.__class__ is not Mailbox:
         kind, what, detail = describe_message(CONTINUE)
         return kind, str(op.id), what, detail
@@ -144,8 +152,12 @@ def _next_step(op: Any) -> tuple[str, str, str, str]:
 
 
 def op_label(op: Any) -> str:
+    """How replay and the shrinker name an enabled operation: `A#1`, `timer A#1`,
+    `journal A#1` (the completion of A#1's pending write), `test`."""
     if op.__class__ is TimerQueue:
         return f"timer {op.mailbox.id}"
+    if op.__class__ is JournalOp:
+        return f"journal {op.mailbox.id}"
     return str(op.id)
 
 

@@ -27,6 +27,7 @@ from pykka._envelope import Envelope
 from fsm import _deathwatch
 from fsm._actor import _StateTimeoutFired, _TimerFired
 from fsm._dispatch import Dispatcher
+from fsm._journal import AtomicWrite, InMemoryJournal, Journal
 from fsm._monitor import Monitor, check_monitor_class, create_monitor
 from testkit._engine import interrupts
 from testkit._engine.bug import Abort, Bug, exception_text
@@ -35,6 +36,13 @@ from testkit._engine.enabled import EnabledSet
 from testkit._engine.entropy import Entropy
 from testkit._engine.future import DeterministicFuture, ThreadingWait, blocking_error
 from testkit._engine.interrupts import Hung
+from testkit._engine.journal import (
+    JournalBook,
+    JournalFailures,
+    JournalOp,
+    JournalPayload,
+    PendingWrite,
+)
 from testkit._engine.observer import current as current_observer
 from testkit._engine.observer import delivery_kind, hook
 from testkit._engine.operations import Mailbox, TimerEntry, TimerQueue
@@ -177,6 +185,7 @@ class Runtime(Dispatcher):
         self._on_timer_fired = hook(observer, "timer_fired")
         self.on_timer_cancelled = hook(observer, "timer_cancelled")
         self._on_random = hook(observer, "random")
+        self._on_journal = hook(observer, "journal")
         self._counts = None if observer is None else observer.delivery_counts
         if observer is not None:
             observer.attached(self)
@@ -192,6 +201,7 @@ class Runtime(Dispatcher):
         self._scheduling = False  # the scheduler loop runs (the block's code is suspended)
         self.entropy = Entropy(getattr(delay_rng, "origin", 0))
         """Where the program's own `random`, `uuid4` and `os.urandom` draw from."""
+        self._journals: JournalBook | None = None  # made by the first journal use
 
     # ---- the test's API ------------------------------------------------------------------
 
@@ -251,7 +261,79 @@ class Runtime(Dispatcher):
         elif slot.hot_since is None and monitor.is_hot:
             slot.hot_since = self.steps
 
+    def journal(self, failures: JournalFailures | None = None) -> Journal:
+        """This iteration's journal: the default journal of every `PersistentFSM` it starts
+        (in memory, fresh for each schedule, outliving a crashed and restarted FSM). With
+        `failures`, the failure policies of every journal write in this iteration, whichever
+        journal it goes to. Journal writes are scheduling points (see `testkit._engine.journal`).
+
+            def test(runtime):
+                runtime.journal(failures=testkit.JournalFailures(reject={"account-A": 1}))
+                Account.start("A")
+                ...
+                assert runtime.journal().events("account-A") == [...]
+        """
+        book = self.journals()
+        if failures is not None:
+            try:
+                book.set_failures(failures)
+            except TestkitError as exc:  # misuse: stop the exploration, it is no bug found
+                raise self.escalate(Abort(error=exc)) from None
+        return book.journal()
+
+    def journals(self) -> JournalBook:
+        """The iteration's journal bookkeeping (made on first use)."""
+        book = self._journals
+        if book is None:
+            book = self._journals = JournalBook()
+        return book
+
     # ---- the Dispatcher seam ---------------------------------------------------------------
+
+    def default_journal(self) -> Journal:
+        return self.journals().journal()
+
+    def set_default_journal(self, journal: Journal) -> None:
+        self.journals().set_default(journal)
+
+    def journal_write(self, actor: Any, journal: Journal, batch: AtomicWrite) -> None:
+        """A `PersistentFSM`'s write: the handler parks (a `wait` step) until the strategy
+        picks the journal's completion (a `journal` step) and then its going on (`resume`);
+        returns once stored, or raises the failure the test's `JournalFailures` chose (or
+        the journal raised): the FSM then stops, which is expected, not a bug."""
+        book = self.journals()
+        op = self._current
+        if not isinstance(journal, InMemoryJournal) and not book.foreign_warned:
+            book.foreign_warned = True
+            self.notes.add(
+                f"a PersistentFSM wrote to {journal} under the tester: what it stores outlives "
+                "the iteration, so iterations are not independent and a bug may not replay; "
+                "leave the journal unset under the tester (each iteration has its own), or "
+                "make an fsm.InMemoryJournal() in the test function"
+            )
+        write = book.issue(op, journal, batch)
+        if op is None or op.__class__ is not Mailbox:  # not in a handler's step: no parking
+            write.perform()
+        else:
+            completion = JournalOp(op, write)
+            self.enable(completion)
+            if self._on_journal is not None:
+                self._on_journal(self.steps - 1, op, "write", write)
+            self.suspend(write, None)
+        error = write.error
+        if error is not None:
+            book.stops.append(error)
+            raise error
+
+    def _complete_write(self, op: JournalOp) -> None:
+        """The journal completes a pending write (a `journal` step): stored, or failed; the
+        writing handler may go on from the next step on."""
+        self.disable(op)
+        write = op.write
+        self.trace.append((op, JournalPayload(write.wait_text, write.injected), None))
+        outcome = write.perform()
+        if self._on_journal is not None:
+            self._on_journal(self.steps - 1, op.mailbox, outcome, write)
 
     def create_inbox(self, actor_class: type) -> Mailbox:
         base = actor_class.__name__
@@ -499,7 +581,9 @@ class Runtime(Dispatcher):
 
     # ---- waiting handlers -------------------------------------------------------------------
 
-    def suspend(self, future: DeterministicFuture | ThreadingWait, timeout: float | None) -> None:
+    def suspend(
+        self, future: DeterministicFuture | ThreadingWait | PendingWrite, timeout: float | None
+    ) -> None:
         """Park the running handler until `future` is set (or its wait times out); the
         strategy decides when it goes on. Its actor handles nothing else meanwhile."""
         op = self._current
@@ -706,8 +790,10 @@ class Runtime(Dispatcher):
             self.trace.append((op, CONTINUE, None))
             self.disable(op)
             op.resume()
-        elif op.__class__ is not Mailbox:
+        elif op.__class__ is TimerQueue:
             self._fire_timer(op)
+        elif op.__class__ is JournalOp:
+            self._complete_write(op)
         elif op.waiter is not None:
             self._resume(op)
         else:
@@ -719,6 +805,11 @@ class Runtime(Dispatcher):
         """A handler raised: the asker gets the error; for an FSM, or a plain actor's
         `tell`, it is a bug (a plain actor's `on_failure` runs first, as in Pykka)."""
         actor = op.actor
+        book = self._journals
+        if book is not None and book.stops and book.expected_stop(exc):
+            if envelope.reply_to is not None:  # the asker learns why (as from any failure)
+                envelope.reply_to.set_exception(sys.exc_info())
+            return _NO_REPLY  # the FSM stopped itself, as a PersistentFSM must: no bug
         if envelope.reply_to is not None:
             envelope.reply_to.set_exception(sys.exc_info())
             if op.plain:  # Pykka hands the error to the asker; the actor goes on

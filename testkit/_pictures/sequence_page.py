@@ -37,12 +37,16 @@ svg text { font-family: inherit; }
 .head.test rect { fill: #2b6cb0; }
 .head.test text { fill: #fff; }
 .head.monitor rect { fill: #faf5ff; stroke: #805ad5; }
+.head.journal rect { fill: #f0fff4; stroke: #2f855a; }
 .head text { font-size: 13px; font-weight: 600; text-anchor: middle; fill: #1a202c; }
 .lifeline { stroke: #a0aec0; stroke-dasharray: 4 4; }
 .stepno { font-size: 11px; fill: #a0aec0; text-anchor: end; font-variant-numeric: tabular-nums; }
 .msg line, .msg path { stroke: #2d3748; stroke-width: 1.4; fill: none; }
 .msg.timer line, .msg.timer path { stroke: #b7791f; stroke-dasharray: 5 3; }
 .msg.monitor line { stroke: #805ad5; stroke-dasharray: 3 3; }
+.msg.journal line { stroke: #2f855a; stroke-dasharray: 2 2; }
+.msg.journal.failed line { stroke: #c53030; }
+.msg.journal.failed text { fill: #c53030; }
 .msg text { font-size: 12.5px; fill: #1a202c; }
 .msg text.detail { font-size: 11px; fill: #718096; }
 .pill rect { fill: #c6f6d5; stroke: #2f855a; }
@@ -54,6 +58,7 @@ svg text { font-family: inherit; }
 .note.timer rect { fill: #fffaf0; stroke: #dd6b20; }
 .note.random rect { fill: #faf5ff; stroke: #805ad5; }
 .note.stop rect { fill: #e2e8f0; stroke: #4a5568; }
+.note.journal-lost rect { fill: #fed7d7; stroke: #c53030; }
 .note text { font-size: 11.5px; text-anchor: middle; fill: #2d3748; }
 .log text { font-size: 11px; font-family: "DejaVu Sans Mono", Menlo, Consolas, monospace;
   fill: #4a5568; }
@@ -153,9 +158,11 @@ _SCRIPT = r"""
       return y + 42;
     }
     const tx = xs[r.b];
-    if (r.k === 'deliver' || r.k === 'monitor') {
+    if (r.k === 'deliver' || r.k === 'monitor' || r.k === 'journal') {
       const sx = (r.a && xs[r.a] !== undefined) ? xs[r.a] : null;
-      const cls = 'msg' + (r.tm ? ' timer' : '') + (r.k === 'monitor' ? ' monitor' : '');
+      const failed = r.k === 'journal' && /^(rejected|failed) /.test(r.t);
+      const cls = 'msg' + (r.tm ? ' timer' : '') + (r.k === 'monitor' ? ' monitor' : '') +
+        (r.k === 'journal' ? ' journal' : '') + (failed ? ' failed' : '');
       const g = el('g', {class: cls, 'data-step': r.s, 'data-from': r.a || '', 'data-to': r.b},
                    front);
       el('title', {}, g, 'step ' + r.s + ': ' + (r.a || '?') + ' \u2192 ' + r.b + ': ' + r.t +
