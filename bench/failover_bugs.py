@@ -1,11 +1,15 @@
-"""How fast the tester finds each failover example's seeded bug, per strategy.
+"""How fast the tester finds each failover example's seeded bug, per strategy and form.
 
     python bench/failover_bugs.py [--seeds 10] [--iterations 1000] [--max-steps 2000]
+        [--strategies portfolio,pct]
 
-For each example and strategy: iterations/s on the fixed variant (a full budget of
-iterations with no bug to stop at), and over the seeds the median number of iterations and
-seconds to the first bug of the shipped variant (and how many seeds found it). Prints a
-Markdown table for the README.
+Each example comes in two forms: the seed's hand-written `FailoverDriver` (which kills and
+restarts the machine itself), and the declared form (`execute_declared`: the crash and
+restart are `testkit.Faults` the strategy injects). For each example, form and strategy:
+iterations/s on the fixed variant (a full budget of iterations with no bug to stop at), and
+over the seeds the median number of iterations and seconds to the first bug of the shipped
+variant (and how many seeds found it). Prints a Markdown table for the README, the two forms
+of an example on neighbouring rows.
 """
 
 from __future__ import annotations
@@ -17,11 +21,23 @@ from collections.abc import Callable
 from typing import Any
 
 import testkit
-from failover_examples import coffee_machine, drinks_robot
+from failover_examples import coffee_machine, drinks_robot, ledger
 
-EXAMPLES: dict[str, tuple[Callable[..., Any], Callable[..., Any]]] = {
-    "coffee machine": (coffee_machine.execute, coffee_machine.execute_fixed),
-    "drinks robot": (drinks_robot.execute, drinks_robot.execute_fixed),
+EXAMPLES: dict[str, tuple[Callable[..., Any], Callable[..., Any], testkit.Faults | None]] = {
+    "coffee machine, hand-written": (coffee_machine.execute, coffee_machine.execute_fixed, None),
+    "coffee machine, declared": (
+        coffee_machine.execute_declared,
+        coffee_machine.execute_declared_fixed,
+        coffee_machine.FAULTS,
+    ),
+    "drinks robot, hand-written": (drinks_robot.execute, drinks_robot.execute_fixed, None),
+    "drinks robot, declared": (
+        drinks_robot.execute_declared,
+        drinks_robot.execute_declared_fixed,
+        drinks_robot.FAULTS,
+    ),
+    "ledger, hand-written": (ledger.execute, ledger.execute_fixed, None),
+    "ledger, declared": (ledger.execute_declared, ledger.execute_declared_fixed, ledger.FAULTS),
 }
 STRATEGIES = ["random", "pct", "fair-pct", "prioritization", "probabilistic", "portfolio"]
 
@@ -32,21 +48,38 @@ def main() -> None:
     parser.add_argument("--iterations", type=int, default=1000)
     parser.add_argument("--max-steps", type=int, default=2000)
     parser.add_argument("--fixed-iterations", type=int, default=300)
+    parser.add_argument("--strategies", default=",".join(STRATEGIES))
+    parser.add_argument(
+        "--examples", default="", help="only the examples whose name contains this text"
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.CRITICAL)  # the actors' own logs are not the point here
-    print("| example | strategy | iterations/s (fixed) | found (seeds) | median iterations to bug "
-          "| median seconds to bug |")  # fmt: skip
+    print("| example, form | strategy | iterations/s (fixed) | found (seeds) | median iterations "
+          "to bug | median seconds to bug |")  # fmt: skip
     print("|---|---|---|---|---|---|")
-    for name, (buggy, fixed) in EXAMPLES.items():
-        for strategy in STRATEGIES:
+    for strategy in args.strategies.split(","):
+        for name, (buggy, fixed, faults) in EXAMPLES.items():
+            if args.examples not in name:
+                continue
             clean = testkit.explore(
-                fixed, args.fixed_iterations, args.max_steps, strategy=strategy, seed=1
+                fixed,
+                args.fixed_iterations,
+                args.max_steps,
+                strategy=strategy,
+                seed=1,
+                faults=faults,
             )
             assert clean.bug is None, clean.bug
             iterations, seconds = [], []
             for seed in range(1, args.seeds + 1):
                 report = testkit.explore(
-                    buggy, args.iterations, args.max_steps, strategy=strategy, seed=seed
+                    buggy,
+                    args.iterations,
+                    args.max_steps,
+                    strategy=strategy,
+                    seed=seed,
+                    faults=faults,
+                    shrink=False,
                 )
                 if report.bug is not None:
                     iterations.append(report.iterations)

@@ -79,6 +79,16 @@ def monitor(monitor_cls: type[Monitor], event: Any) -> None:
     _current_dispatcher().monitor(monitor_cls, event)
 
 
+def sometimes(condition: object, name: str) -> bool:
+    """Say that `condition` is a situation worth reaching, named `name`: under the tester an
+    exploration in which it held in no iteration fails ("never happened"); in production it
+    does nothing but return `bool(condition)`. Callable from handlers, monitors and tests.
+
+        fsm.sometimes(self.state_name is S.BREWING, "order taken while brewing")
+    """
+    return _current_dispatcher().sometimes(condition, name)
+
+
 def enable_monitor(monitor_cls: type[M]) -> M:
     """Check `monitor_cls` in production too: failures are logged. Returns the instance."""
     return _dispatch.production().monitors.enable(monitor_cls)
@@ -128,4 +138,5 @@ __all__ = [
     "random_int",
     "register_event",
     "set_default_journal",
+    "sometimes",
 ]

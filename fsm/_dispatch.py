@@ -93,6 +93,11 @@ class Dispatcher:
         """Report `event` to a monitor: a no-op in production unless it was enabled."""
         self.monitors.dispatch(check_monitor_class(monitor_cls), event)
 
+    def sometimes(self, condition: object, name: str) -> bool:
+        """A situation the tester must see in some run (`fsm.sometimes`); production only
+        returns `bool(condition)`."""
+        return bool(condition)
+
     def journal_write(self, actor: Any, journal: Journal, batch: AtomicWrite) -> None:
         """Store what the `PersistentFSM` `actor` persists; return once it is durable, or raise
         `PersistRejected` (nothing stored) / `PersistFailed` (unknown). Production writes at

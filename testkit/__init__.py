@@ -8,6 +8,7 @@ from its `Trace`, and `deterministic()` runs a block of a test under one schedul
 from __future__ import annotations
 
 from testkit._engine.bug import Bug
+from testkit._engine.faults import Faults
 from testkit._engine.journal import JournalFailures
 from testkit._engine.runtime import Runtime
 from testkit._engine.trace import Step, Trace
@@ -27,7 +28,7 @@ from testkit._probes.sync_dispatcher import UnansweredAsk
 from testkit._reporting.coverage import Coverage
 from testkit._reporting.machine_coverage import MachineCoverage
 from testkit._reporting.progress import Progress
-from testkit._reporting.report import BugFound, Interrupted, Report
+from testkit._reporting.report import BugFound, FaultCounts, Interrupted, NeverHappened, Report
 from testkit._strategies import NAMES as STRATEGIES
 
 __all__ = [
@@ -37,10 +38,13 @@ __all__ = [
     "Coverage",
     "Effects",
     "FSMTestKit",
+    "FaultCounts",
+    "Faults",
     "Interrupted",
     "JournalFailures",
     "MachineCoverage",
     "ManualTime",
+    "NeverHappened",
     "Progress",
     "Recovered",
     "ReplayDivergence",

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from testkit._engine.faults import check_faults
 from testkit._engine.replaying import check_target
 from testkit._engine.test_function import test_name
 from testkit._engine.trace import TRACE_DIR, Trace, bug_line
@@ -25,7 +26,7 @@ from testkit._exploration.replay import replay
 from testkit._exploration.settings import check_arguments
 from testkit._exploration.shrink import DEFAULT_SHRINK_BUDGET, original_path, shrink_file
 from testkit._reporting.progress import ProgressBar
-from testkit._reporting.report import Interrupted, Report, describe_bug
+from testkit._reporting.report import Interrupted, NeverHappened, Report, describe_bug
 from testkit._strategies import NAMES, make_strategy
 
 EXIT_OK, EXIT_BUG, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -76,9 +77,9 @@ def _seconds(text: str) -> float:
     return value
 
 
-EXIT_CODES = """exit codes: 0 no bug found, 1 bug found (or reproduced), 2 bad input or misuse of
-the tester (the message says what to change), 130 interrupted (Ctrl-C, SIGTERM, SIGHUP; the
-partial report is printed)"""
+EXIT_CODES = """exit codes: 0 no bug found, 1 bug found (or reproduced, or a sometimes condition or
+a strict declared fault never happened), 2 bad input or misuse of the tester (the message says
+what to change), 130 interrupted (Ctrl-C, SIGTERM, SIGHUP; the partial report is printed)"""
 
 
 def _add_target_and_trace(parser: argparse.ArgumentParser) -> None:
@@ -196,6 +197,14 @@ def _parser() -> argparse.ArgumentParser:
         default=DEFAULT_SHRINK_BUDGET,
         metavar="SECONDS",
         help="seconds to spend shrinking, on top of --timeout, shared among the bugs",
+    )
+    test.add_argument(
+        "--faults",
+        metavar="SPEC",
+        default=None,
+        help="declared faults to inject, e.g. 'crash=CoffeeMachine;restart=CoffeeMachine;"
+        "drop=Sensors->CoffeeMachine;partition=A|B,C;budget=2;heal_after=500;strict' "
+        "(settings separated by ';', classes by ',', partition groups by '|')",
     )
     test.add_argument("--no-progress", action="store_true", help="no progress bar or lines")
     test.add_argument(
@@ -325,6 +334,7 @@ def _test(args: argparse.Namespace, test: Callable[..., Any], stream: TextIO) ->
     check_arguments(
         test, args.iterations, args.max_steps, args.seed, args.liveness_threshold, args.timer_delay
     )
+    faults = check_faults(args.faults, args.max_steps, "--faults")
     bar = ProgressBar(sys.stderr, enabled=not args.no_progress, lines=not sys.stderr.isatty())
     stream.write(
         f"testkit: testing {args.target}: {args.iterations} iteration(s) of up to "
@@ -349,7 +359,13 @@ def _test(args: argparse.Namespace, test: Callable[..., Any], stream: TextIO) ->
             dask=args.dask,
             shrink=not args.no_shrink,
             shrink_budget=args.shrink_timeout,
+            faults=faults,
         )
+    except NeverHappened as failed:  # no bug, but not green either: exit 1
+        bar.close()
+        stream.write(failed.report.summary() + "\n")
+        stream.write("no bug found, but what had to happen never did (see FAILED above)\n")
+        return EXIT_BUG
     except Interrupted as interrupted:
         bar.close()
         _print_report(interrupted.report, args, stream)

@@ -48,6 +48,7 @@ import pytest
 from _pytest.runner import runtestprotocol
 
 from testkit._engine.bug import Bug
+from testkit._engine.faults import Faults, check_faults
 from testkit._engine.sandbox import wall_clock
 from testkit._engine.test_function import test_name
 from testkit._engine.trace import TRACE_DIR, Trace
@@ -79,6 +80,7 @@ MARKER_KEYWORDS = (
     "liveness_threshold",
     "timer_delay",
     "stop_at_first_bug",
+    "faults",
 )
 """What `@pytest.mark.testkit(...)` always accepts (plus `enabled` and any other keyword
 `explore` takes)."""
@@ -235,6 +237,11 @@ def check_setting(keyword: str, value: Any) -> str | None:
     if keyword == "strategy":
         try:
             make_strategy(value)
+        except TestkitError as exc:
+            return str(exc)
+    if keyword == "faults" and value is not None:
+        try:
+            Faults.parse(value) if isinstance(value, str) else check_faults(value, 1 << 62)
         except TestkitError as exc:
             return str(exc)
     return None

@@ -81,3 +81,20 @@ def test_coverage_page_renders_state_diagrams(pages: tuple[Path, Path]) -> None:
     SHOTS.mkdir(exist_ok=True)
     _browser(pages[1], "--window-size=1280,1400", f"--screenshot={SHOTS / 'coverage.png'}")
     assert (SHOTS / "coverage.png").stat().st_size > 10_000
+
+
+def test_sequence_diagram_draws_faults(tmp_path: Path) -> None:
+    from bench.bugs import lost_ack_write
+
+    report = testkit.explore(lost_ack_write.buggy, 2000, 2000, seed=2, faults=lost_ack_write.FAULTS)
+    assert report.bug is not None
+    page = tmp_path / "lost_ack_write.html"
+    page.write_text(testkit.sequence_diagram(lost_ack_write.buggy, report.bug.trace))
+    dom = _browser(page, "--dump-dom")
+    assert 'class="msg drop"' in dom and 'class="cross"' in dom  # a crossed-out arrow
+    assert 'class="note crash"' in dom and "crashed" in dom  # a mark on the lifeline
+    assert 'class="note restart"' in dom
+    SHOTS.mkdir(exist_ok=True)
+    shot = SHOTS / "sequence_faults.png"
+    _browser(page, "--window-size=1280,1400", f"--screenshot={shot}")
+    assert shot.stat().st_size > 10_000

@@ -12,3 +12,11 @@ SYSTEMS = (
     "retry_backoff",
     "deep_race",
 )
+
+FAULT_SYSTEMS = (
+    "lost_ack_write",
+    "split_leader",
+    "double_charge",
+)
+"""Systems whose bug needs a declared fault: each module also has `FAULTS`, the
+`testkit.Faults` to explore it with (`python bench/faults.py`)."""

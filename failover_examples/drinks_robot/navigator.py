@@ -80,7 +80,7 @@ class Navigator(FSM, ExampleActor):
 
     def __init__(
         self,
-        creator: pykka.ActorRef[Any],
+        creator: pykka.ActorRef[Any] | None,
         storage: pykka.ActorRef[Any],
         cognitive_service: pykka.ActorRef[Any],
         route_planner: pykka.ActorRef[Any],

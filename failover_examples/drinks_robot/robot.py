@@ -76,7 +76,7 @@ class RobotState(enum.Enum):
 class Robot(FSM, ExampleActor):
     """Serves drinks forever (`run_forever`) or once; reports to `creator` (the driver)."""
 
-    def __init__(self, run_forever: bool, creator: pykka.ActorRef[Any]) -> None:
+    def __init__(self, run_forever: bool, creator: pykka.ActorRef[Any] | None) -> None:
         super().__init__()
         self.run_forever = run_forever
         self.creator = creator

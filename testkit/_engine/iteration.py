@@ -15,11 +15,13 @@ from fsm import _dispatch
 from testkit._engine import interrupts
 from testkit._engine.bug import Abort, Bug, state_text
 from testkit._engine.entropy import SeededRandom, hash_seed
+from testkit._engine.faults import FaultPayload, Faults
 from testkit._engine.journal import JournalPayload
 from testkit._engine.operations import TimerQueue
 from testkit._engine.payloads import Choice, Wait, describe_message
 from testkit._engine.runtime import Runtime, users_failure
 from testkit._engine.sandbox import Sandbox
+from testkit._engine.sometimes import SometimesBook
 from testkit._engine.test_function import TestFunction
 from testkit._engine.trace import Step, Trace
 from testkit._engine.tracebacks import traceback_text
@@ -53,13 +55,25 @@ def run_once(
     timer_delay: int,
     delays: random.Random,
     replaying: bool = False,
+    faults: Faults | None = None,
+    sometimes: SometimesBook | None = None,
 ) -> tuple[Runtime, Bug | None]:
-    """Run `test` once on the schedule `strategy` decides; the runtime (its trace) and the
-    bug found, if any. Raises `TestkitError` for misuse or a hang, and `KeyboardInterrupt`
-    when a signal asked the run to stop (see `interrupts`), whatever the test function did."""
+    """Run `test` once on the schedule `strategy` decides; the runtime (its trace, counts)
+    and the bug found, if any. `faults`: the declared faults to inject; `sometimes`: the
+    exploration's record of where each `sometimes` name is used (a fresh one if None).
+    Raises `TestkitError` for misuse or a hang, and `KeyboardInterrupt` when a signal asked
+    the run to stop (see `interrupts`), whatever the test function did."""
     interrupts.check()
     runtime = Runtime(
-        strategy, max_steps, sandbox.set_clock, replaying, timer_delay, delays, sandbox.worker
+        strategy,
+        max_steps,
+        sandbox.set_clock,
+        replaying,
+        timer_delay,
+        delays,
+        sandbox.worker,
+        faults,
+        sometimes,
     )
     sandbox.new_iteration()
     watchdog = sandbox.watchdog
@@ -78,6 +92,8 @@ def run_once(
         finally:
             runtime.dispose()
             watchdog.runtime = None
+    if runtime.faults is not None:
+        strategy.faults_ended(runtime.steps)
     if watchdog.message is not None:
         raise TestkitError(watchdog.message)
     interrupts.check()
@@ -158,6 +174,7 @@ def finish_bug(
         liveness_threshold=threshold,
         timer_delay=runtime.timer_delay,
         bug=bug.headline(),
+        faults=str(runtime.faults.spec) if runtime.faults is not None else "",
         hash_seed=hash_seed(),
         entropy=runtime.entropy.summary(),
     )
@@ -181,6 +198,9 @@ def build_steps(trace: Iterable[tuple[Any, Any, Any]]) -> list[Step]:
         if payload.__class__ is Choice:
             steps.append(Step(index, "random", op.id, payload.describe()))
             continue
+        if payload.__class__ is FaultPayload:
+            steps.append(Step(index, "fault", payload.kind, payload.target, payload.detail))
+            continue
         if payload.__class__ is Wait:
             steps.append(Step(index, payload.kind, op.id, payload.target, payload.what))
             continue
@@ -201,7 +221,10 @@ def build_steps(trace: Iterable[tuple[Any, Any, Any]]) -> list[Step]:
 def recent_events(steps: list[Step], per_actor: int = 6) -> dict[str, list[str]]:
     recent: dict[str, list[str]] = {}
     for step in reversed(steps):
-        events = recent.setdefault(step.actor, [])
+        actor = step.actor
+        if step.kind == "fault":  # `fault drop A#1->B#1 ...` is an event of B#1
+            actor = step.what.rpartition("->")[2] if "#" in step.what else "faults"
+        events = recent.setdefault(actor, [])
         if len(events) < per_actor:
             events.append(str(step))
     return {actor: list(reversed(events)) for actor, events in recent.items()}

@@ -177,6 +177,7 @@ class PendingWrite:
         "journal",
         "mailbox",
         "number",
+        "op",
         "wait_text",
     )
 
@@ -197,6 +198,8 @@ class PendingWrite:
         self.number = number
         self.injected = injected
         self.error: BaseException | None = None
+        self.op: JournalOp | None = None
+        """The operation that completes it, while the writer's handler waits for it."""
         self._done = False
         self._callbacks: list[Callable[[Any], None]] = []
         first, last = batch.first, batch.last

@@ -84,6 +84,11 @@ class Observer:
         waits), then `stored`, `rejected` or `failed` (the journal completed it), or `lost`
         (the writer crashed before the journal completed it)."""
 
+    def fault(self, step: int, kind: str, target: str, source: str, detail: str) -> None:
+        """A declared fault happened: `kind` is crash (`target` the actor), restart (`target`
+        the new instance, `source` the crashed one), drop or duplicate (of the message
+        `detail` from `source` to `target`), partition (`detail` its groups) or heal."""
+
     def failed(self, step: int, bug: Bug) -> None:
         """The iteration ended with `bug` at `step`."""
 

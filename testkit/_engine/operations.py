@@ -58,6 +58,8 @@ class Mailbox:
         runtime = self.runtime
         if _get_ident() not in CONTROLLED_THREADS:
             runtime.foreign_thread(self, envelope)
+        if runtime.intercept is not None and runtime.intercept(self, envelope):
+            return  # a partition holds it back (declared faults)
         self.items.append(envelope)
         reply_to = envelope.reply_to
         if reply_to is not None:  # who will answer, to name the cycle of a deadlock

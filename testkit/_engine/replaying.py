@@ -3,6 +3,7 @@ step the program diverges from it (used by `replay`, the shrinker and the pictur
 
 from __future__ import annotations
 
+import bisect
 import logging
 import os
 from collections.abc import Sequence
@@ -11,6 +12,7 @@ from typing import Any
 
 from testkit._engine.bug import Abort, state_text
 from testkit._engine.entropy import hash_seed
+from testkit._engine.faults import DECISIONS, Faults, RestartOp
 from testkit._engine.journal import JournalOp
 from testkit._engine.operations import Mailbox, TimerQueue
 from testkit._engine.payloads import CONTINUE, START, describe_message
@@ -18,6 +20,7 @@ from testkit._engine.test_function import TestFunction, test_name
 from testkit._engine.trace import Step, Trace, comparable
 from testkit._errors import UNCONTROLLED, ReplayDivergence, TestkitError
 from testkit._strategies import Strategy
+from testkit._strategies.faults import NEVER
 
 _replay_log = logging.getLogger("testkit.replay")
 
@@ -31,6 +34,7 @@ class ReplayStrategy(Strategy):
         self.fair = trace.fair
         self.name = f"replay of {trace.strategy}"
         self.log_steps = log_steps
+        self._faults = [s.index for s in self.steps if s.kind == "fault" and s.actor in DECISIONS]
         self.hash_seed = trace.hash_seed
 
     def _diverged(self, step: int, expected: str, got: str, planned: Step | None = None) -> Abort:
@@ -55,13 +59,11 @@ class ReplayStrategy(Strategy):
     def pick(self, enabled: Sequence[Any], step: int) -> Any:
         names = ", ".join(op_label(op) for op in enabled)
         expected = self._expected(step, f"a scheduling choice among [{names}]")
-        if expected.kind in ("random", "wait"):
+        if expected.kind in ("random", "wait") or (
+            expected.kind == "fault" and expected.actor != "restart"
+        ):
             raise self._diverged(step, str(expected), f"a scheduling choice among [{names}]")
-        wanted = (
-            f"{expected.kind} {expected.actor}"
-            if expected.kind in ("timer", "journal")
-            else expected.actor
-        )
+        wanted = label_of(expected)
         for op in enabled:
             if op_label(op) == wanted:
                 planned = Step(step, *_next_step(op))
@@ -77,6 +79,32 @@ class ReplayStrategy(Strategy):
         expected = self._expected(step, str(got))
         if comparable(str(expected)) != comparable(str(got)):
             raise self._diverged(step, str(expected), str(got), got)
+
+    def next_fault(self, step: int) -> int:
+        """The next step the trace injects a fault at (faults come where the trace has them)."""
+        faults = self._faults
+        at = bisect.bisect_left(faults, step)
+        return faults[at] if at < len(faults) else NEVER
+
+    def plan_faults(
+        self, budget: int, heal_at: int | None, max_steps: int, kinds: Sequence[int]
+    ) -> None:
+        """Nothing to plan: the trace says where each fault goes."""
+
+    def pick_fault(self, options: Sequence[Sequence[Any]], step: int) -> Any | None:
+        possible = [option for kind in options for option in kind]
+        names = ", ".join(option.label for option in possible)
+        expected = self._expected(step, f"a fault among [{names}]")
+        wanted = comparable(
+            " ".join(p for p in (expected.actor, expected.what, expected.detail) if p)
+        )
+        if expected.kind == "fault":
+            for option in possible:
+                if option.label == wanted:
+                    return option
+        raise self._diverged(
+            step, str(expected), f"a fault point where only [{names}] could happen"
+        )
 
     def pick_int(self, n: int, step: int) -> int:
         expected = self._expected(step, f"a random choice in [0, {n})")
@@ -133,6 +161,8 @@ def _next_step(op: Any) -> tuple[str, str, str, str]:
     if op.__class__ is JournalOp:
         write = op.write
         return "journal", str(op.mailbox.id), write.wait_text, write.injected
+    if op.__class__ is RestartOp:
+        return "fault", "restart", str(op.mailbox.id), ""
     if op.__class__ is not Mailbox:
         kind, what, detail = describe_message(CONTINUE)
         return kind, str(op.id), what, detail
@@ -149,6 +179,20 @@ def _next_step(op: Any) -> tuple[str, str, str, str]:
         state = f"@{state_text(current.state_name)}"
         detail = f"{detail} {state}" if detail else state
     return kind, str(op.id), what, detail
+
+
+def label_of(step: Step) -> str:
+    """The enabled operation a scheduling step ran, as `op_label` names it."""
+    if step.kind in ("timer", "journal"):
+        return f"{step.kind} {step.actor}"
+    if step.kind == "fault":
+        return f"{step.actor} {step.what}"
+    return step.actor
+
+
+def faults_of(trace: Trace) -> Faults | None:
+    """The faults declared when `trace` was recorded (its `# faults:` header), or None."""
+    return Faults.parse(trace.faults) if trace.faults else None
 
 
 def op_label(op: Any) -> str:

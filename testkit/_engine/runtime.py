@@ -34,6 +34,7 @@ from testkit._engine.bug import Abort, Bug, exception_text
 from testkit._engine.compact import NO_STATE, CompactTrace
 from testkit._engine.enabled import EnabledSet
 from testkit._engine.entropy import Entropy
+from testkit._engine.faults import FaultInjector, Faults, IterationFacts, RestartOp
 from testkit._engine.future import DeterministicFuture, ThreadingWait, blocking_error
 from testkit._engine.interrupts import Hung
 from testkit._engine.journal import (
@@ -48,6 +49,7 @@ from testkit._engine.observer import delivery_kind, hook
 from testkit._engine.operations import Mailbox, TimerEntry, TimerQueue
 from testkit._engine.payloads import CONTINUE, START, Choice, Wait, describe_message
 from testkit._engine.registry import unregister_all
+from testkit._engine.sometimes import SometimesBook
 from testkit._engine.test_body import (
     FINISHED,
     RUNNABLE,
@@ -136,6 +138,8 @@ class Runtime(Dispatcher):
         timer_delay: int = 0,
         delay_rng: random.Random | None = None,
         worker: BodyWorker | None = None,
+        faults: Faults | None = None,
+        sometimes: SometimesBook | None = None,
     ) -> None:
         super().__init__()
         self.timer_delay = timer_delay
@@ -186,7 +190,21 @@ class Runtime(Dispatcher):
         self.on_timer_cancelled = hook(observer, "timer_cancelled")
         self._on_random = hook(observer, "random")
         self._on_journal = hook(observer, "journal")
+        self.on_fault = hook(observer, "fault")
         self._counts = None if observer is None else observer.delivery_counts
+        self.sometimes_book = sometimes if sometimes is not None else SometimesBook()
+        self.sometimes_named: set[str] = set()
+        self.sometimes_held: set[str] = set()
+        self._limit = max_steps
+        """Where a burst of steps must stop: `max_steps`, or the next fault point."""
+        self.intercept: Callable[[Mailbox, Envelope[Any]], bool] | None = None
+        """Sees each message put in a mailbox (declared message faults only); True: held."""
+        self.faults: FaultInjector | None = None
+        if faults is not None:
+            self.faults = injector = FaultInjector(self, faults, strategy)
+            if injector.watches_messages:
+                self.intercept = injector.sent
+            self._limit = injector.limit()
         if observer is not None:
             observer.attached(self)
         self.horizon = math.inf
@@ -202,6 +220,9 @@ class Runtime(Dispatcher):
         self.entropy = Entropy(getattr(delay_rng, "origin", 0))
         """Where the program's own `random`, `uuid4` and `os.urandom` draw from."""
         self._journals: JournalBook | None = None  # made by the first journal use
+        self.buried: list[Any] = []
+        """Greenlets of handlers whose actor crashed while they waited (a declared crash
+        during a journal write): never resumed, unwound with the iteration."""
 
     # ---- the test's API ------------------------------------------------------------------
 
@@ -288,6 +309,36 @@ class Runtime(Dispatcher):
             book = self._journals = JournalBook()
         return book
 
+    def sometimes(self, condition: object, name: str) -> bool:
+        """Note whether `condition` holds here; the exploration fails if `name` held in no
+        iteration (`Report.sometimes` counts the iterations where it did). Returns
+        `bool(condition)`. Handlers and monitors call `fsm.sometimes(condition, name)`.
+
+            runtime.sometimes(machine_state is Brewing, "crashed while brewing")
+        """
+        if not isinstance(name, str) or not name.strip():
+            raise Abort(
+                error=TestkitError(f"sometimes(condition, name): name must be a text, got {name!r}")
+            )
+        self.sometimes_book.check_site(name, sys._getframe(1))
+        held = bool(condition)
+        self.sometimes_named.add(name)
+        if held:
+            self.sometimes_held.add(name)
+        return held
+
+    def facts(self) -> IterationFacts | None:
+        """What this iteration did that a report counts besides steps (None: nothing)."""
+        faults = self.faults
+        if faults is None and not self.sometimes_named:
+            return None
+        return IterationFacts(
+            faults.facts() if faults is not None else (),
+            frozenset(faults.started) if faults is not None else frozenset(),
+            frozenset(self.sometimes_named),
+            frozenset(self.sometimes_held),
+        )
+
     # ---- the Dispatcher seam ---------------------------------------------------------------
 
     def default_journal(self) -> Journal:
@@ -315,7 +366,7 @@ class Runtime(Dispatcher):
         if op is None or op.__class__ is not Mailbox:  # not in a handler's step: no parking
             write.perform()
         else:
-            completion = JournalOp(op, write)
+            completion = write.op = JournalOp(op, write)
             self.enable(completion)
             if self._on_journal is not None:
                 self._on_journal(self.steps - 1, op, "write", write)
@@ -324,6 +375,24 @@ class Runtime(Dispatcher):
         if error is not None:
             book.stops.append(error)
             raise error
+
+    def crash_parked(self, mailbox: Mailbox) -> None:
+        """A declared crash strikes `mailbox`'s actor while its handler waits for a journal
+        write: the handler never goes on (no reply, no `and_then`), and the write is lost
+        if the journal had not completed it yet (kept if it had: it is durable)."""
+        waiter = mailbox.waiter
+        if waiter is None:
+            return
+        mailbox.waiter = None
+        self.waiters.remove(waiter)
+        self._parked -= 1  # a former scheduler stack that will never finish its step
+        self.buried.append(waiter.glet)
+        write = waiter.future
+        op = getattr(write, "op", None)
+        if op is not None and op.enabled:
+            self.disable(op)
+            if self._on_journal is not None:
+                self._on_journal(self.steps - 1, mailbox, "lost", write)
 
     def _complete_write(self, op: JournalOp) -> None:
         """The journal completes a pending write (a `journal` step): stored, or failed; the
@@ -355,6 +424,8 @@ class Runtime(Dispatcher):
             )
         mailbox.actor = actor
         mailbox.plain = not hasattr(actor, "_sm_current")
+        if self.faults is not None:
+            self.faults.actor_started(mailbox, actor)
         urn = f"urn:testkit:{mailbox.id}"
         actor.actor_urn = urn
         actor.actor_ref.actor_urn = urn
@@ -483,9 +554,12 @@ class Runtime(Dispatcher):
                 self._halt()
             if not enabled and not sleeping and not self._quiescent():
                 return False
-            if self.steps >= self.max_steps:
-                self.bound_reached = True
-                raise Abort(bound=True)
+            if self.steps >= self._limit:
+                if self.steps >= self.max_steps:
+                    self.bound_reached = True
+                    raise Abort(bound=True)
+                self._fault_point()
+                continue
             step()
         return True
 
@@ -540,9 +614,12 @@ class Runtime(Dispatcher):
                 body.wake_value = False  # what it waits for will never happen
                 body.resume()
                 continue
-            if self.steps >= max_steps:
-                self.bound_reached = True
-                return None
+            if self.steps >= self._limit:
+                if self.steps >= max_steps:
+                    self.bound_reached = True
+                    return None
+                self._fault_point()
+                continue
             # while the test function waits, its condition is looked at after every step;
             # else nothing needs a look until it runs
             burst(_ONE if state is WAITING else state)
@@ -551,6 +628,11 @@ class Runtime(Dispatcher):
         """End the run now: misuse is an error; a signal ends it as interrupted (`run_once`
         raises `KeyboardInterrupt` once the runtime is disposed of)."""
         raise Abort(error=self.misuse)
+
+    def _fault_point(self) -> None:
+        """A burst stopped at `_limit` before `max_steps`: a fault point or the heal."""
+        assert self.faults is not None, "only declared faults set a limit below max_steps"
+        self.faults.point()
 
     # ---- the scheduler's greenlets -------------------------------------------------------
 
@@ -638,11 +720,12 @@ class Runtime(Dispatcher):
 
     def _quiescent(self) -> bool:
         """Nothing can run: the waits with the earliest timeout end, virtual time moving on to
-        it (True if a handler's did; False when the test function's wait ends first), or
-        handlers that wait forever are reported as a deadlock."""
+        it (True if a handler's did; False when the test function's wait ends first), else a
+        declared partition heals (True if that gave work), or handlers that wait forever are
+        reported as a deadlock."""
         waiting = [w for w in self.waiters if not w.ready]
         if not waiting:
-            return False
+            return self.faults is not None and self.faults.quiescent()
         body = self.body
         deadlines = [w.deadline for w in waiting if w.deadline is not None]
         if deadlines:
@@ -656,6 +739,8 @@ class Runtime(Dispatcher):
                     waiter.timed_out = True
                     self._wake_waiter(waiter)
             return True
+        if self.faults is not None and self.faults.quiescent():
+            return True  # a partition held back what they wait for: it heals now
         if body.state is WAITING and (body.waiting_for is None or body.wait_deadline is not None):
             return False  # the test function waits on a probe, or may time out: it goes on
         raise Abort(bug=stuck_bug(waiting, body))
@@ -702,7 +787,7 @@ class Runtime(Dispatcher):
         counts = self._counts
         on_delivered = self._on_delivered
         where = enabled._where
-        max_steps = self.max_steps
+        limit = self._limit
         while True:
             if sleeping and (not enabled or sleeping[0][0] <= self.steps):
                 self._wake()
@@ -777,7 +862,7 @@ class Runtime(Dispatcher):
             if (
                 state is _ONE
                 or not enabled
-                or self.steps >= max_steps
+                or self.steps >= limit
                 or body.state is not state
                 or self.stopping
             ):
@@ -794,6 +879,9 @@ class Runtime(Dispatcher):
             self._fire_timer(op)
         elif op.__class__ is JournalOp:
             self._complete_write(op)
+        elif op.__class__ is RestartOp:
+            assert self.faults is not None
+            self.faults.restart(op)
         elif op.waiter is not None:
             self._resume(op)
         else:
@@ -878,10 +966,11 @@ class Runtime(Dispatcher):
         bug.traceback = traceback_text(exc)
         raise Abort(bug=bug) from exc
 
-    def _teardown(self, mailbox: Mailbox) -> None:
-        """The actor stopped: fail what is still queued, as Pykka does, and drop its timers."""
+    def _teardown(self, mailbox: Mailbox, crashed: bool = False) -> None:
+        """The actor stopped (or `crashed`: a declared fault): fail what is still queued, as
+        Pykka does, and drop its timers."""
         mailbox.alive = False
-        if self.observer is not None:
+        if self.observer is not None and not crashed:
             self.observer.stopped(self.steps - 1, mailbox)
         if mailbox.enabled:
             self.disable(mailbox)
@@ -921,6 +1010,12 @@ class Runtime(Dispatcher):
                 with contextlib.suppress(BaseException):  # the iteration is over anyway
                     waiter.glet.throw()
         self.waiters.clear()
+        for glet in self.buried:  # crashed mid-write: unwound now, when nothing can follow
+            if not glet.dead:
+                glet.parent = getcurrent()
+                with contextlib.suppress(BaseException):
+                    glet.throw()
+        self.buried.clear()
         self._parked = 0
         self._dispose()
 

@@ -4,9 +4,11 @@ One line per step: `<step> <kind> <actor> [<what> [<detail>]]`, where kind is `s
 `deliver`, `stop`, `timer` (a timer fired: its message is now queued), `continue` (the test
 function went on after a send), `random`, `wait` (a handler began waiting for a reply:
 `<step> wait A#1 B#1 ask:Foo`, or `<step> wait A#1 journal write:3` for a journal write),
-`resume` (the strategy let it go on once the reply came) or `journal` (the journal completed
+`resume` (the strategy let it go on once the reply came), `journal` (the journal completed
 a write: `<step> journal A#1 write:3`, with `rejected` or `failed` when the test's
-`JournalFailures` made it fail). Header
+`JournalFailures` made it fail) or `fault` (a declared fault: `fault crash A#1`,
+`fault restart A#1`, `fault drop A#1->B#1 Msg()`, `fault duplicate A#1->B#1 Msg()`,
+`fault partition A|B,C`, `fault heal`). Header
 lines start with `#` and name the test, strategy, seed, bounds, versions and the bug.
 """
 
@@ -27,6 +29,10 @@ FORMAT = "testkit-trace 2"
 _FORMATS = {"# testkit-trace 1": 1, "# testkit-trace 2": 2}
 SCHEDULE_KINDS = frozenset({"start", "deliver", "stop", "timer", "continue", "resume", "journal"})
 EVENT_KINDS = frozenset({"random", "wait"})
+FAULT_KIND = "fault"
+"""A declared fault (`Faults`): chosen by the strategy like a delivery, or (`fault heal`) taken
+by the program at its heal point."""
+_FAULT_STEPS = frozenset({"crash", "restart", "drop", "duplicate", "partition", "heal"})
 """Steps the program takes by itself, not chosen by the strategy (replay checks them)."""
 _SAFE = re.compile(r"[^A-Za-z0-9_.]+")
 TRACE_DIR = Path("testkit-traces")
@@ -134,6 +140,8 @@ class Trace:
     timer_delay: int = 0
     bug: str = ""
     versions: str = field(default_factory=versions)
+    faults: str = ""
+    """The declared faults of the run, as `Faults` text ("" when none were declared)."""
     hash_seed: str = ""
     """The PYTHONHASHSEED of the process that recorded it, when that one was fixed (a set's
     iteration order follows it); "" for a random one. Written only when set."""
@@ -166,6 +174,8 @@ class Trace:
             f"# versions: {one_line(self.versions)}",
             f"# bug: {bug_line(self.bug)}",
         ]
+        if self.faults:
+            header.append(f"# faults: {one_line(self.faults)}")
         return "\n".join(header + [str(s) for s in self.steps]) + "\n"
 
     def file_name(self) -> str:
@@ -266,6 +276,7 @@ class Trace:
             timer_delay=header.integer("timer_delay", 0, minimum=0),
             bug=header.text("bug"),
             versions=header.text("versions"),
+            faults=header.text("faults"),
             hash_seed=header.matching("hash_seed", _HASH_SEED, "a number (PYTHONHASHSEED)"),
             entropy=header.matching("entropy", _ENTROPY, "'<draws> <8 hex digits>'"),
         )
@@ -330,7 +341,13 @@ def _parse_step(line: str, number: int, origin: str, expected_index: int) -> Ste
             f"{where}: expected step {expected_index}, got step {index}; "
             "a trace must list every step in order"
         )
-    if kind not in SCHEDULE_KINDS and kind not in EVENT_KINDS:
+    if kind == FAULT_KIND:
+        if actor not in _FAULT_STEPS:
+            raise TestkitError(
+                f"{where}: a fault step is 'fault <kind> ...' with kind one of "
+                f"{', '.join(sorted(_FAULT_STEPS))}, got {line!r}"
+            )
+    elif kind not in SCHEDULE_KINDS and kind not in EVENT_KINDS:
         raise TestkitError(f"{where}: unknown step kind {kind!r} in {line!r}")
     what = parts[3] if len(parts) > 3 else ""
     detail = parts[4] if len(parts) > 4 else ""

@@ -21,7 +21,7 @@ from testkit._exploration.settings import Settings
 from testkit._exploration.workers import IterationRunner, _Job, _Result, merge, prepare_job
 from testkit._reporting.coverage import Coverage
 from testkit._reporting.progress import Progress, ProgressCallback, progress_callback
-from testkit._reporting.report import Interrupted, Report
+from testkit._reporting.report import FaultCounts, Interrupted, Report
 
 # dask.distributed is only partly typed: its objects are `Any` here.
 Client = Any
@@ -86,6 +86,7 @@ def explore_on_cluster(
     job, chosen = prepare_job(settings, where="dask=...", workers=1, batch=BATCH)
     client, owned = _connect(dask)
     report = Report(job.name, chosen.name, job.seed, job.max_steps)
+    report.faults = FaultCounts(job.faults)
     notify = progress_callback(progress)
     run = _ClusterRun(client, job, notify, settings.time_budget, report)
     try:

@@ -5,16 +5,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from testkit._engine.faults import Faults
 from testkit._engine.iteration import DEFAULT_TIMER_DELAY
 from testkit._engine.test_function import TestFunction
 from testkit._engine.watchdog import DEFAULT_WATCHDOG
+from testkit._errors import TestkitError
 from testkit._exploration.cluster import explore_on_cluster
 from testkit._exploration.in_process import explore_here
 from testkit._exploration.settings import Settings, checked_settings
 from testkit._exploration.shrink import shrink_report
 from testkit._exploration.workers import explore_parallel, splittable
 from testkit._reporting.progress import ProgressCallback
-from testkit._reporting.report import Interrupted, Report
+from testkit._reporting.report import Interrupted, NeverHappened, Report
 from testkit._strategies import Strategy
 
 
@@ -37,6 +39,7 @@ def explore(
     coverage: bool = True,
     shrink: bool = True,
     shrink_budget: float = 30.0,
+    faults: Faults | str | None = None,
 ) -> Report:
     """Run `test(runtime)` for up to `iterations` schedules chosen by `strategy`.
 
@@ -67,6 +70,12 @@ def explore(
     shared among the bugs (see `testkit.shrink`).
     Ctrl-C raises `testkit.Interrupted`, whose `.report` covers the iterations that ran.
     `coverage`: count states, transitions and events into `report.coverage` (False: skip).
+    `faults`: a `testkit.Faults` (or its text): the crashes, restarts, lost and doubled
+    messages and partitions the strategy may inject, counted in `report.faults`.
+    A run that finds no bug raises `testkit.NeverHappened` (an `AssertionError`, with the
+    report) when a `runtime.sometimes(...)` condition held in no iteration, or a declared
+    fault kind never fired under `Faults(strict=True)`; and `TestkitError` when the faults
+    name a class no iteration started (a typo, or a test that never reaches it).
 
         report = testkit.explore(execute, iterations=1000, max_steps=2000, seed=1)
         assert report.bug is None, report
@@ -87,6 +96,9 @@ def _run(settings: Settings, progress: ProgressCallback | bool | None, dask: Any
 
 def _finish(report: Report, settings: Settings) -> Report:
     """`report` with its bugs shrunk within the settings' budget (0: left as found)."""
+    _check_faults_used(report, settings)
+    if report.bug is None and report.unmet:
+        raise NeverHappened(report)
     if settings.shrink_budget <= 0 or not report.bugs:
         return report
     try:
@@ -95,3 +107,17 @@ def _finish(report: Report, settings: Settings) -> Report:
         report.interrupted = True
         raise Interrupted(report) from None
     return report
+
+
+def _check_faults_used(report: Report, settings: Settings) -> None:
+    """Faults that name a class no iteration started are a mistake, not a green run."""
+    faults = settings.faults
+    if faults is None or report.bug is not None or not report.iterations:
+        return
+    missing = sorted(faults.class_names - report.faults.started)
+    if missing:
+        raise TestkitError(
+            f"the faults name {', '.join(missing)}, which the test never started in "
+            f"{report.iterations} iteration(s): check the class names (a class matches "
+            "itself and its subclasses), or start those actors in the test"
+        )

@@ -12,10 +12,11 @@ from testkit._engine.iteration import delay_rng, finish_bug, iteration_seed, run
 from testkit._engine.observer import installed
 from testkit._engine.runtime import Runtime
 from testkit._engine.sandbox import Sandbox, wall_clock
+from testkit._engine.sometimes import SometimesBook
 from testkit._engine.test_function import test_name
 from testkit._exploration.settings import Settings
 from testkit._reporting.progress import Progress, ProgressCallback, progress_callback
-from testkit._reporting.report import Interrupted, Report
+from testkit._reporting.report import FaultCounts, Interrupted, Report
 from testkit._strategies import DFSStrategy, Strategy, make_strategy
 
 
@@ -25,6 +26,7 @@ def explore_here(settings: Settings, progress: ProgressCallback | bool | None) -
     seed = random.SystemRandom().randrange(2**31) if settings.seed is None else settings.seed
     name = settings.name or test_name(settings.test)
     run = _Run(settings, strategy, seed, Report(name, strategy.name, seed, settings.max_steps))
+    run.report.faults = FaultCounts(settings.faults)
     notify = progress_callback(progress)
     observing = installed(run.report.coverage) if settings.coverage else contextlib.nullcontext()
     try:
@@ -56,6 +58,7 @@ class _Run:
         self.schedules: set[int] = set()
         self.notes: set[str] = set()
         self.started = wall_clock()
+        self.sometimes = SometimesBook()
 
     def iterate(self, sandbox: Sandbox, notify: ProgressCallback) -> None:
         settings, report = self.settings, self.report
@@ -86,6 +89,8 @@ class _Run:
             sandbox,
             delay,
             delay_rng(self.seed, iteration),
+            faults=settings.faults,
+            sometimes=self.sometimes,
         )
         strategy.end(runtime.steps)
         self.count(runtime)
@@ -102,6 +107,7 @@ class _Run:
         report.iterations += 1
         report.steps += runtime.steps
         report.bound_reached += runtime.bound_reached
+        report.count_facts(runtime.facts())
         self.notes |= runtime.notes
         self.schedules.add(hash(runtime.trace.schedule_key()))
 

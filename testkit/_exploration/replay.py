@@ -7,7 +7,7 @@ from pathlib import Path
 
 from testkit._engine.interrupts import interruptible
 from testkit._engine.iteration import delay_rng, finish_bug, run_once
-from testkit._engine.replaying import ReplayStrategy, checked_trace, likely_cause
+from testkit._engine.replaying import ReplayStrategy, checked_trace, faults_of, likely_cause
 from testkit._engine.sandbox import Sandbox, wall_clock
 from testkit._engine.test_function import TestFunction, check_test, test_name
 from testkit._engine.trace import Trace
@@ -50,6 +50,7 @@ def replay(
             loaded.timer_delay,
             delay_rng(loaded.seed, index),
             replaying=True,
+            faults=faults_of(loaded),
         )
     report.iterations = report.schedules = 1
     report.steps = runtime.steps

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from testkit._engine.faults import Faults, check_faults
 from testkit._engine.test_function import TestFunction, check_test
 from testkit._engine.watchdog import check_watchdog
 from testkit._errors import TestkitError
@@ -32,6 +33,8 @@ class Settings:
     workers: int = 1
     shrink_budget: float = 0.0
     """Seconds to spend shrinking the bugs found; 0 leaves them as found."""
+    faults: Faults | None = None
+    """The declared faults to inject (None: none)."""
 
 
 def check_arguments(
@@ -123,4 +126,5 @@ def checked_settings(arguments: dict[str, Any]) -> Settings:
         time_budget=time_budget,
         workers=a["workers"],
         shrink_budget=shrink_budget,
+        faults=check_faults(a.get("faults"), a["max_steps"]),
     )

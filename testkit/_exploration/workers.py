@@ -31,16 +31,18 @@ from typing import Any
 from testkit._engine import interrupts
 from testkit._engine.bug import Bug, state_text
 from testkit._engine.entropy import hash_seed
+from testkit._engine.faults import Faults, IterationFacts
 from testkit._engine.iteration import delay_rng, finish_bug, iteration_seed, run_once
 from testkit._engine.observer import installed
 from testkit._engine.sandbox import Sandbox, wall_clock
+from testkit._engine.sometimes import SometimesBook
 from testkit._engine.test_function import test_name
 from testkit._errors import TestkitError
 from testkit._exploration.in_process import finish_report
 from testkit._exploration.settings import Settings
 from testkit._reporting.coverage import Coverage
 from testkit._reporting.progress import Progress, ProgressCallback, progress_callback
-from testkit._reporting.report import Interrupted, Report
+from testkit._reporting.report import FaultCounts, Interrupted, Report
 from testkit._strategies import DFSStrategy, Strategy, make_strategy
 
 MAX_BATCH = 16
@@ -78,6 +80,7 @@ class _Job:
     log_disabled: int
     watchdog: float | None
     coverage: bool = True
+    faults: Faults | None = None
 
     def share(self, worker: int) -> Iterator[int]:
         """Worker `worker`'s iterations, in increasing order."""
@@ -98,6 +101,8 @@ class _Result:
     bug: Bug | None
     """With a trace when it is the worker's first of its signature, else only counted."""
     notes: frozenset[str]
+    facts: IterationFacts | None = None
+    """Faults injected and `sometimes` conditions (None: neither in this iteration)."""
 
 
 class StateRepr:
@@ -159,6 +164,7 @@ def prepare_job(
         log_disabled=root.manager.disable,
         watchdog=settings.watchdog,
         coverage=settings.coverage,
+        faults=settings.faults,
     )
     return job, chosen
 
@@ -173,6 +179,7 @@ def explore_parallel(settings: Settings, progress: ProgressCallback | bool | Non
         batch=max(1, min(MAX_BATCH, iterations // (workers * 4))),
     )
     report = Report(job.name, chosen.name, job.seed, job.max_steps)
+    report.faults = FaultCounts(job.faults)
     started = wall_clock()
     coordinator = _Coordinator(job)
     notify = progress_callback(progress)
@@ -210,6 +217,7 @@ def merge(
     report.steps = sum(r.steps for r in kept)
     report.bound_reached = sum(r.bound_reached for r in kept)
     for result in kept:
+        report.count_facts(result.facts)
         if result.bug is not None:
             report.buggy_iterations += 1
             report.add_bug(result.bug)
@@ -418,6 +426,7 @@ class IterationRunner:
         self.strategy = make_strategy(job.strategy)
         self.report = Report(job.name, self.strategy.name, job.seed, job.max_steps)
         self.signatures: set[tuple[str, str, str]] = set()
+        self.sometimes = SometimesBook()
 
     def run(self, sandbox: Sandbox, iteration: int) -> _Result | None:
         """Iteration `iteration`'s result; None when the strategy has nothing left."""
@@ -434,6 +443,8 @@ class IterationRunner:
             sandbox,
             delay,
             delay_rng(job.seed, iteration),
+            faults=job.faults,
+            sometimes=self.sometimes,
         )
         strategy.end(runtime.steps)
         if bug is not None:
@@ -450,6 +461,7 @@ class IterationRunner:
             schedule,
             bug,
             frozenset(runtime.notes),
+            runtime.facts(),
         )
 
 

@@ -40,8 +40,11 @@ class Row:
 
     kind: deliver, start, stop, timer-set, timer-fired, timer-cancelled, random, monitor,
     journal (an arrow between an actor and the journal: a write, its completion),
-    journal-lost (a write its writer's crash lost), bug, log. `source`/`target` are lifeline
-    names (an arrow from source to target; a note has only `target`).
+    journal-lost (a write its writer's crash lost), bug, log, and the declared faults: crash
+    (a mark on the lifeline), restart (on the new instance's), drop (a crossed-out arrow),
+    duplicate, partition and heal (across every lifeline; `target` is empty).
+    `source`/`target` are lifeline names (an arrow from source to target; a note has only
+    `target`).
     """
 
     step: int
@@ -245,6 +248,22 @@ class Recorder(Observer):
         row.state, row.temperature = entered, temperature
         self.rows.append(row)
 
+    def fault(self, step: int, kind: str, target: str, source: str, detail: str) -> None:
+        short = detail.split("(", 1)[0] or detail
+        if kind == "crash":
+            row = Row(step, "crash", target, label="\u2716 crashed")
+        elif kind == "restart":
+            row = Row(step, "restart", target, source, label=f"restarted (after {source} crashed)")
+        elif kind == "drop":
+            row = Row(step, "drop", target, source, f"\u2717 {short} (dropped)", detail)
+        elif kind == "duplicate":
+            row = Row(step, "duplicate", target, source, f"{short} duplicated", detail)
+        elif kind == "partition":
+            row = Row(step, "partition", "", label=f"partition {detail.replace('|', ' | ')}")
+        else:
+            row = Row(step, "heal", "", label="healed: partitions end, no more faults")
+        self.rows.append(row)
+
     def failed(self, step: int, bug: Any) -> None:
         self.bug = bug
 
@@ -381,10 +400,23 @@ def to_mermaid(diagram: Diagram, logs: bool = False) -> str:
 
 
 def _mermaid_row(row: Row, ids: dict[str, str], first: str, last: str) -> list[str]:
+    step = f"{row.step}: "
+    if row.kind in ("partition", "heal"):
+        return [f"    Note over {first},{last}: {step}{_mermaid_text(row.label, 120)}"]
     target = ids.get(row.target)
     if target is None:
         return []
-    step = f"{row.step}: "
+    if row.kind == "drop":
+        source = ids.get(row.source, target)
+        return [f"    {source}-x{target}: {_mermaid_text(step + row.label)}"]
+    if row.kind in ("restart", "duplicate"):
+        return [f"    Note over {target}: {step}{_mermaid_text(row.label)}"]
+    if row.kind == "crash":
+        return [
+            "    rect rgb(255, 225, 225)",
+            f"    Note over {target}: {step}{_mermaid_text(row.label)}",
+            "    end",
+        ]
     if row.kind in ("deliver", "monitor", "journal"):
         source = ids.get(row.source, target)
         arrow = {"monitor": "-)", "journal": "--)"}.get(row.kind, "->>")

@@ -59,6 +59,16 @@ svg text { font-family: inherit; }
 .note.random rect { fill: #faf5ff; stroke: #805ad5; }
 .note.stop rect { fill: #e2e8f0; stroke: #4a5568; }
 .note.journal-lost rect { fill: #fed7d7; stroke: #c53030; }
+.note.crash rect { fill: #fed7d7; stroke: #c53030; stroke-width: 2; }
+.note.crash text { fill: #9b2c2c; font-weight: 600; }
+.note.restart rect { fill: #e6fffa; stroke: #c53030; stroke-dasharray: 4 2; }
+.note.duplicate rect { fill: #fefcbf; stroke: #b7791f; }
+.msg.drop line { stroke: #c53030; stroke-dasharray: 6 3; }
+.msg.drop text { fill: #9b2c2c; }
+.msg.drop .cross { stroke: #c53030; stroke-width: 2.5; }
+.band rect { fill: #fff5f5; stroke: #c53030; stroke-dasharray: 5 3; }
+.band.heal rect { fill: #f0fff4; stroke: #2f855a; }
+.band text { font-size: 12px; fill: #1a202c; }
 .note text { font-size: 11.5px; text-anchor: middle; fill: #2d3748; }
 .log text { font-size: 11px; font-family: "DejaVu Sans Mono", Menlo, Consolas, monospace;
   fill: #4a5568; }
@@ -158,6 +168,28 @@ _SCRIPT = r"""
       return y + 42;
     }
     const tx = xs[r.b];
+    if (r.k === 'partition' || r.k === 'heal') {
+      const g = el('g', {class: 'band ' + r.k, 'data-step': r.s, 'data-kind': r.k}, front);
+      el('rect', {x: GUT - 4, y: y + 3, width: W - GUT - 10, height: 22, rx: 4}, g);
+      el('text', {x: GUT + 8, y: y + 18}, g, cut(r.t, Math.floor((W - GUT - 30) / 6.8)));
+      stepText(r.s, y + 18);
+      return y + 30;
+    }
+    if (r.k === 'drop' && tx !== undefined && r.a && xs[r.a] !== undefined) {
+      const sx = xs[r.a], ly = y + 26;
+      const g = el('g', {class: 'msg drop', 'data-step': r.s, 'data-from': r.a, 'data-to': r.b},
+                   front);
+      el('title', {}, g, 'step ' + r.s + ': dropped on the way ' + r.a + ' \u2192 ' + r.b +
+         ': ' + (r.d || r.t));
+      const end = tx + (tx > sx ? -12 : 12);
+      el('line', {x1: sx, y1: ly, x2: end, y2: ly}, g);
+      el('path', {class: 'cross', d: `M${end - 6},${ly - 6} l12,12 m0,-12 l-12,12`}, g);
+      const n = Math.floor(Math.abs(tx - sx) / CH) - 2;
+      el('text', {x: (sx + tx) / 2, y: ly - 6, 'text-anchor': 'middle'}, g,
+         cut(r.t, Math.max(n, 10)));
+      stepText(r.s, ly + 4);
+      return y + 34;
+    }
     if (r.k === 'deliver' || r.k === 'monitor' || r.k === 'journal') {
       const sx = (r.a && xs[r.a] !== undefined) ? xs[r.a] : null;
       const failed = r.k === 'journal' && /^(rejected|failed) /.test(r.t);

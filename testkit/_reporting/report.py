@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from testkit._engine.bug import Bug
+from testkit._engine.faults import Faults, IterationFacts
 from testkit._engine.trace import Trace
 from testkit._engine.tracebacks import short_traceback
 from testkit._reporting.coverage import Coverage
@@ -41,6 +42,10 @@ class Report:
     """Why a green run may mean less than it seems (every run cut short, a monitor unused)."""
     coverage: Coverage = field(default_factory=Coverage)
     """States, transitions and events each FSM class and monitor went through."""
+    faults: FaultCounts = field(default_factory=lambda: FaultCounts())
+    """The declared faults injected, per kind, over all iterations (empty: none declared)."""
+    sometimes: dict[str, int] = field(default_factory=dict)
+    """Each `sometimes` name used, and in how many iterations its condition held."""
 
     @property
     def bug(self) -> Bug | None:
@@ -60,6 +65,32 @@ class Report:
             return False
         self.bugs.append(bug)
         return True
+
+    def count_facts(self, facts: IterationFacts | None) -> None:
+        """Add one iteration's faults and `sometimes` conditions."""
+        if facts is None:
+            return
+        self.faults.count(facts)
+        for name in facts.sometimes_named:
+            self.sometimes[name] = self.sometimes.get(name, 0) + (name in facts.sometimes_held)
+
+    @property
+    def unmet(self) -> list[str]:
+        """What a green exploration promised and did not do: `sometimes` conditions that
+        held in no iteration, and with `Faults(strict=True)` declared kinds that never fired."""
+        runs = f"{self.iterations} iteration(s)"
+        out = [
+            f"sometimes {name!r} never happened in {runs}"
+            for name, count in sorted(self.sometimes.items())
+            if not count
+        ]
+        declared = self.faults.declared
+        if declared is not None and declared.strict:
+            out.extend(
+                f"declared fault {kind!r} never fired in {runs} (Faults(strict=True))"
+                for kind in self.faults.never_fired
+            )
+        return out
 
     @property
     def buggy_percent(self) -> float:
@@ -88,6 +119,13 @@ class Report:
         ]
         if self.coverage:
             lines.append(f"  {self.coverage.figure()}")
+        if self.faults:
+            lines.append(f"  {self.faults.summary()}")
+        if self.sometimes:
+            held = ", ".join(f"{name!r} {count}" for name, count in sorted(self.sometimes.items()))
+            lines.append(f"  sometimes (iterations where each held): {held}")
+        if self.bug is None:
+            lines.extend(f"FAILED: {problem}" for problem in self.unmet)
         if self.interrupted:
             lines.append("  interrupted (Ctrl-C): these figures cover the iterations that ran")
         if len(self.bugs) > 1 or self.untracked_bugs:
@@ -102,6 +140,60 @@ class Report:
 
     def __str__(self) -> str:
         return self.summary()
+
+
+class FaultCounts:
+    """`Report.faults`: the declared faults (`declared`, a `Faults` or None), how many of each
+    kind were injected over the exploration (`injected`), and the declared kinds that never
+    fired (`never_fired`): a fault that never fired tested nothing.
+
+        assert not report.faults.never_fired, report.faults.summary()
+    """
+
+    def __init__(self, declared: Faults | None = None) -> None:
+        self.declared = declared
+        self.injected: dict[str, int] = dict.fromkeys(declared.declared if declared else (), 0)
+        self.started: set[str] = set()
+        """Declared class names some iteration started (the others were never tested)."""
+
+    def count(self, facts: IterationFacts) -> None:
+        for kind, number in facts.faults:
+            self.injected[kind] = self.injected.get(kind, 0) + number
+        self.started.update(facts.started)
+
+    @property
+    def never_fired(self) -> list[str]:
+        """The declared kinds injected in no iteration."""
+        return [kind for kind, number in self.injected.items() if not number]
+
+    def __bool__(self) -> bool:
+        return self.declared is not None
+
+    def summary(self) -> str:
+        counts = ", ".join(f"{kind} {number}" for kind, number in self.injected.items())
+        never = self.never_fired
+        tail = f" (never fired: {', '.join(never)})" if never else ""
+        return f"faults injected: {counts or 'none declared'}{tail}"
+
+    def __repr__(self) -> str:
+        return f"FaultCounts({self.injected!r})"
+
+
+class NeverHappened(AssertionError):
+    """`explore` found no bug, but what it was told must happen never did: a `sometimes`
+    condition held in no iteration, or (with `Faults(strict=True)`) a declared fault kind
+    never fired. `.report` is the full report, `.unmet` lists what did not happen."""
+
+    def __init__(self, report: Report) -> None:
+        self.report = report
+        self.unmet = report.unmet
+        super().__init__(
+            "the exploration is not green: "
+            + "; ".join(self.unmet)
+            + " (a condition that never holds means the runs never reached that situation: "
+            "raise iterations or max_steps, declare the faults that lead there, or fix the "
+            "condition)"
+        )
 
 
 class Interrupted(KeyboardInterrupt):

@@ -13,8 +13,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from testkit._engine.replaying import op_label
-from testkit._shrinking.units import LEADING, Unit
+from testkit._shrinking.units import FAULTS, LEADING, Unit
 from testkit._strategies import Strategy
+from testkit._strategies.faults import NEVER
 
 
 class LenientStrategy(Strategy):
@@ -52,6 +53,29 @@ class LenientStrategy(Strategy):
         self.choices.append(index)
         self.enabled.append(labels)
         return enabled[index]
+
+    def plan_faults(
+        self, budget: int, heal_at: int | None, max_steps: int, kinds: Sequence[int]
+    ) -> None:
+        """Nothing to plan: a fault comes where a unit says so."""
+
+    def next_fault(self, step: int) -> int:
+        """Now, if the next unit is a fault; else look again after the next step."""
+        if self.cursor < len(self.units) and self.units[self.cursor].label.startswith(FAULTS):
+            return step
+        return step + 1 if self.cursor < len(self.units) else NEVER
+
+    def pick_fault(self, options: Sequence[Sequence[Any]], step: int) -> Any | None:
+        """The fault the next unit names, if it can happen now (else the unit is skipped)."""
+        unit = self.units[self.cursor]
+        self.cursor += 1
+        possible = [option for kind in options for option in kind]
+        for index, option in enumerate(possible):
+            if option.label == unit.label:
+                self.choices.append(index)
+                self.enabled.append(None)
+                return option
+        return None
 
     def pick_int(self, n: int, step: int) -> int:
         value = min(self.values.pop(0), n - 1) if self.values else 0

@@ -6,7 +6,25 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from testkit._shrinking.shrinker import Shrinker
-from testkit._shrinking.units import Unit, without
+from testkit._shrinking.units import RESTART, Unit, is_fault, without
+
+
+def drop_faults(shrinker: Shrinker) -> None:
+    """Remove each injected fault the bug survives without (a crash together with the
+    restart it led to): a shrunk trace keeps only the faults the bug needs."""
+    index = 0
+    while index < len(shrinker.best.units) and not shrinker.done:
+        units = shrinker.best.units
+        unit = units[index]
+        if not is_fault(unit):
+            index += 1
+            continue
+        kept = [*units[:index], *units[index + 1 :]]
+        if unit.label.startswith("crash "):
+            restart = RESTART + unit.label.removeprefix("crash ")
+            kept = [u for u in kept if u.label != restart]
+        if not shrinker.consider(kept):
+            index += 1
 
 
 def delete_chunks(shrinker: Shrinker) -> None:
@@ -168,6 +186,7 @@ def lower_timer_delay(shrinker: Shrinker) -> None:
 
 
 PASSES: tuple[Callable[[Shrinker], None], ...] = (
+    drop_faults,
     lower_cap,
     lower_timer_delay,
     delete_chunks,

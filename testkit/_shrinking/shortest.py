@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 
 from testkit._engine.bug import Bug
 from testkit._engine.iteration import build_steps, delay_rng, run_once
+from testkit._engine.replaying import faults_of
 from testkit._engine.sandbox import Sandbox, wall_clock
 from testkit._engine.test_function import TestFunction
 from testkit._engine.trace import Trace
@@ -103,10 +104,13 @@ class _Search:
                     0,
                     delay_rng(trace.seed, trace.iteration - 1),
                     replaying=True,
+                    faults=faults_of(trace),
                 )
             except TestkitError:  # misuse on this schedule: not the bug
                 bug = None
             strategy.prune()
+            if trace.faults:  # faults come from a plan, not the search tree: not exhaustive
+                self.exhausted = False
             if bug is not None and same_bug(self.target, bug):
                 steps = build_steps(runtime.trace)
                 self.best = replace(

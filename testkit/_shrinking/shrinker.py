@@ -11,14 +11,14 @@ from dataclasses import dataclass, replace
 
 from testkit._engine.bug import Bug
 from testkit._engine.iteration import build_steps, delay_rng, run_once
-from testkit._engine.replaying import ReplayStrategy
+from testkit._engine.replaying import ReplayStrategy, faults_of
 from testkit._engine.runtime import Runtime
 from testkit._engine.sandbox import Sandbox, wall_clock
 from testkit._engine.test_function import TestFunction
 from testkit._engine.trace import Step, Trace
 from testkit._errors import TestkitError
 from testkit._shrinking.lenient import LenientStrategy
-from testkit._shrinking.units import PASSIVE, Unit, units_of
+from testkit._shrinking.units import Unit, is_passive, units_of
 
 _NUMBER = re.compile(r"[0-9]+")
 
@@ -72,6 +72,7 @@ def strict_run(test: TestFunction, trace: Trace, sandbox: Sandbox) -> tuple[Runt
         trace.timer_delay,
         delay_rng(trace.seed, trace.iteration - 1),
         replaying=True,
+        faults=faults_of(trace),
     )
 
 
@@ -145,6 +146,7 @@ class Shrinker:
                 delay,
                 delay_rng(self.trace.seed, self.trace.iteration - 1),
                 replaying=True,
+                faults=faults_of(self.trace),
             )
         except TestkitError:  # misuse on this schedule (or a hang): not a candidate
             return None
@@ -153,13 +155,18 @@ class Shrinker:
         if runtime.bound_reached and limit < self.trace.max_steps and not self.bound_liveness:
             return None
         steps = build_steps(runtime.trace)
-        starts = [i for i, s in enumerate(steps) if s.kind not in PASSIVE]
+        starts = [i for i, s in enumerate(steps) if not is_passive(s)]
         if steps and steps[0].kind == "random":
             starts.insert(0, 0)
         # a `wait` step is the runtime's record of a handler parking, not a choice: align the
         # strategy's per-choice lists with the steps
         choices = iter(strategy.enabled)
-        enabled = [None if s.kind == "wait" else next(choices, None) for s in steps]
+        enabled = [
+            None
+            if s.kind == "wait" or (s.kind == "fault" and s.actor == "heal")
+            else next(choices, None)
+            for s in steps
+        ]
         editable = len(starts)
         hot_since = self._hot_since(runtime) if self.bound_liveness else None
         if hot_since is not None:
