@@ -301,7 +301,7 @@ def test_workers_with_an_explore_that_has_none_is_a_clear_failure(
             "@pytest.mark.testkit(iterations=10, iteration=3)",
             "ERROR: *::test_marked: @pytest.mark.testkit: unknown keyword(s) iteration (write "
             "iterations= instead of iteration=); it accepts coverage, dask, enabled, "
-            "iterations, liveness_threshold, max_steps, *seed, shrink, shrink_budget, "
+            "faults, iterations, liveness_threshold, max_steps, *seed, shrink, shrink_budget, "
             "stop_at_first_bug, strategy, time_budget, timer_delay*workers",
         ),
         ("@pytest.mark.testkit(10)", "*@pytest.mark.testkit takes keywords only, got (10,)*"),

@@ -378,8 +378,9 @@ class Runtime(Dispatcher):
 
     def crash_parked(self, mailbox: Mailbox) -> None:
         """A declared crash strikes `mailbox`'s actor while its handler waits for a journal
-        write: the handler never goes on (no reply, no `and_then`), and the write is lost
-        if the journal had not completed it yet (kept if it had: it is durable)."""
+        write: the handler never goes on (no reply, no `and_then`; an `ask` of the message it
+        was handling fails with `ActorDeadError`, as the queued ones do), and the write is
+        lost if the journal had not completed it yet (kept if it had: it is durable)."""
         waiter = mailbox.waiter
         if waiter is None:
             return
@@ -387,6 +388,13 @@ class Runtime(Dispatcher):
         self.waiters.remove(waiter)
         self._parked -= 1  # a former scheduler stack that will never finish its step
         self.buried.append(waiter.glet)
+        envelope = mailbox.current  # the message it was handling: its asker learns of the crash
+        reply_to = envelope.reply_to if envelope is not None else None
+        if reply_to is not None and not getattr(reply_to, "_done", False):
+            dead = pykka.ActorDeadError(
+                f"{mailbox.id} crashed before it answered (while its journal write was pending)"
+            )
+            reply_to.set_exception((pykka.ActorDeadError, dead, None))
         write = waiter.future
         op = getattr(write, "op", None)
         if op is not None and op.enabled:
