@@ -17,7 +17,7 @@ from fsm._codec import register_event
 from fsm._dead_letters import DeadLetter, DeadLetterStream, dead_letters
 from fsm._dispatch import current as _current_dispatcher
 from fsm._errors import FSMError, JournalError, PersistFailed, PersistRejected
-from fsm._journal import InMemoryJournal, Journal, default_journal, set_default_journal
+from fsm._journal import InMemoryJournal, Journal
 from fsm._journal_sqlite import SQLiteJournal
 from fsm._logging_fsm import LoggingFSM
 from fsm._messages import (
@@ -53,6 +53,25 @@ def random_int(n: int) -> int:
 
 
 M = TypeVar("M", bound=Monitor)
+
+
+def default_journal() -> Journal:
+    """The journal a `PersistentFSM` uses when it names none: an `InMemoryJournal` until
+    `set_default_journal` chooses another. Under the tester, the iteration's own journal
+    (fresh for each schedule; see `testkit.Runtime.journal`).
+
+    Example: `journal = fsm.default_journal()`
+    """
+    return _current_dispatcher().default_journal()
+
+
+def set_default_journal(journal: Journal) -> None:
+    """Make `journal` the default of every `PersistentFSM` initialized from now on (under
+    the tester: of those the running iteration initializes).
+
+    Example: `fsm.set_default_journal(fsm.SQLiteJournal("state/journal.db"))`
+    """
+    _current_dispatcher().set_default_journal(journal)
 
 
 def monitor(monitor_cls: type[Monitor], event: Any) -> None:

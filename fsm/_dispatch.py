@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import pykka
 from pykka._envelope import Envelope
 
-from fsm import _timer_thread
+from fsm import _journal, _timer_thread
 from fsm._dead_letters import DeadLetter, dead_letters
 from fsm._monitor import Monitor, check_monitor_class
 from fsm._production_monitors import ProductionMonitors
@@ -108,6 +108,17 @@ class Dispatcher:
     def journal_recover(self, actor: Any, journal: Journal, persistence_id: str) -> Recovery:
         """What `actor` recovers from: the latest snapshot and the entries after it."""
         return journal.recover(persistence_id)
+
+    def default_journal(self) -> Journal:
+        """The journal of a `PersistentFSM` that names none (`fsm.default_journal()`):
+        production's process-wide one; the tester has one per iteration, so that no state
+        leaks from one schedule into the next."""
+        return _journal.default_journal()
+
+    def set_default_journal(self, journal: Journal) -> None:
+        """`fsm.set_default_journal(journal)`: production sets the process-wide default;
+        the tester sets the default of the running iteration only."""
+        _journal.set_default_journal(journal)
 
     def dead_letter(self, letter: DeadLetter) -> None:
         """A message reached an actor of this dispatcher after it stopped: production

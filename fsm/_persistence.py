@@ -34,7 +34,7 @@ from fsm._codec import (
     unreadable,
 )
 from fsm._errors import FSMError, JournalError, PersistFailed, PersistRejected
-from fsm._journal import AtomicWrite, Journal, JournalEntry, SnapshotEntry, default_journal
+from fsm._journal import AtomicWrite, Journal, JournalEntry, SnapshotEntry
 from fsm._state import DEFAULT_TIMEOUT, PersistentState, State
 
 
@@ -97,6 +97,9 @@ class PersistentFSM(FSM):
         self._pfsm_owner_key: tuple[Any, str] | None = None
         self._pfsm_key_of: dict[Any, str] = {}
         self._pfsm_warned_snapshot = False
+        self._pfsm_recovered: tuple[Any, Any, int, int] | None = None
+        """(state name, data, last sequence number, snapshot's sequence number) as
+        recovery left them: what `testkit.TestFSMRef.recovered` shows."""
         super().__init__(*args, **kwargs)
 
     # ---- configuration -------------------------------------------------------------------
@@ -125,7 +128,7 @@ class PersistentFSM(FSM):
         """Where the events go; `fsm.default_journal()` unless set before `initialize()`."""
         journal: Journal | None = self.__dict__.get("_pfsm_journal")
         if journal is None:
-            journal = default_journal()
+            journal = self._fsm_dispatcher.default_journal()
             if self._sm_initialized:
                 self.__dict__["_pfsm_journal"] = journal
         return journal
@@ -175,6 +178,7 @@ class PersistentFSM(FSM):
             if state != first.state_name or data is not first.state_data:
                 timeout = first.timeout if state == first.state_name else DEFAULT_TIMEOUT
                 self._sm_current = State(state, data, timeout)
+            self._pfsm_recovered = (state, data, self._pfsm_sequence_nr, self._pfsm_snapshot_nr)
             super().initialize()
             self.on_recovery_completed(self.state_name, self.state_data)
         except BaseException:
@@ -276,6 +280,15 @@ class PersistentFSM(FSM):
             f"{', '.join(self._pfsm_key_of.values()) or 'none'}); a renamed state needs its "
             "old name declared too"
         )
+
+    # ---- what testkit.TestFSMRef asks (inside the actor, in order with its messages) -------
+
+    def _testkit_events(self) -> list[Any]:
+        """Every event stored under this FSM's persistence id, in order."""
+        return self.journal.events(self.persistence_id)
+
+    def _testkit_recovered(self) -> tuple[Any, Any, int, int] | None:
+        return self._pfsm_recovered
 
     # ---- one writer per persistence id -----------------------------------------------------
 

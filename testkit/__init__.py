@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from testkit._engine.bug import Bug
 from testkit._engine.faults import Faults
+from testkit._engine.journal import JournalFailures
 from testkit._engine.runtime import Runtime
 from testkit._engine.trace import Step, Trace
 from testkit._errors import ReplayDivergence, TestkitError
@@ -19,7 +20,7 @@ from testkit._exploration.explore import explore
 from testkit._exploration.replay import replay
 from testkit._exploration.shrink import shrink
 from testkit._probes.fsm_kit import Effects, FSMTestKit, Timer
-from testkit._probes.fsm_ref import TestFSMRef
+from testkit._probes.fsm_ref import Recovered, TestFSMRef
 from testkit._probes.logs import expect_logs, forbid_logs
 from testkit._probes.manual_time import ManualTime, expect_no_msg_for
 from testkit._probes.messages import Terminated
@@ -43,10 +44,12 @@ __all__ = [
     "FaultCounts",
     "Faults",
     "Interrupted",
+    "JournalFailures",
     "MachineCoverage",
     "ManualTime",
     "NeverHappened",
     "Progress",
+    "Recovered",
     "ReplayDivergence",
     "Report",
     "Runtime",

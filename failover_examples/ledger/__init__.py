@@ -17,6 +17,13 @@ account may crash once, at any moment, and is restarted on the same journal):
     python -m testkit test failover_examples.ledger:execute_declared -i 300 --max-steps 2000 \
         --faults 'crash=Account;restart=Account;budget=1'
 
+`execute_eager` tests `EagerAccount` the same way: it tells its answer in the handler, just
+before the write. Under the tester a journal write is a scheduling point and a declared crash
+may strike while the account waits for the journal, so the acknowledged command is lost:
+
+    python -m testkit test failover_examples.ledger:execute_eager \
+        --faults 'crash=Account;restart=Account;budget=1'
+
 `python -m failover_examples.ledger serve --journal ledger.db` runs accounts for real on an
 SQLite journal and prints one `ACK` line per acknowledged command; `verify` checks, after a
 `kill -9` and a restart, that every one of them is in the recovered state.
@@ -67,6 +74,16 @@ def execute_declared_fixed(runtime: Runtime) -> None:
     declared_with(runtime, Account)
 
 
+def execute_eager(runtime: Runtime) -> None:
+    """The crash declared, against the account that answers just before its write (explore
+    it with `FAULTS`): found once the crash lands between the answer and the write's
+    confirmation.
+
+        testkit.explore(execute_eager, faults=ledger.FAULTS)
+    """
+    declared_with(runtime, EagerAccount)
+
+
 def declared_with(runtime: Runtime, account_class: type[Account]) -> None:
     """An `account_class` account and a retrying `LedgerClient`; the crash is a fault."""
     runtime.register_monitor(LedgerSafety)
@@ -90,6 +107,7 @@ __all__ = [
     "execute",
     "execute_declared",
     "execute_declared_fixed",
+    "execute_eager",
     "execute_fixed",
     "run_with",
 ]

@@ -205,8 +205,9 @@ class WriteBehindAccount(Account):
 
 class EagerAccount(Account):
     """A subtler seeded bug: answers in the handler, just before the journal writes. The
-    window between answer and write is one fsync long; a `kill -9` (or, once journal writes
-    are scheduling points under the tester, a crash there) loses the acknowledged command."""
+    window between answer and write is one fsync long; a `kill -9` there (under the tester, a
+    declared crash while the account waits for its journal write, a scheduling point) loses
+    the acknowledged command: `ledger.execute_eager` finds it."""
 
     def process(self, command: Command, change: LedgerEvent, answer: Answer) -> State:
         if command.reply_to is None:  # an ask is answered by its return value: no way to err

@@ -16,7 +16,9 @@ What a fault does, and why (each matches what a production system can see):
   any stopped actor), queued `tell`s are gone; its timers are gone; it leaves
   `pykka.ActorRegistry`, watchers get `Terminated`, and a `PersistentFSM` releases its
   persistence id (its journal keeps what was written). An actor parked on a blocking `ask`
-  is mid-message and does not crash until it goes on.
+  is mid-message and does not crash until it goes on; one parked on a journal write (a
+  `PersistentFSM` persisting) may crash there, the worst moment: the write is lost if the
+  journal had not completed it, kept if it had, and either way its reply never goes out.
 - **restart**: a crashed actor of a restartable class comes back later (when the strategy
   picks its restart, like any other operation): a new instance made by `Cls.start(...)` with
   the very arguments of the crashed one's start, so it has a new ref (`Cls#2`). The old ref
@@ -54,6 +56,7 @@ from pykka._envelope import Envelope
 from fsm import _refs
 from fsm._actor import _StateTimeoutFired, _TimerFired
 from testkit._engine.bug import Abort, Bug, exception_text
+from testkit._engine.journal import PendingWrite
 from testkit._engine.operations import Mailbox
 from testkit._engine.payloads import describe_message
 from testkit._engine.trace import comparable
@@ -620,7 +623,10 @@ class FaultInjector:
                 continue
             cls = actor.__class__
             if kind == "crash":
-                if mailbox.waiter is None and self._any(cls, spec.crash):
+                waiter = mailbox.waiter
+                if (waiter is None or waiter.future.__class__ is PendingWrite) and self._any(
+                    cls, spec.crash
+                ):
                     out.append(Candidate("crash", mailbox.id, mailbox=mailbox))
             elif mailbox.items:
                 self._messages(mailbox, cls, links, kind, out)
@@ -735,6 +741,8 @@ class FaultInjector:
         """The actor dies between two messages: nothing of it runs (see the module notes)."""
         runtime = self.runtime
         actor = mailbox.actor
+        if mailbox.waiter is not None:  # mid journal write: its handler never goes on
+            runtime.crash_parked(mailbox)
         pykka.ActorRegistry.unregister(actor.actor_ref)
         actor.actor_stopped.set()
         release = getattr(actor, "_pfsm_release", None)

@@ -17,6 +17,7 @@ from testkit._engine import interrupts
 from testkit._engine.bug import Abort, Bug, state_text
 from testkit._engine.entropy import SeededRandom, hash_seed
 from testkit._engine.faults import FaultPayload, Faults
+from testkit._engine.journal import JournalPayload
 from testkit._engine.operations import TimerQueue
 from testkit._engine.payloads import Choice, Wait, describe_message
 from testkit._engine.runtime import Runtime, users_failure
@@ -57,11 +58,11 @@ def run_once(
     faults: Faults | None = None,
     sometimes: SometimesBook | None = None,
 ) -> tuple[Runtime, Bug | None]:
-    """Run `test` once on the schedule `strategy` decides; the runtime (its trace) and the
-    bug found, if any. `faults`: the declared faults to inject;
-    `sometimes`: the exploration's record of where each `sometimes` name is used (a fresh one
-    if None). Raises `TestkitError` for misuse or a hang, and `KeyboardInterrupt`
-    when a signal asked the run to stop (see `interrupts`), whatever the test function did."""
+    """Run `test` once on the schedule `strategy` decides; the runtime (its trace, counts)
+    and the bug found, if any. `faults`: the declared faults to inject; `sometimes`: the
+    exploration's record of where each `sometimes` name is used (a fresh one if None).
+    Raises `TestkitError` for misuse or a hang, and `KeyboardInterrupt` when a signal asked
+    the run to stop (see `interrupts`), whatever the test function did."""
     interrupts.check()
     runtime = Runtime(
         strategy,
@@ -232,6 +233,9 @@ def build_steps(trace: Iterable[tuple[Any, Any, Any]]) -> list[Step]:
             continue
         if payload.__class__ is Wait:
             steps.append(Step(index, payload.kind, op.id, payload.target, payload.what))
+            continue
+        if payload.__class__ is JournalPayload:
+            steps.append(Step(index, "journal", op.mailbox.id, payload.what, payload.detail))
             continue
         kind, what, detail = describe_message(payload)
         actor = op.id

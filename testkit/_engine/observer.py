@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from fsm import Monitor
     from fsm._dead_letters import DeadLetter
     from testkit._engine.bug import Bug
+    from testkit._engine.journal import PendingWrite
     from testkit._engine.operations import Mailbox, TimerEntry
     from testkit._engine.payloads import Choice
     from testkit._engine.runtime import Runtime
@@ -81,6 +82,11 @@ class Observer:
 
     def dead_letter(self, step: int, letter: DeadLetter) -> None:
         """`letter.message` reached `letter.recipient` after it had stopped."""
+
+    def journal(self, step: int, mailbox: Mailbox, event: str, write: PendingWrite) -> None:
+        """A `PersistentFSM`'s journal write: `event` is `write` (its handler issued it and
+        waits), then `stored`, `rejected` or `failed` (the journal completed it), or `lost`
+        (the writer crashed before the journal completed it)."""
 
     def fault(self, step: int, kind: str, target: str, source: str, detail: str) -> None:
         """A declared fault happened: `kind` is crash (`target` the actor), restart (`target`

@@ -14,6 +14,7 @@ from typing import Any
 from testkit._engine.bug import Abort, state_text
 from testkit._engine.entropy import hash_seed
 from testkit._engine.faults import DECISIONS, Faults, RestartOp
+from testkit._engine.journal import JournalOp
 from testkit._engine.operations import Mailbox, TimerQueue
 from testkit._engine.payloads import CONTINUE, START, describe_message
 from testkit._engine.test_function import TestFunction, test_name
@@ -158,6 +159,9 @@ def _next_step(op: Any) -> tuple[str, str, str, str]:
     if op.__class__ is TimerQueue:
         kind, what, detail = describe_message(op.heap[0].message)
         return "timer", str(op.mailbox.id), what, detail
+    if op.__class__ is JournalOp:
+        write = op.write
+        return "journal", str(op.mailbox.id), write.wait_text, write.injected
     if op.__class__ is RestartOp:
         return "fault", "restart", str(op.mailbox.id), ""
     if op.__class__ is not Mailbox:
@@ -180,8 +184,8 @@ def _next_step(op: Any) -> tuple[str, str, str, str]:
 
 def label_of(step: Step) -> str:
     """The enabled operation a scheduling step ran, as `op_label` names it."""
-    if step.kind == "timer":
-        return f"timer {step.actor}"
+    if step.kind in ("timer", "journal"):
+        return f"{step.kind} {step.actor}"
     if step.kind == "fault":
         return f"{step.actor} {step.what}"
     return step.actor
@@ -193,8 +197,12 @@ def faults_of(trace: Trace) -> Faults | None:
 
 
 def op_label(op: Any) -> str:
+    """How replay and the shrinker name an enabled operation: `A#1`, `timer A#1`,
+    `journal A#1` (the completion of A#1's pending write), `test`."""
     if op.__class__ is TimerQueue:
         return f"timer {op.mailbox.id}"
+    if op.__class__ is JournalOp:
+        return f"journal {op.mailbox.id}"
     return str(op.id)
 
 

@@ -28,6 +28,7 @@ from fsm import _deathwatch
 from fsm._actor import _StateTimeoutFired, _TimerFired
 from fsm._dead_letters import DeadLetter
 from fsm._dispatch import Dispatcher
+from fsm._journal import AtomicWrite, InMemoryJournal, Journal
 from fsm._monitor import Monitor, check_monitor_class, create_monitor
 from fsm._refs import refuse
 from testkit._engine import interrupts
@@ -38,6 +39,13 @@ from testkit._engine.entropy import Entropy
 from testkit._engine.faults import FaultInjector, Faults, IterationFacts, RestartOp
 from testkit._engine.future import DeterministicFuture, ThreadingWait, blocking_error
 from testkit._engine.interrupts import Hung
+from testkit._engine.journal import (
+    JournalBook,
+    JournalFailures,
+    JournalOp,
+    JournalPayload,
+    PendingWrite,
+)
 from testkit._engine.observer import current as current_observer
 from testkit._engine.observer import delivery_kind, hook
 from testkit._engine.operations import Mailbox, TimerEntry, TimerQueue
@@ -184,6 +192,7 @@ class Runtime(Dispatcher):
         self._on_timer_fired = hook(observer, "timer_fired")
         self.on_timer_cancelled = hook(observer, "timer_cancelled")
         self._on_random = hook(observer, "random")
+        self._on_journal = hook(observer, "journal")
         self.on_fault = hook(observer, "fault")
         self._on_dead_letter = hook(observer, "dead_letter")
         self._counts = None if observer is None else observer.delivery_counts
@@ -214,6 +223,10 @@ class Runtime(Dispatcher):
         self._scheduling = False  # the scheduler loop runs (the block's code is suspended)
         self.entropy = Entropy(getattr(delay_rng, "origin", 0))
         """Where the program's own `random`, `uuid4` and `os.urandom` draw from."""
+        self._journals: JournalBook | None = None  # made by the first journal use
+        self.buried: list[Any] = []
+        """Greenlets of handlers whose actor crashed while they waited (a declared crash
+        during a journal write): never resumed, unwound with the iteration."""
 
     # ---- the test's API ------------------------------------------------------------------
 
@@ -272,6 +285,33 @@ class Runtime(Dispatcher):
         elif slot.hot_since is None and monitor.is_hot:
             slot.hot_since = self.steps
 
+    def journal(self, failures: JournalFailures | None = None) -> Journal:
+        """This iteration's journal: the default journal of every `PersistentFSM` it starts
+        (in memory, fresh for each schedule, outliving a crashed and restarted FSM). With
+        `failures`, the failure policies of every journal write in this iteration, whichever
+        journal it goes to. Journal writes are scheduling points (see `testkit._engine.journal`).
+
+            def test(runtime):
+                runtime.journal(failures=testkit.JournalFailures(reject={"account-A": 1}))
+                Account.start("A")
+                ...
+                assert runtime.journal().events("account-A") == [...]
+        """
+        book = self.journals()
+        if failures is not None:
+            try:
+                book.set_failures(failures)
+            except TestkitError as exc:  # misuse: stop the exploration, it is no bug found
+                raise self.escalate(Abort(error=exc)) from None
+        return book.journal()
+
+    def journals(self) -> JournalBook:
+        """The iteration's journal bookkeeping (made on first use)."""
+        book = self._journals
+        if book is None:
+            book = self._journals = JournalBook()
+        return book
+
     def sometimes(self, condition: object, name: str) -> bool:
         """Note whether `condition` holds here; the exploration fails if `name` held in no
         iteration (`Report.sometimes` counts the iterations where it did). Returns
@@ -303,6 +343,77 @@ class Runtime(Dispatcher):
         )
 
     # ---- the Dispatcher seam ---------------------------------------------------------------
+
+    def default_journal(self) -> Journal:
+        return self.journals().journal()
+
+    def set_default_journal(self, journal: Journal) -> None:
+        self.journals().set_default(journal)
+
+    def journal_write(self, actor: Any, journal: Journal, batch: AtomicWrite) -> None:
+        """A `PersistentFSM`'s write: the handler parks (a `wait` step) until the strategy
+        picks the journal's completion (a `journal` step) and then its going on (`resume`);
+        returns once stored, or raises the failure the test's `JournalFailures` chose (or
+        the journal raised): the FSM then stops, which is expected, not a bug."""
+        book = self.journals()
+        op = self._current
+        if not isinstance(journal, InMemoryJournal) and not book.foreign_warned:
+            book.foreign_warned = True
+            self.notes.add(
+                f"a PersistentFSM wrote to {journal} under the tester: what it stores outlives "
+                "the iteration, so iterations are not independent and a bug may not replay; "
+                "leave the journal unset under the tester (each iteration has its own), or "
+                "make an fsm.InMemoryJournal() in the test function"
+            )
+        write = book.issue(op, journal, batch)
+        if op is None or op.__class__ is not Mailbox:  # not in a handler's step: no parking
+            write.perform()
+        else:
+            completion = write.op = JournalOp(op, write)
+            self.enable(completion)
+            if self._on_journal is not None:
+                self._on_journal(self.steps - 1, op, "write", write)
+            self.suspend(write, None)
+        error = write.error
+        if error is not None:
+            book.stops.append(error)
+            raise error
+
+    def crash_parked(self, mailbox: Mailbox) -> None:
+        """A declared crash strikes `mailbox`'s actor while its handler waits for a journal
+        write: the handler never goes on (no reply, no `and_then`; an `ask` of the message it
+        was handling fails with `ActorDeadError`, as the queued ones do), and the write is
+        lost if the journal had not completed it yet (kept if it had: it is durable)."""
+        waiter = mailbox.waiter
+        if waiter is None:
+            return
+        mailbox.waiter = None
+        self.waiters.remove(waiter)
+        self._parked -= 1  # a former scheduler stack that will never finish its step
+        self.buried.append(waiter.glet)
+        envelope = mailbox.current  # the message it was handling: its asker learns of the crash
+        reply_to = envelope.reply_to if envelope is not None else None
+        if reply_to is not None and not getattr(reply_to, "_done", False):
+            dead = pykka.ActorDeadError(
+                f"{mailbox.id} crashed before it answered (while its journal write was pending)"
+            )
+            reply_to.set_exception((pykka.ActorDeadError, dead, None))
+        write = waiter.future
+        op = getattr(write, "op", None)
+        if op is not None and op.enabled:
+            self.disable(op)
+            if self._on_journal is not None:
+                self._on_journal(self.steps - 1, mailbox, "lost", write)
+
+    def _complete_write(self, op: JournalOp) -> None:
+        """The journal completes a pending write (a `journal` step): stored, or failed; the
+        writing handler may go on from the next step on."""
+        self.disable(op)
+        write = op.write
+        self.trace.append((op, JournalPayload(write.wait_text, write.injected), None))
+        outcome = write.perform()
+        if self._on_journal is not None:
+            self._on_journal(self.steps - 1, op.mailbox, outcome, write)
 
     def create_inbox(self, actor_class: type) -> Mailbox:
         base = actor_class.__name__
@@ -563,7 +674,9 @@ class Runtime(Dispatcher):
 
     # ---- waiting handlers -------------------------------------------------------------------
 
-    def suspend(self, future: DeterministicFuture | ThreadingWait, timeout: float | None) -> None:
+    def suspend(
+        self, future: DeterministicFuture | ThreadingWait | PendingWrite, timeout: float | None
+    ) -> None:
         """Park the running handler until `future` is set (or its wait times out); the
         strategy decides when it goes on. Its actor handles nothing else meanwhile."""
         op = self._current
@@ -638,7 +751,7 @@ class Runtime(Dispatcher):
                     self._wake_waiter(waiter)
             return True
         if self.faults is not None and self.faults.quiescent():
-            return True
+            return True  # a partition held back what they wait for: it heals now
         if body.state is WAITING and (body.waiting_for is None or body.wait_deadline is not None):
             return False  # the test function waits on a probe, or may time out: it goes on
         raise Abort(bug=stuck_bug(waiting, body))
@@ -775,6 +888,8 @@ class Runtime(Dispatcher):
             op.resume()
         elif op.__class__ is TimerQueue:
             self._fire_timer(op)
+        elif op.__class__ is JournalOp:
+            self._complete_write(op)
         elif op.__class__ is RestartOp:
             assert self.faults is not None
             self.faults.restart(op)
@@ -789,6 +904,11 @@ class Runtime(Dispatcher):
         """A handler raised: the asker gets the error; for an FSM, or a plain actor's
         `tell`, it is a bug (a plain actor's `on_failure` runs first, as in Pykka)."""
         actor = op.actor
+        book = self._journals
+        if book is not None and book.stops and book.expected_stop(exc):
+            if envelope.reply_to is not None:  # the asker learns why (as from any failure)
+                envelope.reply_to.set_exception(sys.exc_info())
+            return _NO_REPLY  # the FSM stopped itself, as a PersistentFSM must: no bug
         if envelope.reply_to is not None:
             envelope.reply_to.set_exception(sys.exc_info())
             if op.plain:  # Pykka hands the error to the asker; the actor goes on
@@ -903,6 +1023,12 @@ class Runtime(Dispatcher):
                 with contextlib.suppress(BaseException):  # the iteration is over anyway
                     waiter.glet.throw()
         self.waiters.clear()
+        for glet in self.buried:  # crashed mid-write: unwound now, when nothing can follow
+            if not glet.dead:
+                glet.parent = getcurrent()
+                with contextlib.suppress(BaseException):
+                    glet.throw()
+        self.buried.clear()
         self._parked = 0
         self._dispose()
 

@@ -3,9 +3,12 @@
 One line per step: `<step> <kind> <actor> [<what> [<detail>]]`, where kind is `start`,
 `deliver`, `stop`, `timer` (a timer fired: its message is now queued), `continue` (the test
 function went on after a send), `random`, `wait` (a handler began waiting for a reply:
-`<step> wait A#1 B#1 ask:Foo`), `resume` (the strategy let it go on once the reply came) or
-`fault` (a declared fault: `fault crash A#1`, `fault restart A#1`, `fault drop A#1->B#1 Msg()`,
-`fault duplicate A#1->B#1 Msg()`, `fault partition A|B,C`, `fault heal`). Header
+`<step> wait A#1 B#1 ask:Foo`, or `<step> wait A#1 journal write:3` for a journal write),
+`resume` (the strategy let it go on once the reply came), `journal` (the journal completed
+a write: `<step> journal A#1 write:3`, with `rejected` or `failed` when the test's
+`JournalFailures` made it fail) or `fault` (a declared fault: `fault crash A#1`,
+`fault restart A#1`, `fault drop A#1->B#1 Msg()`, `fault duplicate A#1->B#1 Msg()`,
+`fault partition A|B,C`, `fault heal`). Header
 lines start with `#` and name the test, strategy, seed, bounds, versions and the bug.
 """
 
@@ -24,7 +27,7 @@ from testkit._errors import TestkitError
 FORMAT = "testkit-trace 2"
 """Format 2 counts `# iteration:` from 1, as reports do; format 1 (from 0) is still read."""
 _FORMATS = {"# testkit-trace 1": 1, "# testkit-trace 2": 2}
-SCHEDULE_KINDS = frozenset({"start", "deliver", "stop", "timer", "continue", "resume"})
+SCHEDULE_KINDS = frozenset({"start", "deliver", "stop", "timer", "continue", "resume", "journal"})
 EVENT_KINDS = frozenset({"random", "wait"})
 FAULT_KIND = "fault"
 """A declared fault (`Faults`): chosen by the strategy like a delivery, or (`fault heal`) taken
@@ -388,6 +391,13 @@ def _parse_step(line: str, number: int, origin: str, expected_index: int) -> Ste
     detail = parts[4] if len(parts) > 4 else ""
     if kind == "random":
         _check_random(what, detail, where)
+    elif kind == "journal" and (
+        not what.startswith("write:") or detail not in ("", "rejected", "failed")
+    ):
+        raise TestkitError(
+            f"{where}: a journal step is '<step> journal <writer> write:<n>[..<m>]' with "
+            f"'rejected' or 'failed' after it when the write was made to fail, got {line!r}"
+        )
     elif kind in ("wait", "resume") and not detail:
         raise TestkitError(
             f"{where}: a {kind} step needs '<waiter> <target> <request>' (e.g. "

@@ -54,6 +54,9 @@ def owner_id(future: Any) -> str:
 def request_of(future: Any) -> str:
     from testkit._engine.payloads import request_text
 
+    text: str | None = getattr(future, "wait_text", None)  # a journal write: `write:3`
+    if text is not None:
+        return text
     owner = getattr(future, "owner", None)
     if owner is None:
         return "get"

@@ -42,11 +42,12 @@ class Row:
     """One thing the diagram draws, at trace step `step`.
 
     kind: deliver, dead-letter (a message that reached a stopped actor), start, stop,
-    timer-set, timer-fired, timer-cancelled, random, monitor, bug, log, and the declared
-    faults: crash (a mark on the lifeline), restart (on the new instance's), drop (a
-    crossed-out arrow), duplicate, partition and heal (across every lifeline; `target` is
-    empty). `source`/`target` are lifeline names (an arrow from source to target; a note has
-    only `target`).
+    timer-set, timer-fired, timer-cancelled, random, monitor, journal (an arrow between an
+    actor and the journal: a write, its completion), journal-lost (a write its writer's crash
+    lost), bug, log, and the declared faults: crash (a mark on the lifeline), restart (on the
+    new instance's), drop (a crossed-out arrow), duplicate, partition and heal (across every
+    lifeline; `target` is empty). `source`/`target` are lifeline names (an arrow from source
+    to target; a note has only `target`).
     """
 
     step: int
@@ -142,6 +143,10 @@ def _message_label(message: Any, payload_length: int) -> tuple[str, str]:
     return message_text(message, payload_length), detail or what
 
 
+JOURNAL = "journal"
+"""The lifeline of the journal (drawn when some actor wrote to one)."""
+
+
 class Recorder(Observer):
     """An observer that records one replay as diagram rows (see `Row`); arrows carry the
     message's type and up to `payload_length` characters of its payload."""
@@ -150,6 +155,10 @@ class Recorder(Observer):
         self.payload_length = payload_length
         self.runtime: Any = None
         self.rows: list[Row] = []
+        self.wrote = False  # some actor wrote to a journal: draw its lifeline
+        self.parked: dict[Any, int] = {}
+        """Mailbox -> the step whose handler is parked on a journal write (the delivery's
+        row goes there, before the write, though the runtime reports it when it ends)."""
         self.senders: dict[Any, str] = {}
         self.monitors: list[Lifeline] = []
         self.bug: Any = None
@@ -173,6 +182,8 @@ class Recorder(Observer):
         self, step: int, receiver: Mailbox, envelope: Any, before: Any, after: Any
     ) -> None:
         target = str(receiver.id)
+        if self.parked:
+            step = self.parked.pop(receiver, step)
         source = self.senders.pop(envelope, "")
         timer = source.startswith("timer:")
         if timer:
@@ -234,6 +245,24 @@ class Recorder(Observer):
 
     def random(self, step: int, owner: Any, choice: Any) -> None:
         self.rows.append(Row(step, "random", self._name(owner), label=choice.describe()))
+
+    def journal(self, step: int, mailbox: Mailbox, event: str, write: Any) -> None:
+        self.wrote = True
+        actor = str(mailbox.id)
+        span = write.wait_text.partition(":")[2]
+        entries = "entry" if write.batch.first == write.batch.last else "entries"
+        if event == "write":
+            self.parked.setdefault(mailbox, step)
+            detail = f"{write.persistence_id} {entries} {span}: {write.events_text()}"
+            self.rows.append(Row(step, "journal", JOURNAL, actor, f"persist {span}", detail))
+        elif event == "lost":
+            label = f"write {span} lost: crashed before the journal confirmed it"
+            self.rows.append(Row(step, "journal-lost", actor, label=label))
+        else:
+            detail = f"{write.persistence_id} {entries} {span}"
+            if write.error is not None:
+                detail += f": {write.error}"
+            self.rows.append(Row(step, "journal", actor, JOURNAL, f"{event} {span}", detail))
 
     def monitor_registered(self, step: int, monitor: Any) -> None:
         name = type(monitor).__name__
@@ -357,6 +386,8 @@ def diagram_of(recorder: Recorder, title: str, trace: Trace, note: str = "") -> 
     diagram.lifelines.append(Lifeline("test", "test"))
     for mailbox in runtime.mailboxes:
         diagram.lifelines.append(Lifeline(str(mailbox.id), "actor"))
+    if recorder.wrote:
+        diagram.lifelines.append(Lifeline(JOURNAL, "journal"))
     diagram.lifelines.extend(recorder.monitors)
     diagram.rows = recorder.rows
     for row in _wait_rows(runtime):
@@ -458,9 +489,9 @@ def _mermaid_row(row: Row, ids: dict[str, str], first: str, last: str) -> list[s
             f"    Note over {target}: {step}{_mermaid_text(row.label)}",
             "    end",
         ]
-    if row.kind in ("deliver", "monitor", "dead-letter"):
+    if row.kind in ("deliver", "monitor", "dead-letter", "journal"):
         source = ids.get(row.source, target)
-        arrow = {"monitor": "-)", "dead-letter": "-x"}.get(row.kind, "->>")
+        arrow = {"monitor": "-)", "dead-letter": "-x", "journal": "--)"}.get(row.kind, "->>")
         label = f"{step}{row.label}{' (timer)' if row.timer else ''}"
         out = [f"    {source}{arrow}{target}: {_mermaid_text(label)}"]
         if row.state:
@@ -486,4 +517,6 @@ def _mermaid_row(row: Row, ids: dict[str, str], first: str, last: str) -> list[s
         return [f"    Note over {target}: {step}stopped"]
     if row.kind in ("wait", "resume"):
         return [f"    Note over {target}: {step}{_mermaid_text(row.label)}"]
+    if row.kind == "journal-lost":
+        return [f"    Note over {target}: {step}{_mermaid_text(row.label, 100)}"]
     return [f"    Note over {target}: {_mermaid_text(row.label, 100)}"]

@@ -37,6 +37,7 @@ svg text { font-family: inherit; }
 .head.test rect { fill: #2b6cb0; }
 .head.test text { fill: #fff; }
 .head.monitor rect { fill: #faf5ff; stroke: #805ad5; }
+.head.journal rect { fill: #f0fff4; stroke: #2f855a; }
 .head text { font-size: 13px; font-weight: 600; text-anchor: middle; fill: #1a202c; }
 .lifeline { stroke: #a0aec0; stroke-dasharray: 4 4; }
 .stepno { font-size: 11px; fill: #a0aec0; text-anchor: end; font-variant-numeric: tabular-nums; }
@@ -45,6 +46,9 @@ svg text { font-family: inherit; }
 .msg.monitor line { stroke: #805ad5; stroke-dasharray: 3 3; }
 .msg.dead line, .msg.dead path { stroke: #c53030; stroke-dasharray: 4 3; }
 .msg.dead text { fill: #c53030; }
+.msg.journal line { stroke: #2f855a; stroke-dasharray: 2 2; }
+.msg.journal.failed line { stroke: #c53030; }
+.msg.journal.failed text { fill: #c53030; }
 .msg text { font-size: 12.5px; fill: #1a202c; }
 .msg text.detail { font-size: 11px; fill: #718096; }
 .pill rect { fill: #c6f6d5; stroke: #2f855a; }
@@ -56,6 +60,7 @@ svg text { font-family: inherit; }
 .note.timer rect { fill: #fffaf0; stroke: #dd6b20; }
 .note.random rect { fill: #faf5ff; stroke: #805ad5; }
 .note.stop rect { fill: #e2e8f0; stroke: #4a5568; }
+.note.journal-lost rect { fill: #fed7d7; stroke: #c53030; }
 .note.crash rect { fill: #fed7d7; stroke: #c53030; stroke-width: 2; }
 .note.crash text { fill: #9b2c2c; font-weight: 600; }
 .note.restart rect { fill: #e6fffa; stroke: #c53030; stroke-dasharray: 4 2; }
@@ -231,10 +236,12 @@ _SCRIPT = r"""
       stepText(r.s, ly + 4);
       return y + 34;
     }
-    if (r.k === 'deliver' || r.k === 'monitor' || r.k === 'dead-letter') {
+    if (r.k === 'deliver' || r.k === 'monitor' || r.k === 'dead-letter' || r.k === 'journal') {
       const sx = (r.a && xs[r.a] !== undefined) ? xs[r.a] : null;
+      const failed = r.k === 'journal' && /^(rejected|failed) /.test(r.t);
       const cls = 'msg' + (r.tm ? ' timer' : '') + (r.k === 'monitor' ? ' monitor' : '') + mark +
-        (r.k === 'dead-letter' ? ' dead' : '') + (decisive.has(r.s) ? ' decisive' : '');
+        (r.k === 'dead-letter' ? ' dead' : '') + (r.k === 'journal' ? ' journal' : '') +
+        (failed ? ' failed' : '') + (decisive.has(r.s) ? ' decisive' : '');
       const g = el('g', {class: cls, 'data-step': r.s, 'data-from': r.a || '', 'data-to': r.b},
                    front);
       el('title', {}, g, 'step ' + r.s + ': ' + (r.a || '?') + ' \u2192 ' + r.b + ': ' + r.t +

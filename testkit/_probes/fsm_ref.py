@@ -2,17 +2,30 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 import pykka
 from pykka.messages import ProxyCall
 
-from fsm import FSM, FSMError, LogEntry, LoggingFSM
+from fsm import FSM, FSMError, LogEntry, LoggingFSM, PersistentFSM
 from fsm._actor import _KEEP
 from fsm._deathwatch import actor_of
 from fsm._durations import Duration
 
 A = TypeVar("A", bound=FSM)
+
+
+@dataclass(frozen=True)
+class Recovered:
+    """What a `PersistentFSM` recovered from its journal when it started: the state name and
+    data it resumed in, the sequence number of the last entry it replayed (0: the journal
+    held nothing) and of the snapshot it started from (0: none)."""
+
+    state_name: Any
+    state_data: Any
+    sequence_nr: int
+    snapshot_nr: int
 
 
 class TestFSMRef(Generic[A]):
@@ -99,6 +112,41 @@ class TestFSMRef(Generic[A]):
                 f"(class {name}(LoggingFSM, pykka.ThreadingActor)) with log_depth > 0"
             )
         return list(self._call("get_log"))
+
+    @property
+    def events(self) -> list[Any]:
+        """A `PersistentFSM`'s events stored in its journal under its persistence id, in
+        order (also those of earlier instances with the same id), asked of the actor, so
+        after every message sent before; only confirmed writes are there.
+
+            ref = TestFSMRef(Account, "A")
+            ref.ask(Deposit("c", 1, 5))
+            assert ref.events == [Deposited("c", 1, 5)]
+        """
+        self._persistent("events")
+        return list(self._call("_testkit_events"))
+
+    @property
+    def recovered(self) -> Recovered:
+        """What a `PersistentFSM` recovered when it started (state, data, sequence numbers):
+        a second instance of the same persistence id resumes where the first one stopped.
+
+            again = TestFSMRef(Account, "A")
+            assert again.recovered.state_data.balance == 5
+        """
+        self._persistent("recovered")
+        found = self._call("_testkit_recovered")
+        if found is None:  # initialize() never ran: the FSM failed on its first message
+            raise FSMError(f"{self!r}.recovered: the FSM never initialized, so never recovered")
+        return Recovered(*found)
+
+    def _persistent(self, what: str) -> None:
+        if not issubclass(self.ref.actor_class, PersistentFSM):
+            name = self.ref.actor_class.__name__
+            raise FSMError(
+                f"{self!r}.{what}: {name} persists nothing; it is no PersistentFSM "
+                f"(class {name}(PersistentFSM, FSM, pykka.ThreadingActor))"
+            )
 
     def tell(self, msg: Any) -> None:
         self.ref.tell(msg)

@@ -40,13 +40,15 @@ def delete_chunks(shrinker: Shrinker) -> None:
 
 
 def drop_actors(shrinker: Shrinker) -> None:
-    """Delete every unit of one actor (its detour), then every firing of its timers."""
+    """Delete every unit of one actor (its detour, with its timers and journal writes),
+    then every firing of its timers."""
     labels = dict.fromkeys(unit.label for unit in shrinker.best.units)
     for label in labels:
         if shrinker.done:
             return
         units = shrinker.best.units
-        shrinker.consider([u for u in units if u.label not in (label, f"timer {label}")])
+        own = (label, f"timer {label}", f"journal {label}")
+        shrinker.consider([u for u in units if u.label not in own])
         units = shrinker.best.units
         shrinker.consider([u for u in units if u.label != f"timer {label}"])
 

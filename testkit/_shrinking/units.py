@@ -35,7 +35,8 @@ LEADING = ""
 
 @dataclass(frozen=True)
 class Unit:
-    """`label` names the operation to run (`Robot#1`, `timer Robot#1`, `test`); `values` are
+    """`label` names the operation to run (`Robot#1`, `timer Robot#1`, `journal Robot#1`,
+    `test`); `values` are
     the random choices made while it ran, in order."""
 
     label: str
@@ -49,7 +50,9 @@ def label_of(step: Step) -> str:
         if step.actor == "restart":
             return f"restart {step.what}"
         return fault_label(step.actor, step.what, step.detail)
-    return f"timer {step.actor}" if step.kind == "timer" else step.actor
+    if step.kind in ("timer", "journal"):
+        return f"{step.kind} {step.actor}"
+    return step.actor
 
 
 def units_of(steps: Iterable[Step]) -> list[Unit]:
