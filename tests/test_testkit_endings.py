@@ -297,6 +297,23 @@ def test_a_keyboard_interrupt_raised_by_a_handler_is_a_bug_not_a_ctrl_c() -> Non
     assert out.strip() == "exception KeyboardInterrupt False"
 
 
+def test_explaining_and_the_shortest_search_keep_it_a_bug() -> None:
+    # run outside explore(), where a bare KeyboardInterrupt used to read as Ctrl-C
+    code = (
+        "import testkit\n"
+        "from testkit._shrinking.shortest import shortest_failing\n"
+        "from tests import ending_systems\n"
+        "test = ending_systems.keyboard_interrupt_in_handler\n"
+        "bug = testkit.explore(test, iterations=3, seed=1).bug\n"
+        "print(bug.explain(test, 20).text != '')\n"
+        "print(len(shortest_failing(test, bug.original_trace, 20).trace) > 0)\n"
+    )
+    child = _child([sys.executable, "-c", code])
+    out, err = _finish(child)
+    assert child.returncode == 0, err
+    assert out.split() == ["True", "True"]
+
+
 def test_the_tester_still_unwinds_parked_handlers_and_stops_at_bugs() -> None:
     # the tester's own BaseExceptions (Abort, greenlet's GreenletExit) pass through handlers
     from tests import buggy_systems

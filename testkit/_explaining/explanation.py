@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from testkit._engine.bug import Bug, register_explainer
+from testkit._engine.interrupts import interruptible
 from testkit._engine.replaying import checked_trace
 from testkit._engine.sandbox import Sandbox, wall_clock
 from testkit._engine.test_function import TestFunction, check_test
@@ -104,7 +105,7 @@ def explain_trace(
     budget = _check_budget(time_budget)
     loaded = checked_trace(test, trace if isinstance(trace, Trace) else Path(trace), "explain")
     started = wall_clock()
-    with Sandbox(watchdog) as sandbox:
+    with interruptible(), Sandbox(watchdog) as sandbox:
         try:
             failing = causal_replay(test, loaded, sandbox, payload_length)
         except TestkitError as exc:

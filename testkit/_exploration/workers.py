@@ -33,8 +33,10 @@ import traceback
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
+from multiprocessing import resource_tracker
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
+from types import FrameType
 from typing import Any
 
 from testkit._engine import interrupts
@@ -417,6 +419,10 @@ class _Workers:
         # (no traceback from one arriving in its start-up), and this process gets what came
         # meanwhile once it unblocks them (ignoring them instead lost a Ctrl-C that came then).
         main = threading.current_thread() is threading.main_thread()
+        if main and sys.platform != "win32":
+            # started on first use, it would unblock SIGINT in this thread (it blocks and
+            # then unblocks it around its own start): start it before the signals are held
+            resource_tracker.ensure_running()
         release = _held(_IGNORED) if main else None
         hashing = os.environ.get("PYTHONHASHSEED")
         # the workers hash strings as this process does when its seed is fixed (sets iterate
@@ -495,22 +501,29 @@ _IGNORED = tuple(getattr(signal, name) for name in ("SIGINT", "SIGHUP") if hasat
 
 
 def _held(signals: tuple[int, ...]) -> Callable[[], None]:
-    """Block `signals` in this thread (they wait, pending); returns what puts the mask back,
-    which delivers them. Where there are no masks (Windows) they are ignored for the while."""
-    if hasattr(signal, "pthread_sigmask"):
-        mask = signal.pthread_sigmask(signal.SIG_BLOCK, signals)
+    """Hold `signals` back while workers start; returns what ends the hold. Those that arrive
+    meanwhile are noted and sent again once the handlers are back (a Ctrl-C is neither lost
+    nor raised half-way through starting a worker, whichever thread the kernel picks), and
+    they are blocked in this thread, so a worker starts with them blocked until it ignores
+    them (no traceback from one arriving in its start-up)."""
+    arrived: list[int] = []
 
-        def unblock() -> None:
-            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+    def note(number: int, frame: FrameType | None) -> None:
+        arrived.append(number)
 
-        return unblock
-    saved = {number: signal.signal(number, signal.SIG_IGN) for number in signals}
+    saved = {number: signal.signal(number, note) for number in signals}
+    masks = hasattr(signal, "pthread_sigmask")
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, signals) if masks else set()
 
-    def restore() -> None:
+    def release() -> None:
+        if masks:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)  # what is pending: noted
         for number, handler in saved.items():
             signal.signal(number, handler)
+        for number in dict.fromkeys(arrived):
+            signal.raise_signal(number)
 
-    return restore
+    return release
 
 
 def _die_with_parent() -> None:

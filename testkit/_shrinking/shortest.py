@@ -13,6 +13,7 @@ import random
 from dataclasses import dataclass, replace
 
 from testkit._engine.bug import Bug
+from testkit._engine.interrupts import interruptible
 from testkit._engine.iteration import build_steps, delay_rng, run_once
 from testkit._engine.replaying import faults_of
 from testkit._engine.sandbox import Sandbox, wall_clock
@@ -44,7 +45,7 @@ def shortest_failing(
         assert found.exhausted and len(found.trace) <= len(testkit.shrink(...))
     """
     deadline = wall_clock() + time_budget
-    with Sandbox(watchdog) as sandbox:
+    with interruptible(), Sandbox(watchdog) as sandbox:
         runtime, target = strict_run(test, trace, sandbox)
         if target is None:
             raise TestkitError("shortest: the trace replays without a bug")
