@@ -593,7 +593,7 @@ class Suite:
         """Whether a plain Pykka actor's failure in `item` is Pykka behaviour, not a bug: the
         marker's `actor_failures`, else the ini's."""
         settings, _ = read_markers(item, accepted_keywords())
-        return settings.get(ACTOR_FAILURES, self.actor_failures) == "pykka"
+        return bool(settings.get(ACTOR_FAILURES, self.actor_failures) == "pykka")
 
     def on_threads(self, nodeid: str) -> bool:
         """Whether the ini's `testkit_real_threads` keeps `nodeid` on real threads: a glob

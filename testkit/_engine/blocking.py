@@ -19,6 +19,7 @@ run. Threads the tester does not control wait and sleep for real.
 from __future__ import annotations
 
 import contextlib
+import queue
 import sys
 import threading
 import time
@@ -37,6 +38,9 @@ if TYPE_CHECKING:
 _saved_wait = threading.Condition.wait
 _saved_notify = threading.Condition.notify
 _saved_sleep = time.sleep
+_CLOCKS = ((threading, "_time"), (queue, "time"))  # `from time import monotonic as ...`
+_saved_clocks = [getattr(module, name) for module, name in _CLOCKS]
+_real_monotonic = time.monotonic
 _allocate_lock = threading.Lock
 _THREAD_START = threading.Thread.start.__code__
 
@@ -191,6 +195,14 @@ def _never() -> bool:
     return False
 
 
+def _monotonic() -> float:
+    """`threading`'s and `queue`'s clock (their deadlines: `Condition.wait_for`,
+    `Queue.get(timeout=...)`): virtual seconds on the tester's thread. freezegun leaves both
+    modules on real time, and their loops would spin until the real deadline."""
+    runtime = _controlled()
+    return _real_monotonic() if runtime is None else runtime.now
+
+
 @contextlib.contextmanager
 def installed() -> Iterator[None]:
     """Waits and sleeps on the tester's thread are virtual while this is active."""
@@ -198,9 +210,13 @@ def installed() -> Iterator[None]:
     condition.wait = _condition_wait
     condition.notify = _condition_notify
     time.sleep = virtual_sleep
+    for module, name in _CLOCKS:
+        setattr(module, name, _monotonic)
     try:
         yield
     finally:
+        for (module, name), clock in zip(_CLOCKS, _saved_clocks, strict=True):
+            setattr(module, name, clock)
         time.sleep = _saved_sleep
         condition.wait = _saved_wait
         condition.notify = _saved_notify
