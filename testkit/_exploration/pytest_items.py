@@ -217,7 +217,7 @@ class ItemRun:
         started = wall_clock()
         call = pytest.CallInfo.from_call(lambda: hook(**arguments), when=when, reraise=reraise)
         report: pytest.TestReport = ihook.pytest_runtest_makereport(item=item, call=call)
-        report.duration = wall_clock() - started  # pytest's clock reads virtual time here
+        report.duration = wall_clock() - started  # this phase alone, in real seconds
         raised = call.excinfo.value if call.excinfo is not None else None
         if isinstance(raised, TESTER_EXCEPTIONS):  # unittest catches everything: let it go on
             raise raised
