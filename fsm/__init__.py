@@ -4,7 +4,7 @@
     class Device(FSM, fsm.PooledActor): ...   # many actors on a shared pool of threads
     class Account(PersistentFSM, FSM, pykka.ThreadingActor): ...   # event-sourced
 
-See the README for a tutorial and `SPEC.md` for the contract.
+See the README: its tutorials, and under "API" what every public name does.
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ from testkit._engine.bug import Bug
 from testkit._engine.runtime import Runtime
 from testkit._engine.trace import Step, Trace
 from testkit._errors import ReplayDivergence, TestkitError
+from testkit._explaining.explanation import Change, Explanation
 from testkit._exploration.deterministic import deterministic
 from testkit._exploration.diagrams import sequence_diagram
 from testkit._exploration.explore import explore
@@ -33,8 +34,10 @@ __all__ = [
     "STRATEGIES",
     "Bug",
     "BugFound",
+    "Change",
     "Coverage",
     "Effects",
+    "Explanation",
     "FSMTestKit",
     "Interrupted",
     "MachineCoverage",

@@ -16,7 +16,8 @@ class ReplayDivergence(TestkitError):
 
     def __init__(self, step: int, expected: str, got: str, cause: str = "") -> None:
         super().__init__(
-            f"divergence at step {step}: expected {expected}, got {got}. " + (cause or UNCONTROLLED)
+            f"divergence at step {step}: expected {_cut(expected)}, got {_cut(got)}. "
+            + (cause or UNCONTROLLED)
         )
         self.step = step
         self.expected = expected
@@ -32,6 +33,11 @@ UNCONTROLLED = (
     "and replay the same"
 )
 """The likely cause of a divergence when nothing more precise is known."""
+
+
+def _cut(text: str, limit: int = 500) -> str:
+    """`text` for a message: a step of a huge trace line is not repeated whole."""
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"
 
 
 class QuiescentWait(AssertionError):

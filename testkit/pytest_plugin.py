@@ -463,6 +463,20 @@ def _trace_lines(test: Callable[..., Any], bug: Bug, config: pytest.Config) -> l
     ]
 
 
+EXPLAIN_BUDGET = 10.0
+"""Seconds a failing `explore` fixture call spends explaining its bug (`Bug.explain`)."""
+
+
+def _why(test: Callable[..., Any], bug: Bug) -> list[str]:
+    """The bug's explanation, for the failure message (a line saying why not, if it fails)."""
+    try:
+        explanation = bug.explain(test, time_budget=EXPLAIN_BUDGET)
+    except TestkitError as exc:
+        return [f"why: not explained ({exc})"]
+    lines = explanation.story.splitlines()
+    return ["why:", *(f"  {line}" for line in lines)]
+
+
 def _more_bugs(test: Callable[..., Any], report: Report, config: pytest.Config) -> list[str]:
     """One line and a saved trace for each bug after the first (up to `MORE_BUGS`)."""
     others = report.bugs[1:]
@@ -513,7 +527,12 @@ def explore_fixture(request: pytest.FixtureRequest) -> Callable[..., Report]:
             _fail("\n".join(part for part in (f"TestkitError: {error}", logs) if part))
         bug = report.bug
         if bug is not None:
-            parts = [describe_bug(bug), logs, *_trace_lines(test, bug, request.config)]
+            parts = [
+                describe_bug(bug),
+                *_why(test, bug),
+                logs,
+                *_trace_lines(test, bug, request.config),
+            ]
             parts.extend(_more_bugs(test, report, request.config))
             parts.append(
                 f"rerun this exploration: pytest {shlex.quote(request.node.nodeid)} "

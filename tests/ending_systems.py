@@ -5,6 +5,7 @@ never end, swallowed interrupts. For the tests of how a run ends (tests/test_tes
 from __future__ import annotations
 
 import gc
+import multiprocessing
 import sys
 import threading
 import weakref
@@ -200,6 +201,13 @@ class Spinner(FSM, pykka.ThreadingActor):
 
 def spinning_handler(runtime: Runtime) -> None:
     Spinner.start().tell("go")
+
+
+def spinning_in_workers(runtime: Runtime) -> None:
+    """Quick in the process that started the run, stuck forever in a worker process: a
+    long run spreads to workers (after its first quarter second), which then never return."""
+    if multiprocessing.parent_process() is not None:
+        Spinner.start().tell("go")
 
 
 class Stubborn(FSM, pykka.ThreadingActor):

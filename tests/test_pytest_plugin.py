@@ -59,6 +59,8 @@ def test_a_bug_fails_the_test_with_a_unique_trace_under_rootdir_and_the_replay_c
     result.stdout.fnmatch_lines(
         [
             "*safety bug in test*lost update*",
+            "why:",
+            "  It fails when `*reaches `Register#1`*; passes when*",
             "trace: testkit-traces/tests.buggy_systems_lost_update-random-seed1-it*.trace",
             "replay: python -m testkit replay tests.buggy_systems:lost_update "
             "testkit-traces/tests.buggy_systems_lost_update-random-seed1-it*.trace",

@@ -185,8 +185,18 @@ def test_a_test_function_blocked_on_a_lock_is_stopped_by_the_watchdog(workers: s
     assert f"event_wait_in_test ({SYSTEMS}:" in text  # the test function and its line
 
 
-def test_under_pytest_a_stuck_test_function_fails_its_test(pytester: pytest.Pytester) -> None:
+def _importing_tests(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pytest subprocess can import `tests.ending_systems` (whatever PYTHONPATH was)."""
     pytester.syspathinsert(ROOT)
+    monkeypatch.setenv(
+        "PYTHONPATH", os.pathsep.join(filter(None, (str(ROOT), os.environ.get("PYTHONPATH"))))
+    )
+
+
+def test_under_pytest_a_stuck_test_function_fails_its_test(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _importing_tests(pytester, monkeypatch)
     pytester.makepyfile(
         test_stuck="""
         import testkit
@@ -205,11 +215,11 @@ def test_under_pytest_a_stuck_test_function_fails_its_test(pytester: pytest.Pyte
 
 
 def test_under_pytest_the_watchdog_giving_up_is_said_on_the_real_stderr(
-    pytester: pytest.Pytester,
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # explore on a thread that is not the main one: no signal can end the wait, so the
     # watchdog ends the process, which pytest had captured the output of
-    pytester.syspathinsert(ROOT)
+    _importing_tests(pytester, monkeypatch)
     pytester.makepyfile(
         test_stuck_thread="""
         import threading
@@ -300,9 +310,13 @@ def test_the_tester_still_unwinds_parked_handlers_and_stops_at_bugs() -> None:
 
 
 def _start_spinning_run(workers: str) -> subprocess.Popen[str]:
-    target = "tests.ending_systems:spinning_handler"
+    # with workers, the run must be long enough to spread to them (then they spin)
+    target = "tests.ending_systems:" + (
+        "spinning_handler" if workers == "1" else "spinning_in_workers"
+    )
+    iterations = "1000" if workers == "1" else "1000000"
     child = _child(
-        [*TESTKIT, "test", target, "-i", "1000", "-j", workers, "--watchdog", "600", *QUIET]
+        [*TESTKIT, "test", target, "-i", iterations, "-j", workers, "--watchdog", "600", *QUIET]
     )
     _wait_for_line(child)  # the banner
     return child

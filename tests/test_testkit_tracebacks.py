@@ -123,7 +123,7 @@ def test_the_command_line_prints_the_short_form_and_all_of_it_with_v(tmp_path: P
     assert "in ready" not in short.getvalue() and "ValueError: deep down" in short.getvalue()
     assert "in ready" in full.getvalue() and "more frame(s)" not in full.getvalue()
     replayed = StringIO()
-    trace = str(tmp_path / "a")
+    trace = str(tmp_path / "a.trace")  # --trace-out gave the name its suffix
     assert main(["replay", target, trace, "-v"], out=replayed) == 1
     assert "in ready" in replayed.getvalue()
 

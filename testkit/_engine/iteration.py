@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from fsm import _dispatch
+from fsm._dead_letters import DeadLetter
 from testkit._engine import interrupts
 from testkit._engine.bug import Abort, Bug, state_text
 from testkit._engine.entropy import SeededRandom, hash_seed
@@ -21,7 +22,6 @@ from testkit._engine.runtime import Runtime, users_failure
 from testkit._engine.sandbox import Sandbox
 from testkit._engine.test_function import TestFunction
 from testkit._engine.trace import Step, Trace
-from testkit._engine.tracebacks import traceback_text
 from testkit._engine.watchdog import Hung
 from testkit._errors import QuiescentWait, TestkitError
 from testkit._strategies import Strategy
@@ -91,8 +91,7 @@ def run_once(
             raise outcome
         # SystemExit, KeyboardInterrupt raised by the test function itself: a bug too
         kind = "safety" if isinstance(outcome, AssertionError) else "exception"
-        bug = Bug(kind, _text(outcome), "test")
-        bug.traceback = traceback_text(outcome)
+        bug = Bug(kind, _text(outcome), "test").raised(outcome)
     if bug is None:
         bug = _check_liveness(runtime, strategy, threshold)
     if bug is not None:
@@ -145,21 +144,7 @@ def finish_bug(
     """Give a freshly found `bug` its trace (as recorded for `test`, the name in the trace's
     header), the last events of each actor and the logs of its LoggingFSMs."""
     steps = build_steps(runtime.trace)
-    active = strategy.active_name
-    bug.trace = Trace(
-        steps,
-        test=test,
-        strategy=active,
-        seed=seed,
-        iteration=iteration + 1,
-        max_steps=runtime.max_steps,
-        fair=strategy.fair,
-        liveness_threshold=threshold,
-        timer_delay=runtime.timer_delay,
-        bug=bug.headline(),
-        hash_seed=hash_seed(),
-        entropy=runtime.entropy.summary(),
-    )
+    bug.trace = trace_of(runtime, steps, strategy, test, seed, iteration + 1, threshold, bug)
     bug.original_trace = bug.trace
     bug.events = recent_events(steps)
     for slot_cls, slot in runtime.monitor_slots.items():
@@ -171,6 +156,51 @@ def finish_bug(
             entries = get_log()
             if entries:
                 bug.logs[mailbox.id] = [repr(entry) for entry in entries]
+
+
+def trace_of(
+    runtime: Runtime,
+    steps: list[Step],
+    strategy: Strategy,
+    test: str,
+    seed: int,
+    iteration: int,
+    threshold: int,
+    bug: Bug,
+) -> Trace:
+    """The `Trace` of `runtime`'s iteration (number `iteration`, from 1) that found `bug`."""
+    return Trace(
+        steps,
+        test=test,
+        strategy=strategy.active_name,
+        seed=seed,
+        iteration=iteration,
+        max_steps=runtime.max_steps,
+        fair=strategy.fair,
+        liveness_threshold=threshold,
+        timer_delay=runtime.timer_delay,
+        bug=bug.headline(),
+        hash_seed=hash_seed(),
+        entropy=runtime.entropy.summary(),
+        dead_letters=[(step, dead_letter_text(letter)) for step, letter in runtime.dead_letters],
+    )
+
+
+def dead_letter_text(letter: DeadLetter) -> str:
+    """`Msg(...) from Sender#1 to Receiver#1`: a dead letter as the trace shows it."""
+    _, what, detail = describe_message(letter.message)
+    message = f"{what} {detail}" if detail else what
+    return f"{message} from {actor_name(letter.sender)} to {actor_name(letter.recipient)}"
+
+
+def actor_name(ref: Any) -> str:
+    """`Robot#1`: the name the trace gives an actor's ref (or a probe's; None: the test)."""
+    if ref is None:
+        return "test"
+    urn = str(getattr(ref, "actor_urn", "") or "")
+    if urn.startswith("urn:testkit:"):
+        return urn[len("urn:testkit:") :]
+    return repr(ref)
 
 
 def build_steps(trace: Iterable[tuple[Any, Any, Any]]) -> list[Step]:

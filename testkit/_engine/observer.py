@@ -17,6 +17,7 @@ from fsm._actor import _StateTimeoutFired, _TimerFired
 
 if TYPE_CHECKING:
     from fsm import Monitor
+    from fsm._dead_letters import DeadLetter
     from testkit._engine.bug import Bug
     from testkit._engine.operations import Mailbox, TimerEntry
     from testkit._engine.payloads import Choice
@@ -77,6 +78,9 @@ class Observer:
         self, step: int, sender: Any, monitor: Monitor, event: Any, before: Any, after: Any
     ) -> None:
         """`monitor` handled `event` (also when it failed); `sender` as for `sent`."""
+
+    def dead_letter(self, step: int, letter: DeadLetter) -> None:
+        """`letter.message` reached `letter.recipient` after it had stopped."""
 
     def failed(self, step: int, bug: Bug) -> None:
         """The iteration ended with `bug` at `step`."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shlex
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -183,7 +184,8 @@ def check_target(recorded: str, target: str) -> None:
         for a, b in ((recorded_module, target_module), (target_module, recorded_module))
     )
     if recorded_function != target_function or not related:
+        shown = recorded if len(recorded) <= 200 else f"{recorded[:200]}..."
         raise TestkitError(
-            f"this trace was recorded for {recorded}, you asked to replay it against {target}; "
-            f"replay it against {recorded} (python -m testkit replay {recorded} TRACE)"
+            f"this trace was recorded for {shown}, you asked to replay it against {target}; "
+            f"replay it against {shown} (python -m testkit replay {shlex.quote(shown)} TRACE)"
         )

@@ -27,8 +27,10 @@ from pykka._envelope import Envelope
 
 from fsm import _deathwatch
 from fsm._actor import _StateTimeoutFired, _TimerFired
+from fsm._dead_letters import DeadLetter
 from fsm._dispatch import Dispatcher
 from fsm._monitor import Monitor, check_monitor_class, create_monitor
+from fsm._refs import refuse
 from testkit._engine import interrupts
 from testkit._engine.blocking import Blocked
 from testkit._engine.bug import Abort, Bug, exception_text
@@ -50,7 +52,6 @@ from testkit._engine.test_body import (
     Cancelled,
     TestBody,
 )
-from testkit._engine.tracebacks import traceback_text
 from testkit._engine.waits import Waiter, cycle_bug, find_cycle, stuck_bug
 from testkit._errors import TestkitError
 from testkit._strategies import Strategy
@@ -162,6 +163,8 @@ class Runtime(Dispatcher):
         """The run must end at the next step: misuse (above), or a signal (Ctrl-C)."""
         self.notes: set[str] = set()
         """Why this iteration may have tested less than it seems (the report's warnings)."""
+        self.dead_letters: list[tuple[int, DeadLetter]] = []
+        """(step, letter) of each message that reached a stopped actor, for the trace."""
         self.waiters: list[Waiter] = []
         """Handlers parked on a future (a blocking ask, proxy `.get()`, `ref.stop()`)."""
         self._glet: Any = None
@@ -179,6 +182,7 @@ class Runtime(Dispatcher):
         self._on_timer_fired = hook(observer, "timer_fired")
         self.on_timer_cancelled = hook(observer, "timer_cancelled")
         self._on_random = hook(observer, "random")
+        self._on_dead_letter = hook(observer, "dead_letter")
         self._counts = None if observer is None else observer.delivery_counts
         if observer is not None:
             observer.attached(self)
@@ -244,8 +248,7 @@ class Runtime(Dispatcher):
                 raise
             kind = "safety" if isinstance(exc, AssertionError) else "exception"
             bug = Bug(kind, exception_text(exc), monitor_cls.__name__, monitor.state_name)
-            bug.traceback = traceback_text(exc)
-            raise self.escalate(Abort(bug=bug)) from exc
+            raise self.escalate(Abort(bug=bug.raised(exc))) from exc
         finally:
             if self.observer is not None:
                 after = monitor._sm_current
@@ -856,8 +859,7 @@ class Runtime(Dispatcher):
         current = getattr(mailbox.actor, "_sm_current", None)
         state = current.state_name if current is not None else None
         bug = Bug(kind, exception_text(exc), mailbox.id, state)
-        bug.traceback = traceback_text(exc)
-        raise Abort(bug=bug) from exc
+        raise Abort(bug=bug.raised(exc)) from exc
 
     def _teardown(self, mailbox: Mailbox) -> None:
         """The actor stopped: fail what is still queued, as Pykka does, and drop its timers."""
@@ -871,16 +873,19 @@ class Runtime(Dispatcher):
             timers.heap.clear()
             if timers.enabled:
                 self.disable(timers)
-        while mailbox.items:
-            envelope = mailbox.items.popleft()
-            if envelope.reply_to is None:
-                continue
-            if isinstance(envelope.message, pykka_messages._ActorStop):
-                envelope.reply_to.set(None)
-            else:
-                dead = pykka.ActorDeadError(f"{mailbox.id} stopped before handling the message")
-                envelope.reply_to.set_exception((pykka.ActorDeadError, dead, None))
+        ref = mailbox.actor.actor_ref
+        while mailbox.items:  # dead letters (an FSM's), asks failed as Pykka fails them
+            refuse(mailbox.items.popleft(), ref)
         _deathwatch.stopped(mailbox.actor)  # watchers hear of it however it stopped
+
+    def dead_letter(self, letter: DeadLetter) -> None:
+        """Published as in production, and kept with the step it happened in: the trace
+        and the sequence diagram show it."""
+        step = max(self.steps - 1, 0)
+        self.dead_letters.append((step, letter))
+        if self._on_dead_letter is not None:
+            self._on_dead_letter(step, letter)
+        super().dead_letter(letter)
 
     def _choose(self, n: int, as_bool: bool) -> int:
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:

@@ -42,6 +42,8 @@ _REAL_TIME_MODULES = (
     # pytest's own timing (durations, report start/stop, the session's length) stays real
     "_pytest.timing",
     "fsm._timer_thread",
+    # explore(workers=N) waits for its worker processes while it runs iterations itself
+    "multiprocessing",
     # a dask worker runs the tester inside its own event loop, whose clocks must stay real
     "asyncio",
     "tornado",

@@ -40,6 +40,19 @@ where Python refuses to parse them."""
 _HEADER_INT = re.compile(rf"-?[0-9]{{1,{_NUMBER_LIMIT}}}")
 _HASH_SEED = re.compile(r"[0-9]{1,10}")
 _ENTROPY = re.compile(rf"[0-9]{{1,{_NUMBER_LIMIT}}} [0-9a-f]{{8}}")
+NUMBER_BOUND = 10**_NUMBER_LIMIT
+"""Header numbers (seed, max_steps, ...) must stay below this in magnitude: a trace holding
+one with more digits could not be read back, so `explore` refuses them up front."""
+_QUOTE_LIMIT = 200
+"""Characters of a file's text an error message quotes: enough to recognise the line."""
+
+
+def quoted(text: str, limit: int = _QUOTE_LIMIT) -> str:
+    """`repr(text)`, cut to about `limit` characters for an error message: a 100 MB line in a
+    bad file must not come back as a 100 MB message."""
+    if len(text) <= limit:
+        return repr(text)
+    return f"{text[:limit]!r}... ({len(text):,} characters)"
 
 
 def one_line(text: str) -> str:
@@ -138,6 +151,10 @@ class Trace:
     """`<draws> <digest>` of the program's own random draws (`random`, `uuid4`,
     `os.urandom`: see `testkit._engine.entropy`), which replay compares; "" when it drew
     none. Written only when set."""
+    dead_letters: list[tuple[int, str]] = field(default_factory=list)
+    """(step, text) of each message that reached a stopped actor during that step: written
+    as `# dead letter at step N: ...` lines after the step, for a person to read (replay
+    does not check them: they follow from the steps)."""
 
     def __len__(self) -> int:
         return len(self.steps)
@@ -163,7 +180,11 @@ class Trace:
             f"# versions: {one_line(self.versions)}",
             f"# bug: {bug_line(self.bug)}",
         ]
-        return "\n".join(header + [str(s) for s in self.steps]) + "\n"
+        lines = header + [str(s) for s in self.steps]
+        for step, text in reversed(self.dead_letters):  # after its step's line
+            at = len(header) + min(step, len(self.steps) - 1) + 1
+            lines.insert(at, f"{_DEAD_LETTER}{step}: {one_line(text)}")
+        return "\n".join(lines) + "\n"
 
     def file_name(self) -> str:
         """A name unique to this bug: `<test>-<strategy>-seed<seed>-it<iteration>.trace`.
@@ -178,13 +199,19 @@ class Trace:
     def save(self, path: str | Path) -> Path:
         """Write the trace as text; returns the path written.
 
-        `path` may be a directory (existing, or spelled with a trailing separator): the trace
-        goes inside it under `file_name()`. Missing parent directories are created.
+        `path` may be a directory (existing, or spelled with a trailing separator, then
+        created): the trace goes inside it under `file_name()`. Otherwise it names the file,
+        which gets the suffix `.trace` if it has not got it and does not exist yet (`bug` ->
+        `bug.trace`), so that the files beside it (`bug.original.trace`, `bug.html`) are
+        named consistently; an existing file (or `/dev/null`) is written as named.
+        Missing parent directories are created.
         """
         target = Path(path)
         try:
-            if str(path).endswith(("/", os.sep)) or target.is_dir():
+            if os.fspath(path).endswith(("/", os.sep)) or target.is_dir():
                 target = target / self.file_name()
+            elif target.suffix != ".trace" and not target.exists():
+                target = target.with_name(target.name + ".trace")
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(self.to_text(), encoding="utf-8")
         except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the path
@@ -241,9 +268,15 @@ class Trace:
             )
         header = _Header(origin)
         steps: list[Step] = []
+        dead_letters: list[tuple[int, str]] = []
         for number, line in enumerate(lines[1:], start=2):
             if not line.strip():
                 continue
+            if line.startswith(_DEAD_LETTER):
+                step, _, text = line[len(_DEAD_LETTER) :].partition(":")
+                if step.isdigit():
+                    dead_letters.append((int(step), text.strip()))
+                    continue
             if line.startswith("#"):
                 key, _, value = line[1:].partition(":")
                 header.values[key.strip()] = (value.strip(), number)
@@ -265,7 +298,11 @@ class Trace:
             versions=header.text("versions"),
             hash_seed=header.matching("hash_seed", _HASH_SEED, "a number (PYTHONHASHSEED)"),
             entropy=header.matching("entropy", _ENTROPY, "'<draws> <8 hex digits>'"),
+            dead_letters=dead_letters,
         )
+
+
+_DEAD_LETTER = "# dead letter at step "
 
 
 class _Header:
@@ -285,7 +322,7 @@ class _Header:
         shown = "an integer" if minimum is None else f"an integer >= {minimum}"
         if not _HEADER_INT.fullmatch(value) or (minimum is not None and int(value) < minimum):
             raise TestkitError(
-                f"{self.origin}, line {number}: '# {key}:' must be {shown}, got {value!r}"
+                f"{self.origin}, line {number}: '# {key}:' must be {shown}, got {quoted(value)}"
             )
         return int(value)
 
@@ -293,7 +330,7 @@ class _Header:
         value, number = self.values.get(key, ("", 0))
         if value and not pattern.fullmatch(value):
             raise TestkitError(
-                f"{self.origin}, line {number}: '# {key}:' must be {shown}, got {value!r}"
+                f"{self.origin}, line {number}: '# {key}:' must be {shown}, got {quoted(value)}"
             )
         return value
 
@@ -301,7 +338,8 @@ class _Header:
         value, number = self.values.get(key, ("false", 0))
         if value not in ("true", "false"):
             raise TestkitError(
-                f"{self.origin}, line {number}: '# {key}:' must be true or false, got {value!r}"
+                f"{self.origin}, line {number}: '# {key}:' must be true or false, "
+                f"got {quoted(value)}"
             )
         return value == "true"
 
@@ -320,7 +358,7 @@ def _parse_step(line: str, number: int, origin: str, expected_index: int) -> Ste
     where = f"{origin}, line {number}"
     parts = line.split(maxsplit=4)
     if len(parts) < 3 or not _INDEX.fullmatch(parts[0]) or len(parts[0]) > _NUMBER_LIMIT:
-        raise TestkitError(f"{where}: expected '<step> <kind> <actor> ...', got {line!r}")
+        raise TestkitError(f"{where}: expected '<step> <kind> <actor> ...', got {quoted(line)}")
     index, kind, actor = int(parts[0]), parts[1], parts[2]
     if index != expected_index:
         raise TestkitError(
@@ -328,7 +366,7 @@ def _parse_step(line: str, number: int, origin: str, expected_index: int) -> Ste
             "a trace must list every step in order"
         )
     if kind not in SCHEDULE_KINDS and kind not in EVENT_KINDS:
-        raise TestkitError(f"{where}: unknown step kind {kind!r} in {line!r}")
+        raise TestkitError(f"{where}: unknown step kind {quoted(kind, 40)} in {quoted(line)}")
     what = parts[3] if len(parts) > 3 else ""
     detail = parts[4] if len(parts) > 4 else ""
     if kind == "random":
@@ -336,7 +374,7 @@ def _parse_step(line: str, number: int, origin: str, expected_index: int) -> Ste
     elif kind in ("wait", "resume") and not detail:
         raise TestkitError(
             f"{where}: a {kind} step needs '<waiter> <target> <request>' (e.g. "
-            f"'{expected_index} {kind} A#1 B#1 ask:Foo'), got {line!r}"
+            f"'{expected_index} {kind} A#1 B#1 ask:Foo'), got {quoted(line)}"
         )
     return Step(index, kind, actor, what, detail)
 
@@ -347,16 +385,17 @@ def _check_random(what: str, detail: str, where: str) -> None:
     if match is None or detail:
         raise TestkitError(
             f"{where}: a random step needs 'random_int(n)=v' or "
-            f"'random_bool()=True|False', got {' '.join((what, detail)).strip()!r}"
+            f"'random_bool()=True|False', got {quoted(' '.join((what, detail)).strip())}"
         )
     bound, token = match.group(2), match.group(3)
     if bound is None:
         if token not in ("True", "False"):
-            raise TestkitError(f"{where}: random_bool() must be True or False, got {token!r}")
+            raise TestkitError(f"{where}: random_bool() must be True or False, got {quoted(token)}")
         return
     if len(bound) > _NUMBER_LIMIT or int(bound) < 1:
-        raise TestkitError(f"{where}: random_int(n) needs an integer n >= 1, got n={bound}")
+        shown = bound if len(bound) <= _NUMBER_LIMIT else quoted(bound, _NUMBER_LIMIT)
+        raise TestkitError(f"{where}: random_int(n) needs an integer n >= 1, got n={shown}")
     if not _INDEX.fullmatch(token) or len(token) > _NUMBER_LIMIT or int(token) >= int(bound):
         raise TestkitError(
-            f"{where}: random_int({bound}) must be an integer in [0, {bound}), got {token!r}"
+            f"{where}: random_int({bound}) must be an integer in [0, {bound}), got {quoted(token)}"
         )

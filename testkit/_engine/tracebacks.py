@@ -5,21 +5,11 @@ worker processes and Dask and back."""
 from __future__ import annotations
 
 import traceback
-from pathlib import Path
 
-from testkit._engine.watchdog import is_users
-
-_TESTKIT = Path(__file__).resolve().parent.parent
+from testkit._engine.frames import is_testers, is_users
 
 SHORT_FRAMES = 3
 """Frames of the failing exception that the short form keeps (the innermost ones)."""
-
-
-def _is_testers(filename: str) -> bool:
-    if filename.startswith("<"):
-        return False
-    resolved = Path(filename).resolve()
-    return resolved.is_relative_to(_TESTKIT) or "greenlet" in resolved.parts
 
 
 def _trim(stack: traceback.StackSummary) -> traceback.StackSummary:
@@ -27,7 +17,7 @@ def _trim(stack: traceback.StackSummary) -> traceback.StackSummary:
     library frames the user's code called, Pykka's or fsm's, say where the error came from)."""
     frames = list(stack)
     first = next((i for i, f in enumerate(frames) if is_users(f.filename)), 0)
-    kept = [f for f in frames[first:] if not _is_testers(f.filename)]
+    kept = [f for f in frames[first:] if not is_testers(f.filename)]
     return traceback.StackSummary.from_list(kept or frames[first:])
 
 

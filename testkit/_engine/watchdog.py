@@ -17,16 +17,15 @@ import ctypes
 import os
 import signal
 import sys
-import sysconfig
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from testkit._engine import interrupts
 from testkit._engine.bug import actor_text
+from testkit._engine.frames import is_users
 from testkit._engine.interrupts import Hung
 from testkit._engine.payloads import describe_message
 
@@ -57,29 +56,6 @@ def check_watchdog(value: Any, where: str) -> float | None:
             f"watchdog), got {value!r}"
         )
     return float(value)
-
-
-_OWN_DIRS = tuple(
-    str(path)
-    for path in {
-        Path(__file__).resolve().parent.parent,  # testkit
-        Path(__file__).resolve().parent.parent.parent / "fsm",
-        Path(sysconfig.get_paths()["stdlib"]).resolve(),
-        Path(sysconfig.get_paths()["platstdlib"]).resolve(),
-    }
-)
-_LIBRARIES = ("pykka", "freezegun", "greenlet")
-
-
-def is_users(filename: str) -> bool:
-    """Whether `filename` is the user's own code (not the tester's, the stdlib or a library)."""
-    if filename.startswith("<"):
-        return False
-    resolved = str(Path(filename).resolve())
-    if resolved.startswith(_OWN_DIRS) and "site-packages" not in resolved:
-        return False
-    parts = Path(resolved).parts
-    return not any(library in parts for library in _LIBRARIES)
 
 
 def user_frame(frame: FrameType | None) -> str:

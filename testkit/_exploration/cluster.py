@@ -9,6 +9,9 @@ is retried elsewhere by dask; its results arrive once, so nothing is lost or cou
 
 from __future__ import annotations
 
+import importlib.util
+import pickle
+import sys
 import threading
 from contextlib import nullcontext
 from typing import Any
@@ -36,10 +39,18 @@ AHEAD = 4
 _one_at_a_time = threading.Lock()  # the sandbox is per process: one batch at a time
 
 
-def _run_batch(job: _Job, first: int, last: int) -> tuple[list[_Result], Coverage | None]:
-    """On a dask worker: iterations first..last-1, stopping at a bug if asked to, and what
-    they covered."""
+_unpacked: list[tuple[bytes, _Job]] = []
+"""The job a worker unpacked last: the batches of one run share it."""
+
+
+def _run_batch(payload: bytes, first: int, last: int) -> tuple[list[_Result], Coverage | None]:
+    """On a dask worker: iterations first..last-1 of the job `payload` holds (see `_pack`),
+    stopping at a bug if asked to, and what they covered."""
     results: list[_Result] = []
+    with _one_at_a_time:
+        if not _unpacked or _unpacked[0][0] != payload:
+            _unpacked[:] = [(payload, pickle.loads(payload))]
+        job = _unpacked[0][1]
     coverage = Coverage() if job.coverage else None
     with _one_at_a_time, installed(coverage) if coverage is not None else nullcontext():
         runner = IterationRunner(job)
@@ -72,23 +83,61 @@ def _connect(dask: Any) -> tuple[Client, bool]:
         )
     try:
         return client_class(dask, timeout=10), True
-    except OSError as exc:
+    except Exception as exc:  # OSError, TimeoutError; ValueError for an address like 'bogus'
         raise TestkitError(
-            f"cannot reach the dask scheduler at {dask!r}: {exc}; start one with "
-            "`dask scheduler` (and workers with `dask worker ADDRESS`), or pass a Client"
+            f"cannot reach the dask scheduler at {dask!r}: {type(exc).__name__}: {exc}; give "
+            "its address as tcp://HOST:PORT (tls://HOST:PORT with a Client made with a "
+            "Security), start one with `dask scheduler` (and workers with `dask worker "
+            "ADDRESS`), or pass a Client"
         ) from None
+
+
+def _can_import(module: str) -> bool:
+    """On a dask worker: whether it can import `module` (without importing it)."""
+    try:
+        return importlib.util.find_spec(module) is not None
+    except Exception:  # a parent package that fails to import, a bad name
+        return False
+
+
+def _pack(job: _Job, client: Client) -> bytes:
+    """The job as bytes for the cluster's tasks, so that the scheduler never unpickles the
+    test (it needs only this package), and the workers do it once per run. The test's own
+    module travels by value (cloudpickle) when a worker cannot import it: a test module
+    that is not installed there (what it imports still has to be)."""
+    cloudpickle: Any = importlib.import_module("cloudpickle")  # comes with distributed
+    module = sys.modules.get(getattr(job.test, "__module__", "") or "")
+    by_value = (
+        module is not None
+        and module.__name__ != "__main__"  # cloudpickle sends __main__'s by value anyway
+        and not all(client.run(_can_import, module.__name__).values())
+    )
+    if by_value:
+        cloudpickle.register_pickle_by_value(module)
+    try:
+        payload: bytes = cloudpickle.dumps(job)
+        return payload
+    except Exception as exc:
+        raise TestkitError(
+            f"explore(..., dask=...) cannot send the test to the cluster: it does not pickle "
+            f"({type(exc).__name__}: {exc})"
+        ) from None
+    finally:
+        if by_value:
+            cloudpickle.unregister_pickle_by_value(module)
 
 
 def explore_on_cluster(
     settings: Settings, dask: Any, progress: ProgressCallback | bool | None
 ) -> Report:
     """`explore` on a dask cluster."""
-    job, chosen = prepare_job(settings, where="dask=...", workers=1, batch=BATCH)
+    job, chosen = prepare_job(settings, where="dask=...", lanes=1, batch=BATCH, keep_test=True)
     client, owned = _connect(dask)
     report = Report(job.name, chosen.name, job.seed, job.max_steps)
     notify = progress_callback(progress)
     run = _ClusterRun(client, job, notify, settings.time_budget, report)
     try:
+        run.payload = _pack(job, client)
         with interruptible(raise_outside=True):  # SIGTERM and SIGHUP too, as Ctrl-C
             run.run()
     except KeyboardInterrupt:
@@ -128,6 +177,7 @@ class _ClusterRun:
         self.next_first = 0
         self.cutoff = job.iterations  # no batch starting above the first bug's iteration
         self.started = wall_clock()
+        self.payload = b""
 
     def _submit(self, completed: Any) -> None:
         threads = sum(self.client.nthreads().values()) or 1
@@ -136,7 +186,7 @@ class _ClusterRun:
             last = min(first + BATCH, self.job.iterations)
             self.next_first = last
             future = self.client.submit(
-                _run_batch, self.job, first, last, pure=False, key=f"testkit-{first}-{id(self)}"
+                _run_batch, self.payload, first, last, pure=False, key=f"testkit-{first}-{id(self)}"
             )
             self.pending[future] = first
             completed.add(future)
@@ -147,7 +197,7 @@ class _ClusterRun:
         as_completed: Any = distributed.as_completed
         completed = as_completed([], with_results=False)
         self._submit(completed)
-        bugs = 0
+        bugs: set[tuple[str, ...]] = set()  # distinct, as the report will count them
         for future in completed:
             first = self.pending.pop(future, None)
             if first is None:  # cancelled after a bug or at the time budget
@@ -158,12 +208,12 @@ class _ClusterRun:
                 self.coverage.append(covered)
             for result in batch:
                 if result.bug is not None:
-                    bugs += 1
+                    bugs.add(result.bug.signature)
                     if self.job.stop_at_first_bug and result.iteration < self.cutoff:
                         self.cutoff = result.iteration
                         self._cancel_above(result.iteration)
             elapsed = wall_clock() - self.started
-            self.notify(Progress(len(self.results), self.job.iterations, bugs, elapsed))
+            self.notify(Progress(len(self.results), self.job.iterations, len(bugs), elapsed))
             if self.time_budget is not None and elapsed >= self.time_budget:
                 self.report.timed_out = True
                 self.cancel()
@@ -176,13 +226,21 @@ class _ClusterRun:
             return outcome
         except TestkitError:
             raise  # misuse inside the test: the same message as in one process
+        except ImportError as exc:
+            raise TestkitError(
+                f"a dask worker cannot import {exc.name or 'a module'} ({exc}): every worker "
+                "needs this package (pykka-fsm) and the modules the test imports, installed "
+                "as on this machine; the test's own module is sent by value when a worker "
+                "lacks it"
+            ) from None
         except Exception as exc:
             last = min(first + BATCH, self.job.iterations)
             raise TestkitError(
                 f"the dask task running iterations {first + 1}..{last} failed: "
                 f"{type(exc).__name__}: {exc}. A worker that died again and again is a test "
                 "that ends its process or hangs in C code (rerun those iterations with "
-                "workers=1 to see), or a cluster without this package and the test's module"
+                "workers=1 to see), or a cluster without this package or the modules the test "
+                "imports"
             ) from None
 
     def _cancel_above(self, iteration: int) -> None:

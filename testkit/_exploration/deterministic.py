@@ -8,17 +8,16 @@ from collections.abc import Iterator
 
 from fsm import _dispatch
 from testkit._engine.bug import Abort, Bug
-from testkit._engine.entropy import hash_seed
 from testkit._engine.iteration import (
     DEFAULT_TIMER_DELAY,
     build_steps,
     delay_rng,
     iteration_seed,
     recent_events,
+    trace_of,
 )
 from testkit._engine.runtime import Runtime
 from testkit._engine.sandbox import Sandbox
-from testkit._engine.trace import Trace
 from testkit._engine.watchdog import DEFAULT_WATCHDOG, Hung, Watchdog, check_watchdog
 from testkit._errors import TestkitError
 from testkit._reporting.report import BugFound
@@ -116,19 +115,7 @@ def _bug_found(
     bug.step = runtime.steps
     steps = build_steps(runtime.trace)
     bug.events = recent_events(steps)
-    bug.trace = Trace(
-        steps,
-        test="deterministic() block",
-        strategy=strategy.active_name,
-        seed=seed,
-        iteration=1,
-        max_steps=max_steps,
-        fair=strategy.fair,
-        timer_delay=runtime.timer_delay,
-        bug=bug.headline(),
-        hash_seed=hash_seed(),
-        entropy=runtime.entropy.summary(),
-    )
+    bug.trace = trace_of(runtime, steps, strategy, "deterministic() block", seed, 1, 0, bug)
     where = "" if abort.bug is None else f"found {moment}; "
     return (
         bug,

@@ -52,13 +52,17 @@ def explore(
     before it is stopped and reported as a `TestkitError` (None: never). Raise it only for
     handlers that legitimately compute that long.
     With `stop_at_first_bug=False`, `report.bugs` holds one bug per distinct signature (kind,
-    actor class, message), each with its trace and `count` of iterations.
-    `workers`: run the iterations in that many processes (the test must be importable:
-    a module-level function). Iteration i runs as in one process, so with a stateless
-    strategy (`random`, `probabilistic`) the report is the same whatever `workers` is; a
-    learning strategy (`pct`, `prioritization`, the fair ones, `portfolio`'s members)
-    learns per worker, so its report is the same for the same `workers`; `dfs` always runs
-    in one process (its search tree is one sequence).
+    actor class, and the exception's type and where it was raised, or for liveness and
+    deadlocks the message), each with its trace and `count` of iterations.
+    `workers`: deal the iterations to that many lanes, each with a strategy of its own, and
+    run them in up to that many processes (at most 4 per core): in this one first, and in
+    worker processes too once the run has lasted 0.25 s and what is left would take 0.5 s
+    more (the test must be importable: a module-level function). Iteration i runs as in
+    one process, so with a stateless strategy (`random`, `probabilistic`) the report is the
+    same whatever `workers` is; a learning strategy (`pct`, `prioritization`, the fair
+    ones, `portfolio`'s members) learns per lane, so its report is the same for the same
+    `workers`, however many processes ran it; `dfs` always runs in one process (its search
+    tree is one sequence).
     `dask`: a `dask.distributed.Client` or a scheduler address (`tcp://host:8786`): run the
     iterations on that cluster instead, in batches of 16 (extra `pykka-fsm[dask]`); the report
     is the same whatever the cluster's size.

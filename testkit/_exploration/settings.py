@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from testkit._engine.test_function import TestFunction, check_test
+from testkit._engine.trace import NUMBER_BOUND
 from testkit._engine.watchdog import check_watchdog
 from testkit._errors import TestkitError
 from testkit._shrinking.driver import check_budget
@@ -67,6 +68,19 @@ def check_arguments(
         raise TestkitError(
             f"explore(..., timer_delay=...) must be an integer >= 0, got {timer_delay!r}"
         )
+    for name, bounded in (
+        ("iterations", iterations),
+        ("max_steps", max_steps),
+        ("seed", seed),
+        ("liveness_threshold", threshold),
+        ("timer_delay", timer_delay),
+    ):
+        if bounded is not None and abs(bounded) >= NUMBER_BOUND:
+            raise TestkitError(
+                f"explore(..., {name}=...) has {len(str(abs(bounded)))} digits; a trace keeps "
+                f"at most {len(str(NUMBER_BOUND)) - 1} (it could not be read back): pass a "
+                "smaller number"
+            )
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise TestkitError(
             f"explore(..., workers=...) must be a number of processes >= 1, got {workers!r}"

@@ -1,11 +1,19 @@
-"""`explore(..., workers=N)`: iterations run in N spawned processes, merged into one `Report`.
+"""`explore(..., workers=N)`: iterations in N lanes, run here first and spread over worker
+processes (spawned) only when the run is long enough to gain; merged into one `Report`.
 
-Iteration i runs with the same seeds as in one process, and the iterations are dealt to the
-workers in fixed interleaved batches, so a worker's learning strategy (PCT's run length,
-prioritization's contested steps, the portfolio's fair members) sees the same history on every
-run with the same `workers`. With `stop_at_first_bug`, a bug at iteration i stops every
-iteration above i while those below i still run, so the bug reported is the one of the lowest
-index, and the counts are those of iterations 0..i, as in one process.
+The iterations are dealt to N lanes in fixed interleaved batches, and each lane has a strategy
+of its own that sees only that lane's iterations, in order: a learning strategy (PCT's run
+length, prioritization's contested steps, the portfolio's fair members) has the same history on
+every run with the same N, wherever the lane runs. The run starts in this process, going
+through the iterations in order (each with its lane's strategy); a short run ends there,
+without starting a process. Once it has run `SPREAD_AFTER` seconds and the iterations left
+would take `SPREAD_WORTH` more, it starts worker processes for all lanes but the first ones
+(this process goes on with those): a worker re-runs its lanes' iterations that already ran
+here, without reporting them, to give its strategies the same history (a strategy that learns
+nothing, `random` and `probabilistic`, skips them). Iteration i runs with the same seeds as in
+one process. With `stop_at_first_bug`, a bug at iteration i stops every iteration above i
+while those below i still run, so the bug reported is the one of the lowest index, and the
+counts are those of iterations 0..i, as in one process.
 """
 
 from __future__ import annotations
@@ -22,7 +30,8 @@ import signal
 import sys
 import threading
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
@@ -34,23 +43,43 @@ from testkit._engine.entropy import hash_seed
 from testkit._engine.iteration import delay_rng, finish_bug, iteration_seed, run_once
 from testkit._engine.observer import installed
 from testkit._engine.sandbox import Sandbox, wall_clock
-from testkit._engine.test_function import test_name
+from testkit._engine.test_function import by_name, load_test, test_name
 from testkit._errors import TestkitError
 from testkit._exploration.in_process import finish_report
 from testkit._exploration.settings import Settings
 from testkit._reporting.coverage import Coverage
 from testkit._reporting.progress import Progress, ProgressCallback, progress_callback
 from testkit._reporting.report import Interrupted, Report
-from testkit._strategies import DFSStrategy, Strategy, make_strategy
+from testkit._strategies import (
+    DFSStrategy,
+    ProbabilisticStrategy,
+    RandomStrategy,
+    Strategy,
+    make_strategy,
+)
 
 MAX_BATCH = 16
-"""Consecutive iterations a worker runs before the next batch goes to the next worker."""
+"""Consecutive iterations of a lane before the next batch goes to the next lane."""
 FLUSH_SECONDS = 0.1
-"""A worker sends its finished iterations at least this often (for progress and stops)."""
+"""A worker sends its finished iterations at least this often (for progress and stops), and
+this process looks at what the workers sent as often."""
 POLL_SECONDS = 0.5
-"""The parent looks at least this often whether a signal asked it to stop (in case the
+"""This process looks at least this often whether a signal asked it to stop (in case the
 `KeyboardInterrupt` raised for it was eaten by a callback)."""
 _PR_SET_PDEATHSIG = 1  # prctl(2)
+SPREAD_AFTER = 0.25
+"""Seconds `explore(workers=N)` runs in this process before it may start workers."""
+SPREAD_WORTH = 0.5
+"""It starts them only if the iterations left would take at least this long here."""
+PROCESSES_PER_CORE = 4
+"""At most this many processes per core, whatever N: more only compete for the same cores
+(N lanes are still N lanes, several to a process)."""
+
+
+def process_count(lanes: int) -> int:
+    """How many processes (this one included) `lanes` lanes run in: one each, at most
+    `PROCESSES_PER_CORE` per core."""
+    return max(1, min(lanes, PROCESSES_PER_CORE * (os.cpu_count() or 1)))
 
 
 def splittable(strategy: str | Strategy) -> bool:
@@ -62,7 +91,8 @@ def splittable(strategy: str | Strategy) -> bool:
 class _Job:
     """What every worker needs to run its share of the iterations."""
 
-    test: Callable[..., Any]
+    test: Callable[..., Any] | str
+    """The test, or the `module:target` that `load_test` makes it from."""
     strategy: str | Strategy
     name: str
     iterations: int
@@ -71,7 +101,7 @@ class _Job:
     threshold: int
     timer_delay: int
     stop_at_first_bug: bool
-    workers: int
+    lanes: int
     batch: int
     log_level: int
     log_format: str | None
@@ -79,12 +109,18 @@ class _Job:
     watchdog: float | None
     coverage: bool = True
 
-    def share(self, worker: int) -> Iterator[int]:
-        """Worker `worker`'s iterations, in increasing order."""
-        start = worker * self.batch
-        while start < self.iterations:
-            yield from range(start, min(start + self.batch, self.iterations))
-            start += self.workers * self.batch
+    def lane(self, iteration: int) -> int:
+        """The lane iteration `iteration` belongs to."""
+        return (iteration // self.batch) % self.lanes
+
+    def iterations_of(self, lanes: frozenset[int], first: int = 0) -> Iterator[int]:
+        """The iterations of `lanes` from `first` on, in increasing order."""
+        block = first // self.batch
+        while block * self.batch < self.iterations:
+            if block % self.lanes in lanes:
+                start = max(first, block * self.batch)
+                yield from range(start, min((block + 1) * self.batch, self.iterations))
+            block += 1
 
 
 @dataclass(frozen=True)
@@ -110,26 +146,35 @@ class StateRepr:
         return self.text
 
 
-def _importable(test: Callable[..., Any], where: str) -> None:
+def _portable(test: Callable[..., Any], where: str) -> Callable[..., Any] | str:
+    """The test as another process gets it: the function itself (pickled by reference), or
+    the target it can be loaded by (a test made by a factory); a TestkitError if neither."""
     try:
         pickle.dumps(test)
+        return test
     except Exception:
-        raise TestkitError(
-            f"explore(..., {where}) runs the test in other processes, which must "
-            f"import it, but {test_name(test)} cannot be imported by name (a lambda, a local "
-            "function or a bound object?); define it at module level (the command line takes "
-            "it as module:function), or pass workers=1"
-        ) from None
+        name = by_name(test)
+        if name is not None:
+            return name
+    raise TestkitError(
+        f"explore(..., {where}) runs the test in other processes, which must "
+        f"import it, but {test_name(test)} cannot be imported by name (a lambda, a local "
+        "function or a bound object?); define it at module level (the command line takes "
+        "it as module:function, or module:factory() for a test a factory makes), or pass "
+        "workers=1"
+    )
 
 
 def prepare_job(
-    settings: Settings, *, where: str, workers: int, batch: int
+    settings: Settings, *, where: str, lanes: int, batch: int, keep_test: bool = False
 ) -> tuple[_Job, Strategy]:
-    """What other processes need to run iterations, checked to travel (picklable)."""
+    """What other processes need to run iterations, checked to travel (picklable).
+    `keep_test`: the job holds the test function itself even where it would travel by
+    name (the cluster ships it with cloudpickle, by value where needed)."""
     test, strategy, seed = settings.test, settings.strategy, settings.seed
     max_steps, threshold = settings.max_steps, settings.liveness_threshold
     chosen = make_strategy(strategy)
-    _importable(test, where)
+    portable = _portable(test, where)
     if not isinstance(strategy, str):
         try:
             pickle.dumps(strategy)
@@ -143,7 +188,7 @@ def prepare_job(
     root = logging.getLogger()
     formatter = root.handlers[0].formatter if root.handlers else None
     job = _Job(
-        test=test,
+        test=test if keep_test else portable,
         strategy=strategy,
         name=settings.name or test_name(test),
         iterations=settings.iterations,
@@ -152,7 +197,7 @@ def prepare_job(
         threshold=max_steps // 2 if threshold is None else threshold,
         timer_delay=settings.timer_delay,
         stop_at_first_bug=settings.stop_at_first_bug,
-        workers=workers,
+        lanes=lanes,
         batch=batch,
         log_level=root.level,
         log_format=formatter._fmt if formatter is not None else None,
@@ -164,31 +209,39 @@ def prepare_job(
 
 
 def explore_parallel(settings: Settings, progress: ProgressCallback | bool | None) -> Report:
-    """`explore` with the iterations spread over `settings.workers` processes."""
-    iterations, workers, time_budget = settings.iterations, settings.workers, settings.time_budget
+    """`explore` with the iterations in `settings.workers` lanes: here, then spread over
+    worker processes if the run is long enough."""
+    iterations, lanes = settings.iterations, min(settings.workers, settings.iterations)
     job, chosen = prepare_job(
         settings,
-        where=f"workers={workers}",
-        workers=min(workers, iterations),
-        batch=max(1, min(MAX_BATCH, iterations // (workers * 4))),
+        where=f"workers={settings.workers}",
+        lanes=lanes,
+        batch=max(1, min(MAX_BATCH, iterations // (lanes * 4))),
     )
     report = Report(job.name, chosen.name, job.seed, job.max_steps)
-    started = wall_clock()
-    coordinator = _Coordinator(job)
     notify = progress_callback(progress)
+    run = _SpreadRun(job, notify, settings.time_budget)
+    here = Coverage() if job.coverage else None
     try:
-        # SIGTERM and SIGHUP too, as Ctrl-C: the workers are stopped, the report is partial
-        with interrupts.interruptible(raise_outside=True):
-            coordinator.run(notify, started, time_budget, report)
+        with (
+            Sandbox(job.watchdog) as sandbox,
+            installed(here) if here is not None else nullcontext(),
+        ):
+            run.started = wall_clock()
+            # SIGTERM and SIGHUP too, as Ctrl-C: the workers are stopped, the report is partial
+            with interrupts.interruptible(raise_outside=True):
+                run.run(sandbox)
     except KeyboardInterrupt:
         report.interrupted = True
-        merge(coordinator.results, report, job, chosen, started, coordinator.coverage)
+        merge(run.results, report, job, chosen, run.started, [here, *run.coverage])
         raise Interrupted(report) from None
     finally:
+        run.shut_down()
         close = getattr(notify, "close", None)
         if close is not None:
             close()
-    merge(coordinator.results, report, job, chosen, started, coordinator.coverage)
+    report.timed_out = run.timed_out
+    merge(run.results, report, job, chosen, run.started, [here, *run.coverage])
     return report
 
 
@@ -198,7 +251,7 @@ def merge(
     job: _Job,
     strategy: Strategy,
     started: float,
-    coverage: list[Coverage],
+    coverage: Sequence[Coverage | None],
 ) -> None:
     """Fill `report` from the workers' results, in iteration order, as one process would;
     coverage is every worker's, of all the iterations it ran."""
@@ -216,16 +269,124 @@ def merge(
     expected = cutoff + 1 if cutoff < job.iterations else job.iterations
     report.timed_out = report.timed_out and len(kept) < expected
     for worker_coverage in coverage:
-        report.coverage.merge(worker_coverage)
+        if worker_coverage is not None:
+            report.coverage.merge(worker_coverage)
     notes = set().union(*(r.notes for r in kept))
     finish_report(report, {hash(r.schedule) for r in kept}, notes, strategy, started)
 
 
-class _Coordinator:
-    """Starts the worker processes, gathers their results, and never leaves one behind."""
+class _SpreadRun:
+    """Runs the lanes here in iteration order, starts workers for most of them when the run
+    is long enough, and gathers every result; never leaves a worker behind."""
 
-    def __init__(self, job: _Job) -> None:
+    def __init__(self, job: _Job, notify: ProgressCallback, time_budget: float | None) -> None:
         self.job = job
+        self.notify = notify
+        self.time_budget = time_budget
+        self.started = wall_clock()
+        self.results: list[_Result] = []
+        self.coverage: list[Coverage | None] = []
+        self.timed_out = False
+        self.cutoff = job.iterations
+        """No iteration at or above it runs: the first bug's, with `stop_at_first_bug`."""
+        self.bugs: set[tuple[str, ...]] = set()  # distinct, as the report will count them
+        self.runners: dict[int, IterationRunner] = {}
+        self.workers: _Workers | None = None
+
+    def run(self, sandbox: Sandbox) -> None:
+        job = self.job
+        iterations = job.iterations_of(frozenset(range(job.lanes)))
+        polled = wall_clock()
+        while (iteration := next(iterations, None)) is not None:
+            if self.workers is not None:
+                if wall_clock() - polled >= FLUSH_SECONDS:
+                    self._gather(0.0)
+                    polled = wall_clock()
+                self.cutoff = min(self.cutoff, self.workers.stop_at.value)
+            if iteration >= self.cutoff or self._out_of_time():
+                break
+            runner = self.runners.get(job.lane(iteration))
+            if runner is None:
+                runner = self.runners[job.lane(iteration)] = IterationRunner(job)
+            result = runner.run(sandbox, iteration)
+            if result is None:  # the strategy has nothing left (not for splittable ones)
+                break
+            self._add(result)
+            if self.workers is None and self._worth_spreading(iteration + 1):
+                processes = process_count(job.lanes)
+                self.workers = _Workers(job, processes, first_new=iteration + 1)
+                self.workers.start(self.cutoff)
+                mine = frozenset(range(0, job.lanes, processes))  # the rest: the workers'
+                iterations = job.iterations_of(mine, iteration + 1)
+        while self.workers is not None and self.workers.connections:
+            self._gather(self._time_left())
+
+    def _add(self, result: _Result) -> None:
+        self.results.append(result)
+        if result.bug is not None:
+            self.bugs.add(result.bug.signature)
+            if self.job.stop_at_first_bug and result.iteration < self.cutoff:
+                self.cutoff = result.iteration
+                if self.workers is not None:
+                    self.workers.lower(result.iteration)
+        elapsed = wall_clock() - self.started
+        self.notify(Progress(len(self.results), self.job.iterations, len(self.bugs), elapsed))
+
+    def _worth_spreading(self, done: int) -> bool:
+        """Whether the iterations left would take long enough here to gain from workers
+        (`done` iterations, all those below it, ran here so far)."""
+        elapsed = wall_clock() - self.started
+        if elapsed < SPREAD_AFTER or process_count(self.job.lanes) < 2:
+            return False
+        left = (min(self.cutoff, self.job.iterations) - done) * elapsed / done
+        if self.time_budget is not None:
+            left = min(left, self.time_budget - elapsed)
+        return left >= SPREAD_WORTH
+
+    def _time_left(self) -> float | None:
+        if self.time_budget is None or self.timed_out:
+            return None
+        return max(0.0, self.started + self.time_budget - wall_clock())
+
+    def _out_of_time(self) -> bool:
+        if self.time_budget is not None and wall_clock() - self.started >= self.time_budget:
+            if not self.timed_out:
+                self.timed_out = True
+                if self.workers is not None:
+                    self.workers.halt.value = 1
+            return True
+        return False
+
+    def _gather(self, timeout: float | None) -> None:
+        """Take in what the workers sent, waiting up to `timeout` seconds (None: until
+        something comes); past the time budget, stop them."""
+        workers = self.workers
+        assert workers is not None
+        interrupts.check()
+        poll = POLL_SECONDS if timeout is None else min(timeout, POLL_SECONDS)
+        ready = wait(list(workers.connections), poll)
+        if not ready and timeout is not None and self._out_of_time():
+            return
+        for conn in ready:
+            assert isinstance(conn, Connection)
+            for result in workers.receive(conn):
+                self._add(result)
+        self.cutoff = min(self.cutoff, workers.stop_at.value)
+
+    def shut_down(self) -> None:
+        if self.workers is not None:
+            self.coverage.extend(self.workers.coverage)
+            self.workers.shut_down()
+
+
+class _Workers:
+    """The worker processes of a spread run: lane group g (the lanes l with l % processes
+    == g) runs in worker g, for g >= 1; group 0 stays in this process."""
+
+    def __init__(self, job: _Job, processes: int, first_new: int) -> None:
+        self.job = job
+        self.processes_wanted = processes
+        self.first_new = first_new
         self.context = multiprocessing.get_context("spawn")
         # Lock-free shared integers (a lock would be a semaphore that a killed parent leaks).
         # `stop_at`: workers lower it to their bug's iteration; a race between two of them
@@ -235,42 +396,14 @@ class _Coordinator:
         self.halt = self.context.RawValue("b", 0)
         self.processes: list[BaseProcess] = []
         self.connections: dict[Connection, int] = {}
-        self.results: list[_Result] = []
         self.coverage: list[Coverage] = []
 
-    def run(
-        self,
-        progress: ProgressCallback,
-        started: float,
-        time_budget: float | None,
-        report: Report,
-    ) -> None:
-        results = self.results
-        bugs = 0
-        try:
-            self._start()
-            while self.connections:
-                interrupts.check()
-                timeout = POLL_SECONDS
-                deadline = None
-                if time_budget is not None and not report.timed_out:
-                    deadline = started + time_budget
-                    timeout = min(timeout, max(0.0, deadline - wall_clock()))
-                ready = wait(list(self.connections), timeout)
-                if not ready and deadline is not None and wall_clock() >= deadline:
-                    report.timed_out = True
-                    self._stop()
-                for conn in ready:
-                    assert isinstance(conn, Connection)
-                    for result in self._receive(conn):
-                        results.append(result)
-                        bugs += result.bug is not None
-                        elapsed = wall_clock() - started
-                        progress(Progress(len(results), self.job.iterations, bugs, elapsed))
-        finally:
-            self._shut_down()
+    def lower(self, iteration: int) -> None:
+        if iteration < self.stop_at.value:
+            self.stop_at.value = iteration
 
-    def _start(self) -> None:
+    def start(self, cutoff: int) -> None:
+        self.stop_at.value = cutoff
         # Workers ignore Ctrl-C and SIGHUP, which a terminal sends to them too (the parent
         # stops them); ignoring them while they start keeps one arriving during their start-up
         # from printing a traceback per worker.
@@ -281,18 +414,19 @@ class _Coordinator:
         # in the same order, traces found there replay here); a random one cannot be passed
         os.environ["PYTHONHASHSEED"] = hash_seed() or "random"
         try:
-            for index in range(self.job.workers):
+            for group in range(1, self.processes_wanted):
+                lanes = frozenset(range(group, self.job.lanes, self.processes_wanted))
                 receiver, sender = self.context.Pipe(duplex=False)
                 process = self.context.Process(
                     target=_worker,
-                    args=(self.job, index, sender, self.stop_at, self.halt),
-                    name=f"testkit-worker-{index}",
+                    args=(self.job, lanes, self.first_new, sender, self.stop_at, self.halt),
+                    name=f"testkit-worker-{group}",
                     daemon=True,
                 )
                 process.start()
                 sender.close()
                 self.processes.append(process)
-                self.connections[receiver] = index
+                self.connections[receiver] = len(self.processes) - 1
         finally:
             if hashing is None:
                 del os.environ["PYTHONHASHSEED"]
@@ -301,7 +435,7 @@ class _Coordinator:
             for number, handler in saved.items():
                 signal.signal(number, handler)
 
-    def _receive(self, conn: Connection) -> list[_Result]:
+    def receive(self, conn: Connection) -> list[_Result]:
         index = self.connections[conn]
         try:
             kind, payload = conn.recv()
@@ -312,10 +446,10 @@ class _Coordinator:
             process = self.processes[index]
             process.join(timeout=5)
             raise TestkitError(
-                f"worker process {index} died (exit code {process.exitcode}) before finishing "
-                "its iterations: a script that calls explore(..., workers=N) needs its code "
-                "under `if __name__ == '__main__':`; otherwise the test exited the process or "
-                "crashed the interpreter (run it with workers=1 to see)"
+                f"worker process {index + 1} died (exit code {process.exitcode}) before "
+                "finishing its iterations: a script that calls explore(..., workers=N) needs "
+                "its code under `if __name__ == '__main__':`; otherwise the test exited the "
+                "process or crashed the interpreter (run it with workers=1 to see)"
             ) from None
         if kind == "done":
             if payload is not None:
@@ -327,16 +461,13 @@ class _Coordinator:
             raise TestkitError(payload)
         if kind == "crash":
             raise TestkitError(
-                f"worker process {index} failed (a bug in the tester, not in the test; please "
-                f"report it):\n{payload}"
+                f"worker process {index + 1} failed (a bug in the tester, not in the test; "
+                f"please report it):\n{payload}"
             )
         return list(payload)
 
-    def _stop(self) -> None:
+    def shut_down(self) -> None:
         self.halt.value = 1
-
-    def _shut_down(self) -> None:
-        self._stop()
         if self.connections:  # an error or Ctrl-C: their results are no longer wanted
             for process in self.processes:
                 process.terminate()
@@ -376,8 +507,10 @@ def _die_with_parent() -> None:
     threading.Thread(target=watch, name="testkit-parent-watch", daemon=True).start()
 
 
-def _worker(job: _Job, index: int, conn: Connection, stop_at: Any, halt: Any) -> None:
-    """A worker process: runs its share of the iterations and streams the results back."""
+def _worker(
+    job: _Job, lanes: frozenset[int], first_new: int, conn: Connection, stop_at: Any, halt: Any
+) -> None:
+    """A worker process: runs its lanes' iterations and streams the results back."""
     _die_with_parent()
     for number in _IGNORED:
         signal.signal(number, signal.SIG_IGN)
@@ -394,8 +527,7 @@ def _worker(job: _Job, index: int, conn: Connection, stop_at: Any, halt: Any) ->
 
     coverage = Coverage() if job.coverage else None
     try:
-        with installed(coverage) if coverage is not None else contextlib.nullcontext():
-            _run_share(job, index, conn, stop_at, halt, hung)
+        _run_lanes(job, lanes, first_new, conn, stop_at, halt, hung, coverage)
     except TestkitError as exc:
         message = ("error", str(exc))
     except (BrokenPipeError, ConnectionResetError):  # the parent is gone: nobody to tell
@@ -415,9 +547,10 @@ class IterationRunner:
 
     def __init__(self, job: _Job) -> None:
         self.job = job
+        self.test = load_test(job.test) if isinstance(job.test, str) else job.test
         self.strategy = make_strategy(job.strategy)
         self.report = Report(job.name, self.strategy.name, job.seed, job.max_steps)
-        self.signatures: set[tuple[str, str, str]] = set()
+        self.signatures: set[tuple[str, ...]] = set()
 
     def run(self, sandbox: Sandbox, iteration: int) -> _Result | None:
         """Iteration `iteration`'s result; None when the strategy has nothing left."""
@@ -427,7 +560,7 @@ class IterationRunner:
             return None
         delay = job.timer_delay if strategy.delays_timers else 0
         runtime, bug = run_once(
-            job.test,
+            self.test,
             strategy,
             job.max_steps,
             job.threshold,
@@ -453,34 +586,48 @@ class IterationRunner:
         )
 
 
-def _run_share(
+def learns(strategy: str | Strategy) -> bool:
+    """Whether `strategy` carries anything from one iteration to the next (so a worker must
+    re-run its lanes' earlier iterations to continue them as one process would)."""
+    return type(make_strategy(strategy)) not in (RandomStrategy, ProbabilisticStrategy)
+
+
+def _run_lanes(
     job: _Job,
-    index: int,
+    lanes: frozenset[int],
+    first_new: int,
     conn: Connection,
     stop_at: Any,
     halt: Any,
     hung: Callable[[str], None],
+    coverage: Coverage | None,
 ) -> None:
-    runner = IterationRunner(job)
+    runners = {lane: IterationRunner(job) for lane in lanes}
     pending: list[_Result] = []
     flushed = wall_clock()
     parent = multiprocessing.parent_process()
     with Sandbox(job.watchdog) as sandbox:
         sandbox.watchdog.on_give_up = hung
-        for iteration in job.share(index):
-            if iteration >= stop_at.value or halt.value:
-                break
-            result = runner.run(sandbox, iteration)
-            if result is None:
-                break
-            if result.bug is not None and job.stop_at_first_bug and iteration < stop_at.value:
-                stop_at.value = iteration
-            pending.append(result)
-            if result.bug is not None or wall_clock() - flushed >= FLUSH_SECONDS:
-                conn.send(("results", pending))
-                pending, flushed = [], wall_clock()
-                if parent is not None and not parent.is_alive():
-                    return
+        if learns(job.strategy):  # the history the parent's run gave these lanes' strategies
+            for iteration in job.iterations_of(lanes):
+                if iteration >= first_new or halt.value:
+                    break
+                runners[job.lane(iteration)].run(sandbox, iteration)
+        with installed(coverage) if coverage is not None else contextlib.nullcontext():
+            for iteration in job.iterations_of(lanes, first_new):
+                if iteration >= stop_at.value or halt.value:
+                    break
+                result = runners[job.lane(iteration)].run(sandbox, iteration)
+                if result is None:
+                    break
+                if result.bug is not None and job.stop_at_first_bug and iteration < stop_at.value:
+                    stop_at.value = iteration
+                pending.append(result)
+                if result.bug is not None or wall_clock() - flushed >= FLUSH_SECONDS:
+                    conn.send(("results", pending))
+                    pending, flushed = [], wall_clock()
+                    if parent is not None and not parent.is_alive():
+                        return
     if pending:
         conn.send(("results", pending))
 

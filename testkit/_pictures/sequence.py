@@ -15,12 +15,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fsm._actor import _StateTimeoutFired, _TimerFired
+from fsm._dead_letters import DeadLetter
 from testkit._engine.bug import state_text
+from testkit._engine.iteration import actor_name
 from testkit._engine.observer import Observer, installed
 from testkit._engine.operations import Mailbox, TimerQueue
-from testkit._engine.payloads import describe_message
+from testkit._engine.payloads import Wait, describe_message
 from testkit._engine.trace import Trace
 from testkit._reporting.state_diagrams import short_label
+from testkit._reporting.words import DEFAULT_PAYLOAD_LENGTH, message_text
 
 QUIET_RUN = 6
 """Consecutive rows without a state change, start, stop, timer, random choice or monitor
@@ -38,8 +41,9 @@ timeout is cancelled and set again by every message, so its rows are quiet too."
 class Row:
     """One thing the diagram draws, at trace step `step`.
 
-    kind: deliver, start, stop, timer-set, timer-fired, timer-cancelled, random, monitor,
-    bug, log. `source`/`target` are lifeline names (an arrow from source to target; a note
+    kind: deliver, dead-letter (a message that reached a stopped actor), start, stop,
+    timer-set, timer-fired, timer-cancelled, random, monitor, bug, log. `source`/`target`
+    are lifeline names (an arrow from source to target; a note
     has only `target`).
     """
 
@@ -52,11 +56,14 @@ class Row:
     state: str = ""  # the state entered (deliveries and monitor events that changed it)
     temperature: str = ""  # "hot" / "cold" for monitor states
     timer: bool = False  # a delivery whose message came from a timer
+    plain: bool = False  # a delivery to a plain Pykka actor (it has no states to show)
+    until: int = -1  # a blocking handler's delivery: the step its handler finished in
 
     @property
     def eventful(self) -> bool:
-        """Whether the row must stay visible when quiet stretches are folded."""
-        return self.kind not in _QUIET or bool(self.state)
+        """Whether the row must stay visible when quiet stretches are folded: a plain
+        actor's messages always do (no state change can say they mattered)."""
+        return self.kind not in _QUIET or bool(self.state) or self.plain
 
     def as_json(self) -> dict[str, Any]:
         data = {"s": self.step, "k": self.kind, "b": self.target}
@@ -71,6 +78,8 @@ class Row:
                 data[key] = value
         if self.timer:
             data["tm"] = 1
+        if self.until >= 0:
+            data["u"] = self.until
         return data
 
 
@@ -96,6 +105,16 @@ class Diagram:
     """Set when the replay did not reproduce the trace's bug: what happened instead."""
     traceback: str = ""
     """The bug's traceback, when an exception made it."""
+    slice: frozenset[int] = frozenset()
+    """Steps of the failing step's causal slice (empty: not explained)."""
+    decisive: tuple[int, ...] = ()
+    """Steps the decisive change is about."""
+    explanation: str = ""
+    """The explanation in words, when the diagram draws an explained bug."""
+    change: str = ""
+    """The decisive change in words (shown on its steps)."""
+    passing: Diagram | None = None
+    """The passing variant (the decisive change made), drawn the same way."""
 
 
 def _timer_name(message: Any) -> str:
@@ -106,21 +125,27 @@ def _timer_name(message: Any) -> str:
     return "timer"
 
 
-def _message_label(message: Any) -> tuple[str, str]:
-    """(short label, full text) of a delivered message."""
+def _message_label(message: Any, payload_length: int) -> tuple[str, str]:
+    """(short label: the type and a short payload, full text) of a delivered message."""
     kind, what, detail = describe_message(message)
     if message.__class__ is _TimerFired:
         inner = message.message
-        return type(inner).__qualname__, f"{what}: {detail}"
+        return message_text(inner, payload_length), f"{what}: {detail}"
+    if message.__class__ is _StateTimeoutFired:
+        return "StateTimeout", what
     if kind == "stop":
         return "stop", "stop()"
-    return what or kind, detail or what
+    if what.startswith("call:"):
+        return f"{what[5:]}()", detail or what
+    return message_text(message, payload_length), detail or what
 
 
 class Recorder(Observer):
-    """An observer that records one replay as diagram rows (see `Row`)."""
+    """An observer that records one replay as diagram rows (see `Row`); arrows carry the
+    message's type and up to `payload_length` characters of its payload."""
 
-    def __init__(self) -> None:
+    def __init__(self, payload_length: int = DEFAULT_PAYLOAD_LENGTH) -> None:
+        self.payload_length = payload_length
         self.runtime: Any = None
         self.rows: list[Row] = []
         self.senders: dict[Any, str] = {}
@@ -150,13 +175,17 @@ class Recorder(Observer):
         timer = source.startswith("timer:")
         if timer:
             source = source[6:]
-        label, detail = _message_label(envelope.message)
+        label, detail = _message_label(envelope.message, self.payload_length)
         entered = ""
+        began = _handler_step(self.runtime, receiver, envelope.message, step)
         if after is not None and after is not before and after.notifies and not after.stop_reason:
             entered = state_text(after.state_name)
-            self.changed.add((step, target))
-        row = Row(step, "deliver", target, source or target, label, detail, entered)
+            self.changed.add((began, target))
+        row = Row(began, "deliver", target, source or target, label, detail, entered)
         row.timer = timer
+        row.plain = bool(receiver.plain)
+        if began != step and _blocked(self.runtime, receiver, began, step):
+            row.until = step  # drawn where the handler began; it finished at `step`
         if before is not None:
             row.detail = f"{detail}  (in {short_label(state_text(before.state_name))})".strip()
         self._insert(row)
@@ -195,6 +224,12 @@ class Recorder(Observer):
         kind = "timeout" if entry.message.__class__ is _StateTimeoutFired else "timer"
         self.rows.append(Row(step, f"{kind}-cancelled", str(mailbox.id), label=f"cancel {name}"))
 
+    def dead_letter(self, step: int, letter: DeadLetter) -> None:
+        label, detail = _message_label(letter.message, self.payload_length)
+        target, source = actor_name(letter.recipient), actor_name(letter.sender)
+        row = Row(step, "dead-letter", target, source, f"\u2717 {label} (dead letter)", detail)
+        self.rows.append(row)
+
     def random(self, step: int, owner: Any, choice: Any) -> None:
         self.rows.append(Row(step, "random", self._name(owner), label=choice.describe()))
 
@@ -211,7 +246,7 @@ class Recorder(Observer):
         if after is not None and after is not before and after.notifies:
             entered = state_text(after.state_name)
         temperature = "hot" if monitor.is_hot else "cold" if monitor.is_cold else ""
-        label, detail = _message_label(event)
+        label, detail = _message_label(event, self.payload_length)
         row = Row(step, "monitor", type(monitor).__name__, self._name(sender), label, detail)
         row.state, row.temperature = entered, temperature
         self.rows.append(row)
@@ -245,11 +280,45 @@ class _LogTap(logging.Handler):
             self.recorder.log(record)
 
 
+def _handler_step(runtime: Any, receiver: Mailbox, message: Any, step: int) -> int:
+    """The step at which `receiver` began handling `message` (a handler that blocked on a
+    reply finishes steps after it began)."""
+    ops, payloads = runtime.trace.ops, runtime.trace.payloads
+    if step < len(ops) and ops[step] is receiver and payloads[step] is message:
+        return step
+    for index in range(min(step, len(ops) - 1), -1, -1):
+        if ops[index] is receiver and payloads[index] is message:
+            return index
+    return step
+
+
+def _blocked(runtime: Any, receiver: Mailbox, began: int, ended: int) -> bool:
+    """Whether `receiver`'s handler waited on a reply between the two steps."""
+    ops, payloads = runtime.trace.ops, runtime.trace.payloads
+    return any(
+        ops[i] is receiver and payloads[i].__class__ is Wait for i in range(began + 1, ended + 1)
+    )
+
+
+def _wait_rows(runtime: Any) -> list[Row]:
+    """A row for every wait of a handler on a reply, and for every resume after it."""
+    rows = []
+    record = runtime.trace
+    for index, (op, payload) in enumerate(zip(record.ops, record.payloads, strict=True)):
+        if payload.__class__ is Wait:
+            if payload.kind == "wait":
+                label = f"waits for {payload.target} ({payload.what})"
+            else:
+                label = f"resumes ({payload.what})"
+            rows.append(Row(index, payload.kind, str(op.id), label=label))
+    return rows
+
+
 @contextlib.contextmanager
-def recording(logs: bool) -> Iterator[Recorder]:
+def recording(logs: bool, payload_length: int = DEFAULT_PAYLOAD_LENGTH) -> Iterator[Recorder]:
     """A `Recorder` of the runs inside the block, which also captures their log lines
     (INFO and up, or DEBUG with `logs`) instead of letting them reach the root's handlers."""
-    recorder = Recorder()
+    recorder = Recorder(payload_length)
     root = logging.getLogger()
     saved, saved_handlers = root.level, root.handlers[:]
     root.handlers = [_LogTap(recorder)]  # the replay's log lines go to the picture only
@@ -272,6 +341,8 @@ def diagram_of(recorder: Recorder, title: str, trace: Trace, note: str = "") -> 
         diagram.lifelines.append(Lifeline(str(mailbox.id), "actor"))
     diagram.lifelines.extend(recorder.monitors)
     diagram.rows = recorder.rows
+    for row in _wait_rows(runtime):
+        recorder._insert(row)
     bug = recorder.bug
     if bug is not None and not note:
         diagram.bug, diagram.bug_step = bug.headline(), bug.step
@@ -286,10 +357,12 @@ def diagram_of(recorder: Recorder, title: str, trace: Trace, note: str = "") -> 
     return diagram
 
 
-def fold_quiet(rows: list[Row], bug_step: int) -> list[Row | list[Row]]:
+def fold_quiet(
+    rows: list[Row], bug_step: int, keep: frozenset[int] = frozenset()
+) -> list[Row | list[Row]]:
     """Rows with each run of more than `QUIET_RUN` quiet rows (no state change, start, stop,
     timer set, random choice or monitor event) replaced by the list of those rows; the rows
-    just before the failing step always stay."""
+    just before the failing step, and those of the steps in `keep`, always stay."""
     keep_from = len(rows)
     if bug_step >= 0:
         indexes = [i for i, r in enumerate(rows) if r.kind != "log" and r.step <= bug_step]
@@ -306,7 +379,7 @@ def fold_quiet(rows: list[Row], bug_step: int) -> list[Row | list[Row]]:
         quiet.clear()
 
     for index, row in enumerate(rows):
-        if row.eventful or index >= keep_from:
+        if row.eventful or index >= keep_from or row.step in keep:
             flush()
             out.append(row)
         else:
@@ -354,9 +427,9 @@ def _mermaid_row(row: Row, ids: dict[str, str], first: str, last: str) -> list[s
     if target is None:
         return []
     step = f"{row.step}: "
-    if row.kind in ("deliver", "monitor"):
+    if row.kind in ("deliver", "monitor", "dead-letter"):
         source = ids.get(row.source, target)
-        arrow = "-)" if row.kind == "monitor" else "->>"
+        arrow = {"monitor": "-)", "dead-letter": "-x"}.get(row.kind, "->>")
         label = f"{step}{row.label}{' (timer)' if row.timer else ''}"
         out = [f"    {source}{arrow}{target}: {_mermaid_text(label)}"]
         if row.state:
@@ -380,4 +453,6 @@ def _mermaid_row(row: Row, ids: dict[str, str], first: str, last: str) -> list[s
         return [f"    Note over {target}: {step}{_mermaid_text(row.label)}"]
     if row.kind == "stop":
         return [f"    Note over {target}: {step}stopped"]
+    if row.kind in ("wait", "resume"):
+        return [f"    Note over {target}: {step}{_mermaid_text(row.label)}"]
     return [f"    Note over {target}: {_mermaid_text(row.label, 100)}"]

@@ -42,14 +42,17 @@ class ProgressBar:
         self.every = every if every is not None else (5.0 if lines else 0.2)
         self.quiet_for = quiet_for
         self._last = -1.0
+        self._bugs = 0
 
     def __call__(self, progress: Progress) -> None:
         if not self.enabled or progress.elapsed < self.quiet_for:
             return
-        done = progress.iteration == progress.iterations or progress.bugs
-        if progress.elapsed - self._last < self.every and not done:
+        # the last iteration and each new bug are worth a line at once; else one per `every`
+        news = progress.iteration == progress.iterations or progress.bugs != self._bugs
+        if progress.elapsed - self._last < self.every and not news:
             return
         self._last = progress.elapsed
+        self._bugs = progress.bugs
         rate = progress.iteration / progress.elapsed if progress.elapsed > 0 else 0.0
         counts = (
             f"{progress.iteration}/{progress.iterations} iterations  {rate:,.0f} it/s  "

@@ -34,6 +34,9 @@ class LenientStrategy(Strategy):
         """One entry per step: the index chosen among the enabled operations, or the value."""
         self.enabled: list[tuple[str, ...] | None] = []
         """Per step: the labels of the enabled operations (None for a random step)."""
+        self.deviations = 0
+        """Scheduling choices other than the default (the first enabled operation): the
+        preemptions a reader of the run has to follow."""
         if units and units[0].label == LEADING:
             self.values = list(units[0].values)
             self.cursor = 1
@@ -49,6 +52,8 @@ class LenientStrategy(Strategy):
             self.values = list(unit.values)
         else:
             self.values = []
+        if index:
+            self.deviations += 1
         self.choices.append(index)
         self.enabled.append(labels)
         return enabled[index]

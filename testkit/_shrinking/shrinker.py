@@ -6,7 +6,8 @@ from __future__ import annotations
 import bisect
 import random
 import re
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
 from testkit._engine.bug import Bug
@@ -38,7 +39,8 @@ def same_bug(target: Bug, found: Bug) -> bool:
 class Candidate:
     """A run that reproduced the bug: its steps, its units and how it orders (shortlex on the
     choices: fewer steps first, then a lower timer delay, then lower choice indices and
-    random values)."""
+    random values; in the shrinker's last phase, fewer deviations come right after fewer
+    steps, see `Shrinker.rank`)."""
 
     steps: list[Step]
     units: list[Unit]
@@ -46,6 +48,9 @@ class Candidate:
     """The index of each unit's first step."""
     enabled: list[tuple[str, ...] | None]
     key: tuple[int, int, tuple[int, ...]]
+    deviations: int
+    """Scheduling choices other than the default order (the first enabled operation, which
+    lenient replay runs when it has no unit left): the preemptions a reader follows."""
     max_steps: int
     timer_delay: int
     hot_since: int | None
@@ -57,6 +62,13 @@ class Candidate:
     after the unit that made the monitor hot (edits there only reorder)."""
     entropy: str = ""
     """The run's summary of the program's own random draws (the trace's `# entropy:`)."""
+
+
+def story_of(steps: Iterable[Step], kinds: frozenset[str]) -> list[tuple[str, str, str]]:
+    """(kind, actor class, what) of each step whose kind is in `kinds`: what `keep` keeps."""
+    return [
+        (step.kind, step.actor.split("#", 1)[0], step.what) for step in steps if step.kind in kinds
+    ]
 
 
 def strict_run(test: TestFunction, trace: Trace, sandbox: Sandbox) -> tuple[Runtime, Bug | None]:
@@ -86,6 +98,7 @@ class Shrinker:
         sandbox: Sandbox,
         deadline: float,
         bound_liveness: bool,
+        keep: frozenset[str] = frozenset(),
     ) -> None:
         self.test = test
         self.trace = trace
@@ -95,6 +108,12 @@ class Shrinker:
         self.bound_liveness = bound_liveness
         """The bug is a monitor hot too long at max_steps: a shorter run needs a lower
         max_steps (the liveness threshold stays), so the cap is shrunk too."""
+        self.fewer_deviations = False
+        """The last phase: at equal length, fewer deviations from the default order first
+        (set once the shortest length is reached, so that it never costs length)."""
+        self.kept = Counter(story_of(trace.steps, keep))
+        """The steps of the kinds to keep (`shrink(..., keep=...)`) a candidate must still
+        have, by kind, actor class and what they ran."""
         self.tried: set[tuple[tuple[Unit, ...], int, int]] = set()
         self.runs = 0
         self.timed_out = False
@@ -126,7 +145,9 @@ class Shrinker:
             return False
         self.tried.add(key)
         found = self._run(units, limit, delay)
-        if found is None or found.key >= self.best.key or not self._verified(found):
+        if found is None or self.rank(found) >= self.rank(self.best) or not self._keeps(found):
+            return False
+        if not self._verified(found):
             return False
         self.best = found
         return True
@@ -170,6 +191,7 @@ class Shrinker:
             starts,
             enabled,
             (len(steps), delay, tuple(strategy.choices)),
+            strategy.deviations,
             limit if self.bound_liveness else self.trace.max_steps,
             delay,
             hot_since,
@@ -193,6 +215,23 @@ class Shrinker:
             timer_delay=found.timer_delay,
             entropy=found.entropy,
         )
+
+    def rank(self, found: Candidate) -> tuple[int, int, int, tuple[int, ...]]:
+        """How candidates order: the `key`, or in the last phase fewer deviations right
+        after fewer steps."""
+        length, delay, choices = found.key
+        return (length, found.deviations if self.fewer_deviations else 0, delay, choices)
+
+    def _keeps(self, found: Candidate) -> bool:
+        """Whether `found` still has every step of the kinds to keep."""
+        if not self.kept:
+            return True
+        have = Counter(story_of(found.steps, frozenset(self.kept_kinds)))
+        return all(have[item] >= count for item, count in self.kept.items())
+
+    @property
+    def kept_kinds(self) -> set[str]:
+        return {kind for kind, _, _ in self.kept}
 
     def _verified(self, found: Candidate) -> bool:
         """The candidate, as a trace, replays strictly to the same bug."""
