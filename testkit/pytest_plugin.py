@@ -91,6 +91,12 @@ tester without `--testkit-explore` (`enabled=True`)."""
 REASON = "reason"
 """A marker keyword for people: why a test stays on real threads (`enabled=False`)."""
 REAL_THREADS_INI = "testkit_real_threads"
+ACTOR_FAILURES = "actor_failures"
+"""The marker keyword (and, as `testkit_actor_failures`, the ini option) saying what a plain
+Pykka actor's failure is under `--testkit-explore`: `"pykka"` (the default) what Pykka makes of
+it on threads (logged, the actor stops; the test decides), `"bug"` a bug of the test."""
+ACTOR_FAILURES_INI = "testkit_actor_failures"
+ACTOR_FAILURE_MODES = ("pykka", "bug")
 DEFAULT_MARKED_ITERATIONS = 100
 """Schedules of a test that only its marker puts under the tester (`explore`'s default)."""
 _SUITE_IGNORED = frozenset({"workers", "dask", "progress", "name", "test", "coverage"})
@@ -144,6 +150,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=[],
         help="node-id globs (e.g. tests/test_io.py::* or *::test_thread_names) of tests that "
         "stay on real threads under --testkit-explore, as @pytest.mark.testkit(enabled=False)",
+    )
+    parser.addini(
+        ACTOR_FAILURES_INI,
+        default="pykka",
+        help="under --testkit-explore, what a plain Pykka actor's failure (an exception in a "
+        "told message, in on_start, on_failure or on_stop, a BaseException) is: 'pykka' (the "
+        "default) as on threads, logged and the actor stopped, the test deciding; 'bug' a bug "
+        "of the test. An FSM's failure is always a bug",
     )
     first = "overrides the testkit marker and the explore(...) call"
     group.addoption(
@@ -230,6 +244,12 @@ def check_setting(keyword: str, value: Any) -> str | None:
         return None if ok else "the time budget must be a finite number of seconds > 0"
     if keyword in ("stop_at_first_bug", ENABLED, "shrink"):
         return None if isinstance(value, bool) else f"{keyword} must be True or False"
+    if keyword == ACTOR_FAILURES:
+        return (
+            None
+            if value in ACTOR_FAILURE_MODES
+            else f"actor_failures must be 'pykka' (as on threads) or 'bug', got {value!r}"
+        )
     if keyword == REASON:
         return (
             None if isinstance(value, str) else "reason must be a string (why it stays on threads)"
@@ -302,7 +322,7 @@ def accepted_keywords() -> frozenset[str]:
     """What `@pytest.mark.testkit(...)` accepts: `enabled` and `explore`'s settings."""
     parameters = _explore_parameters()
     named = {n for n, p in parameters.items() if p.kind in _NAMED_KINDS} - _NOT_SETTINGS
-    return frozenset(MARKER_KEYWORDS) | named | {ENABLED, REASON}
+    return frozenset(MARKER_KEYWORDS) | named | {ENABLED, REASON, ACTOR_FAILURES}
 
 
 def _accepts(parameters: dict[str, inspect.Parameter], keyword: str) -> bool:
@@ -489,6 +509,7 @@ def explore_fixture(request: pytest.FixtureRequest) -> Callable[..., Report]:
     marker = marker_settings(request.node, accepted_keywords())
     marker.pop(ENABLED, None)
     marker.pop(REASON, None)
+    marker.pop(ACTOR_FAILURES, None)  # the explore fixture's own test function decides
     options = {
         keyword: value
         for option, keyword in OPTIONS.items()
@@ -557,6 +578,8 @@ class Suite:
     """Those options as typed, for the commands a failure prints."""
     carried: list[str] = field(default_factory=list)
     """Options of the invocation a printed command carries (`-p`, `-o`, `-c`, ...)."""
+    actor_failures: str = "pykka"
+    """The ini's `testkit_actor_failures` (see `ACTOR_FAILURES`)."""
 
     @classmethod
     def from_config(cls, config: pytest.Config) -> Suite:
@@ -583,7 +606,20 @@ class Suite:
                 given.append(f"--testkit-{option} {value}")
         real_threads = [str(glob) for glob in config.getini(REAL_THREADS_INI)]
         carried = _carried(list(config.invocation_params.args))
-        return cls(explore, trace, path, real_threads, options, given, carried)
+        failures = str(config.getini(ACTOR_FAILURES_INI)).strip()
+        if failures not in ACTOR_FAILURE_MODES:
+            raise pytest.UsageError(
+                f"{ACTOR_FAILURES_INI} = {failures}: write 'pykka' (a plain Pykka actor's "
+                "failure is logged and stops it, as on threads; the test decides) or 'bug' (it "
+                "fails the test)"
+            )
+        return cls(explore, trace, path, real_threads, options, given, carried, failures)
+
+    def pykka_failures(self, item: pytest.Item) -> bool:
+        """Whether a plain Pykka actor's failure in `item` is Pykka behaviour, not a bug: the
+        marker's `actor_failures`, else the ini's."""
+        settings, _ = read_markers(item, accepted_keywords())
+        return bool(settings.get(ACTOR_FAILURES, self.actor_failures) == "pykka")
 
     def on_threads(self, nodeid: str) -> bool:
         """Whether the ini's `testkit_real_threads` keeps `nodeid` on real threads: a glob
@@ -612,6 +648,7 @@ class Suite:
         if "explore" in getattr(item, "fixturenames", ()) or self.on_threads(item.nodeid):
             return None
         settings.pop(REASON, None)
+        settings.pop(ACTOR_FAILURES, None)  # the item's run reads it (`pykka_failures`)
         arguments = {k: v for k, v in settings.items() if k not in _SUITE_IGNORED}
         arguments.setdefault("iterations", self.explore or DEFAULT_MARKED_ITERATIONS)
         arguments.update(self.options)
@@ -720,7 +757,7 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
         return None
     ihook = item.ihook
     ihook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
-    run = ItemRun(item)
+    run = ItemRun(item, suite.pykka_failures(item))
     try:
         if suite.replay is not None:
             reports = _replay_item(item, run, suite)

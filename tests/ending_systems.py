@@ -113,8 +113,12 @@ def exit_in_asked_plain_actor(runtime: Runtime) -> None:
 
 
 def event_wait_in_test(runtime: Runtime) -> None:
+    """Blocks in C, where the tester cannot see (a `threading.Event` wait would be virtual
+    under the tester, and a deadlock it reports)."""
     Raiser.start("none").tell("go")
-    threading.Event().wait()  # nobody will ever set it
+    held = threading.Lock()
+    held.acquire()
+    held.acquire()  # nobody will ever release it
 
 
 # ---- a Ctrl-C that user code tries to swallow -------------------------------------------

@@ -28,10 +28,14 @@ class Stuck(FSM, pykka.ThreadingActor):
         if self.how == "spin":
             while True:  # never returns
                 pass
-        if self.how == "event":
-            threading.Event().wait()  # nobody will ever set it
+        if self.how == "lock":  # blocks in C, where the tester cannot see (a wait on a
+            held = threading.Lock()  # threading.Event is virtual under the tester)
+            held.acquire()
+            held.acquire()  # nobody will ever release it
         if self.how == "future":
             pykka.ThreadingFuture[Any]().get()  # nobody will ever set it
+        if self.how == "thread":
+            threading.Thread(target=lambda: None, name="helper").start()
         if self.how == "assert":
             raise AssertionError("a handler's assertion")
         if self.how == "sleep":
@@ -46,7 +50,7 @@ def spinning_handler(runtime: Runtime) -> None:
 
 
 def waiting_handler(runtime: Runtime) -> None:
-    Stuck.start("event").tell("go")
+    Stuck.start("lock").tell("go")
 
 
 def future_handler(runtime: Runtime) -> None:
@@ -55,6 +59,10 @@ def future_handler(runtime: Runtime) -> None:
 
 def sleeping_handler(runtime: Runtime) -> None:
     Stuck.start("sleep").tell("go")
+
+
+def spawning_handler(runtime: Runtime) -> None:
+    Stuck.start("thread").tell("go")
 
 
 def busy_test(runtime: Runtime) -> None:

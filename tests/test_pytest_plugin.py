@@ -302,8 +302,9 @@ def test_workers_with_an_explore_that_has_none_is_a_clear_failure(
         (
             "@pytest.mark.testkit(iterations=10, iteration=3)",
             "ERROR: *::test_marked: @pytest.mark.testkit: unknown keyword(s) iteration (write "
-            "iterations= instead of iteration=); it accepts coverage, dask, enabled, faults, "
-            "iterations, liveness_threshold, max_steps, *seed, shrink, shrink_budget, "
+            "iterations= instead of iteration=); it accepts actor_failures, coverage, dask, "
+            "enabled, faults, iterations, liveness_threshold, max_steps, *seed, shrink, "
+            "shrink_budget, "
             "stop_at_first_bug, strategy, time_budget, timer_delay*workers",
         ),
         ("@pytest.mark.testkit(10)", "*@pytest.mark.testkit takes keywords only, got (10,)*"),
@@ -378,7 +379,7 @@ def test_a_progress_value_the_plugin_cannot_chain_is_passed_on_unchanged(
 # ---- misuse errors -------------------------------------------------------------------------
 
 SLEEPER = """
-    import time
+    import threading
     import pykka
     from fsm import FSM, Event
 
@@ -390,8 +391,8 @@ SLEEPER = """
             self.initialize()
 
         def idle(self, event):
-            self.log.warning("about to sleep on %r", event.message)
-            time.sleep(0.1)
+            self.log.warning("about to start a thread on %r", event.message)
+            threading.Thread(target=lambda: None, name="helper").start()
             return self.stay()
 
     def sleeps(runtime):
@@ -411,9 +412,9 @@ def test_testkit_errors_show_their_message_without_testkit_frames(inner: pytest.
     result.assert_outcomes(failed=2)
     result.stdout.fnmatch_lines(
         [
-            "TestkitError: time.sleep(0.1) was called *under the deterministic tester*",
+            "TestkitError: Sleeper#1* started a thread ('helper') under the deterministic tester*",
             "log records of the iteration that failed (all 1; 1 in all, *",
-            "  WARNING *.Sleeper: about to sleep on 'wake up'",
+            "  WARNING *.Sleeper: about to start a thread on 'wake up'",
             "TestkitError: explore(..., iterations=...) must be an integer >= 1, got 0",
         ]
     )

@@ -173,7 +173,7 @@ def test_no_test_signals_the_test_runner_itself() -> None:
 
 
 @pytest.mark.parametrize("workers", ["1", "2"])
-def test_a_test_function_blocked_on_an_event_is_stopped_by_the_watchdog(workers: str) -> None:
+def test_a_test_function_blocked_on_a_lock_is_stopped_by_the_watchdog(workers: str) -> None:
     target = "tests.ending_systems:event_wait_in_test"
     child = _child(
         [*TESTKIT, "test", target, "-i", "4", "-j", workers, "--watchdog", "0.5", *QUIET]
@@ -431,7 +431,7 @@ def test_the_watchdog_stops_a_handler_blocked_in_a_deterministic_block() -> None
         from tests import misbehaving_systems
         try:
             with testkit.deterministic(watchdog=0.5):
-                misbehaving_systems.Stuck.start("event").ask("go")
+                misbehaving_systems.Stuck.start("lock").ask("go")
         except testkit.TestkitError as exc:
             print(str(exc).split(":")[0], "|", "made no progress" in str(exc))
         """

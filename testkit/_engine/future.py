@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import queue
 import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -15,6 +16,11 @@ from testkit._errors import TestkitError
 
 if TYPE_CHECKING:
     from testkit._engine.runtime import Runtime
+
+
+class FutureSetTwice(queue.Full):
+    """A future set a second time (or after a get hook): `queue.Full`, as Pykka's own
+    `ThreadingFuture` raises, with what happened in words."""
 
 
 class DeterministicFuture(pykka.Future[Any]):
@@ -63,8 +69,7 @@ class DeterministicFuture(pykka.Future[Any]):
         return self._value
 
     def set(self, value: Any | None = None) -> None:
-        if self._done:
-            raise TestkitError("a future was set twice")
+        self._settable("set")
         self._done = True
         self._value = value
         self._run_callbacks()
@@ -72,11 +77,23 @@ class DeterministicFuture(pykka.Future[Any]):
     def set_exception(self, exc_info: Any = None) -> None:
         if exc_info is None:
             exc_info = sys.exc_info()
+        self._settable("set_exception")
         if exc_info[1] is None:
             exc_info = (exc_info[0], exc_info[0](), exc_info[2])
         self._done = True
         self._exc_info = exc_info
         self._run_callbacks()
+
+    def set_get_hook(self, func: Any) -> None:
+        if self._done:
+            raise FutureSetTwice("set_get_hook() on a future that already has its value")
+        super().set_get_hook(func)
+
+    def _settable(self, what: str) -> None:
+        """A future is set once, as `pykka.ThreadingFuture` (which raises `queue.Full`)."""
+        if self._done or self._get_hook is not None:
+            done = "a get hook" if self._get_hook is not None else "its value"
+            raise FutureSetTwice(f"{what}() on a future that already has {done}")
 
     def add_done_callback(self, callback: Callable[[pykka.Future[Any]], None]) -> None:
         if self._done:
@@ -92,61 +109,25 @@ class DeterministicFuture(pykka.Future[Any]):
 
 def wait_in_test(runtime: Runtime, future: Any, timeout: float | None) -> bool:
     """The test function waits for `future` (`._done`): True once it is set, False if the
-    system became quiescent first; with a `timeout`, virtual time then moves on by it and
-    `pykka.Timeout` is raised, as the wait would have ended in production."""
+    system became quiescent first; with a `timeout`, virtual time then moves on by it (timers
+    due later staying unfired until then) and `pykka.Timeout` is raised, as the wait would
+    have ended in production."""
     body = runtime.body
     body.waiting_for = future
     started = runtime.now
-    if timeout is not None:
-        body.wait_deadline = started + max(timeout, 0.0)
+    deadline = None if timeout is None else started + max(timeout, 0.0)
+    body.wait_deadline = deadline
     try:
-        if runtime.run_until(lambda: future._done):
-            return True
+        with runtime.timers_until(deadline):
+            if runtime.run_until(lambda: future._done):
+                return True
     finally:
         body.waiting_for = None
         body.wait_deadline = None
-    if timeout is None:
+    if deadline is None:
         return False
-    runtime.time_passes(started + max(timeout, 0.0))
+    runtime.time_passes(deadline)
     raise pykka.Timeout(f"{timeout} seconds (no actor could run any more)")
-
-
-class ThreadingWait:
-    """A `pykka.ThreadingFuture` that a handler or the test function waits on under the
-    tester: only an actor's handler can set it, so the wait is the tester's (the sandbox's
-    `set` wakes it), never a real one."""
-
-    def __init__(self, future: pykka.ThreadingFuture[Any]) -> None:
-        self.future = future
-        self.owner: Any = None  # whoever will set it is unknown
-        self.request: Any = None
-
-    @property
-    def _done(self) -> bool:
-        future: Any = self.future
-        if future._result is not None:
-            return True
-        waiting = getattr(future, "_queue", None)  # older pykka: in a queue until get()
-        return waiting is not None and not waiting.empty()
-
-    def add_done_callback(self, callback: Callable[[Any], None]) -> None:
-        if self._done:
-            callback(self)
-        else:
-            self.future._testkit_wake = lambda: callback(self)  # type: ignore[attr-defined]
-
-
-def wait_threading(runtime: Runtime, future: pykka.ThreadingFuture[Any], timeout: float) -> None:
-    """A handler or the test function waits up to `timeout` virtual seconds for a
-    `pykka.ThreadingFuture` (made by user code, set by some actor): park it like any wait;
-    returns once it is set, else raises `pykka.Timeout`."""
-    wait = ThreadingWait(future)
-    if wait._done:
-        return
-    if runtime._current is not None:
-        runtime.suspend(wait, timeout)
-    else:
-        wait_in_test(runtime, wait, timeout)
 
 
 def blocking_error(current: Any) -> TestkitError:

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import contextlib
 import heapq
+import logging
 import math
 import random
 import sys
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 import pykka
@@ -32,12 +33,13 @@ from fsm._journal import AtomicWrite, InMemoryJournal, Journal
 from fsm._monitor import Monitor, check_monitor_class, create_monitor
 from fsm._refs import refuse
 from testkit._engine import interrupts
+from testkit._engine.blocking import Blocked
 from testkit._engine.bug import Abort, Bug, exception_text
 from testkit._engine.compact import NO_STATE, CompactTrace
 from testkit._engine.enabled import EnabledSet
 from testkit._engine.entropy import Entropy
 from testkit._engine.faults import FaultInjector, Faults, IterationFacts, RestartOp
-from testkit._engine.future import DeterministicFuture, ThreadingWait, blocking_error
+from testkit._engine.future import DeterministicFuture, blocking_error
 from testkit._engine.interrupts import Hung
 from testkit._engine.journal import (
     JournalBook,
@@ -227,6 +229,10 @@ class Runtime(Dispatcher):
         self.buried: list[Any] = []
         """Greenlets of handlers whose actor crashed while they waited (a declared crash
         during a journal write): never resumed, unwound with the iteration."""
+        self.pykka_failures = False
+        """A plain Pykka actor's failure (a told message or `on_start` raising, a
+        `BaseException`) is what Pykka makes of it on threads (logged, the actor stops), not a
+        bug: the test decides (set for `pytest --testkit-explore`)."""
 
     # ---- the test's API ------------------------------------------------------------------
 
@@ -553,6 +559,29 @@ class Runtime(Dispatcher):
                 self.refresh(mailbox.timers)
         self.run_until(self._settled)
 
+    @contextlib.contextmanager
+    def timers_until(self, deadline: float | None) -> Iterator[None]:
+        """Meanwhile, timers due after `deadline` (virtual seconds) stay unfired: a timed
+        wait of the test function ends before them, as it would in real time."""
+        saved = self.horizon
+        if deadline is None or deadline >= saved:
+            yield
+            return
+        self.horizon = deadline
+        for mailbox in self.mailboxes:  # those due later than the deadline: not now
+            timers = mailbox.timers
+            if timers is not None and timers.enabled:
+                self.refresh(timers)
+        try:
+            yield
+        finally:
+            self.horizon = saved
+            asleep = {id(entry[2]) for entry in self.sleeping}
+            for mailbox in self.mailboxes:  # each held back timer once more (no duplicates)
+                timers = mailbox.timers
+                if timers is not None and not timers.enabled and id(timers) not in asleep:
+                    self.refresh(timers)
+
     def _settled(self) -> bool:
         return not self.enabled and not self.sleeping
 
@@ -675,7 +704,7 @@ class Runtime(Dispatcher):
     # ---- waiting handlers -------------------------------------------------------------------
 
     def suspend(
-        self, future: DeterministicFuture | ThreadingWait | PendingWrite, timeout: float | None
+        self, future: DeterministicFuture | Blocked | PendingWrite, timeout: float | None
     ) -> None:
         """Park the running handler until `future` is set (or its wait times out); the
         strategy decides when it goes on. Its actor handles nothing else meanwhile."""
@@ -828,7 +857,7 @@ class Runtime(Dispatcher):
                 except BaseException as exc:  # SystemExit, GeneratorExit, ...: a bug too
                     if not users_failure(exc):
                         raise
-                    self._failed(op, exc)
+                    response = self._handler_exited(op, exc)
                 finally:
                     self._current = None
                     after = None if op.plain else actor._sm_current
@@ -902,22 +931,61 @@ class Runtime(Dispatcher):
 
     def _handler_failed(self, op: Mailbox, envelope: Envelope[Any], exc: Exception) -> Any:
         """A handler raised: the asker gets the error; for an FSM, or a plain actor's
-        `tell`, it is a bug (a plain actor's `on_failure` runs first, as in Pykka)."""
-        actor = op.actor
+        `tell`, it is a bug (a plain actor's `on_failure` runs first, as in Pykka), unless
+        `pykka_failures` makes a plain actor's failure what Pykka makes of it."""
         book = self._journals
         if book is not None and book.stops and book.expected_stop(exc):
             if envelope.reply_to is not None:  # the asker learns why (as from any failure)
                 envelope.reply_to.set_exception(sys.exc_info())
             return _NO_REPLY  # the FSM stopped itself, as a PersistentFSM must: no bug
         if envelope.reply_to is not None:
-            envelope.reply_to.set_exception(sys.exc_info())
             if op.plain:  # Pykka hands the error to the asker; the actor goes on
+                _PYKKA_LOG.info(f"Exception returned from {op.actor} to caller:", exc_info=exc)
+                envelope.reply_to.set_exception(sys.exc_info())
                 return _NO_REPLY
+            envelope.reply_to.set_exception(sys.exc_info())
             self._failed(op, exc)
-        if op.plain:  # as Pykka's loop: on_failure, and the actor stops
-            actor._handle_failure(*sys.exc_info())
-            actor.on_failure(*sys.exc_info())
+        if op.plain:  # as Pykka's loop: logged, on_failure, and the actor stops
+            self._guarded(op, self._plain_failure, op.actor, sys.exc_info())
+            if self.pykka_failures:
+                return _NO_REPLY
         self._failed(op, exc)
+
+    def _handler_exited(self, op: Mailbox, exc: BaseException) -> Any:
+        """A handler raised a `BaseException` (`SystemExit`, ...): a bug, or, for a plain
+        actor under `pykka_failures`, what Pykka's loop does: the actor stops, then every
+        actor (the asker, if any, gets no reply, as in Pykka)."""
+        if not (op.plain and self.pykka_failures):
+            self._failed(op, exc)
+        self._guarded(op, self._plain_exit, op.actor, exc)
+        return _NO_REPLY
+
+    @staticmethod
+    def _plain_failure(actor: Any, exc_info: Any) -> None:
+        """Pykka's loop after a told message failed: log, stop, `on_failure` (whose own
+        failure is logged too)."""
+        actor._handle_failure(*exc_info)
+        try:
+            actor.on_failure(*exc_info)
+        except Exception:
+            actor._handle_failure(*sys.exc_info())
+
+    @staticmethod
+    def _plain_exit(actor: Any, exc: BaseException) -> None:
+        """Pykka's loop after a `BaseException`: this actor stops, then all actors."""
+        _PYKKA_LOG.debug(f"{exc!r} in {actor}. Stopping all actors.")
+        actor._stop()
+        pykka.ActorRegistry.stop_all()
+
+    def _guarded(self, op: Mailbox, call: Callable[..., None], *args: Any) -> None:
+        """Run user code the runtime calls on `op`'s behalf outside a handler (Pykka's
+        failure hooks): whatever it raises is a bug of `op`, never an error of the runtime."""
+        try:
+            call(*args)
+        except BaseException as exc:
+            if not users_failure(exc):
+                raise
+            self._failed(op, exc)
 
     def _start(self, mailbox: Mailbox) -> None:
         """The actor's first step: its `on_start`."""
@@ -928,6 +996,10 @@ class Runtime(Dispatcher):
         self._current = mailbox
         try:
             actor.on_start()
+        except Exception as exc:
+            if not (mailbox.plain and self.pykka_failures):
+                self._failed(mailbox, exc)
+            self._guarded(mailbox, actor._handle_failure, *sys.exc_info())  # as Pykka does
         except BaseException as exc:
             if not users_failure(exc):
                 raise
@@ -1047,6 +1119,7 @@ class Runtime(Dispatcher):
 
 
 _NO_REPLY: Any = object()  # the asker already got the handler's exception
+_PYKKA_LOG = logging.getLogger("pykka")  # what Pykka's own loop logs to
 
 
 def _count(

@@ -2,8 +2,9 @@
 
 While the sandbox is active, `time.time()`, `time.monotonic()` and `datetime.now()` read the
 runtime's virtual clock (through freezegun), the `random` module, `uuid.uuid4()`, `secrets` and
-`os.urandom` draw from the iteration's seed (`entropy`), `time.sleep` and starting a thread
-from user code are errors, a new Pykka proxy introspects its actor's class once
+`os.urandom` draw from the iteration's seed (`entropy`), `time.sleep` and waits on
+`threading` conditions (events, queues, futures) are virtual (`blocking`), starting a thread
+from a handler is an error, a new Pykka proxy introspects its actor's class once
 (`fsm._proxy_cache`), and a plain `pykka.ThreadingActor` started during a test gets its inbox,
 futures and loop from the runtime (as an FSM does through its mixin), not a thread of its own.
 """
@@ -18,15 +19,15 @@ import threading
 import time
 import uuid
 from types import TracebackType
-from typing import Any, SupportsIndex
+from typing import Any
 
 import pykka
 import pykka._actor
 
 from fsm import _dispatch, _proxy_cache
+from testkit._engine import blocking
 from testkit._engine.bug import Abort, actor_text
 from testkit._engine.entropy import Sources
-from testkit._engine.future import ThreadingWait, wait_threading
 from testkit._engine.test_body import CONTROLLED_THREADS
 from testkit._engine.watchdog import DEFAULT_WATCHDOG, Watchdog, user_frame
 from testkit._errors import TestkitError
@@ -38,6 +39,8 @@ EPOCH = datetime.datetime(2026, 1, 1, 0, 0, 0)
 _REAL_TIME_MODULES = (
     "testkit._engine.sandbox",
     "testkit._engine.watchdog",
+    # pytest's own timing (durations, report start/stop, the session's length) stays real
+    "_pytest.timing",
     "fsm._timer_thread",
     # explore(workers=N) waits for its worker processes while it runs iterations itself
     "multiprocessing",
@@ -63,46 +66,6 @@ def _caller() -> str:
     if current is None:
         return f"the test function, in {where}"
     return f"{actor_text(current)}, in {where}"
-
-
-def _abort(error: TestkitError) -> BaseException:
-    """What to raise for misuse of the tester: an `Abort` that ends the run, or, in the
-    code of a `deterministic()` block, the error itself (see `Runtime.escalate`)."""
-    abort = Abort(error=error)
-    escalate = getattr(_dispatch.current(), "escalate", None)
-    return abort if escalate is None else escalate(abort)
-
-
-def _no_sleep(seconds: float | SupportsIndex = 0.0) -> None:
-    if threading.get_ident() not in CONTROLLED_THREADS:  # another library's own thread
-        _saved_sleep(seconds)
-        return
-    raise _abort(
-        TestkitError(
-            f"time.sleep({seconds!r}) was called by {_caller()}, under the deterministic tester, "
-            "where time is virtual and nothing else runs while you sleep; wait with an FSM "
-            "timer instead (start_single_timer, a state timeout or for_max), or a TestProbe "
-            "expectation in the test"
-        )
-    )
-
-
-def _no_threading_get(future: Any, timeout: float | None = None) -> Any:
-    if threading.get_ident() not in CONTROLLED_THREADS or ThreadingWait(future)._done:
-        return _saved_threading_get(future, timeout=timeout)
-    runtime: Any = _dispatch.current()
-    if timeout is not None and runtime.deterministic:  # virtual time, not a real wait
-        wait_threading(runtime, future, timeout)
-        return _saved_threading_get(future, timeout=timeout)
-    if timeout is None:
-        raise _abort(
-            TestkitError(
-                f"{_caller()} waits on a pykka.ThreadingFuture that no actor under the tester "
-                "will ever set (only real threads could, and none run here): it would hang. "
-                "Get futures from ask() or a proxy of an actor started in the test"
-            )
-        )
-    return _saved_threading_get(future, timeout=timeout)
 
 
 class _Urns:
@@ -131,29 +94,6 @@ class _Urn:
 
     def __init__(self, urn: str) -> None:
         self.urn = urn
-
-
-def _threading_set(future: Any, value: Any = None) -> None:
-    _saved_threading_set(future, value)
-    _wake(future)
-
-
-def _threading_set_exception(future: Any, exc_info: Any = None) -> None:
-    _saved_threading_set_exception(future, exc_info)
-    _wake(future)
-
-
-def _wake(future: Any) -> None:
-    """A handler or the test function parked on `future` (see `ThreadingWait`) may go on."""
-    wake = future.__dict__.pop("_testkit_wake", None)
-    if wake is not None:
-        wake()
-
-
-_saved_threading_get = pykka.ThreadingFuture.get
-_saved_threading_set = pykka.ThreadingFuture.set
-_saved_threading_set_exception = pykka.ThreadingFuture.set_exception
-_saved_sleep = time.sleep
 
 
 _saved_inbox = pykka.ThreadingActor.__dict__["_create_actor_inbox"]
@@ -207,7 +147,7 @@ class Sandbox:
         self.watchdog = Watchdog(watchdog)
         self._freezer: Any = None
         self._factory: Any = None
-        self._saved_sleep: Any = None
+        self._blocking: Any = None
         self._saved_loop: Any = None
         self._saved_depth = 5
         self._freezegun_api: Any = None
@@ -238,8 +178,8 @@ class Sandbox:
         self._saved_depth = freezegun.api.call_stack_inspection_limit
         freezegun.api.call_stack_inspection_limit = 2
         self._factory = self._freezer.start()
-        self._saved_sleep = time.sleep
-        time.sleep = _no_sleep
+        self._blocking = blocking.installed()
+        self._blocking.__enter__()
         # A run allocates a tuple per step for its trace; collecting young objects every
         # 700 allocations costs a fifth of the scheduler's speed for no gain here.
         self._saved_gc = gc.get_threshold()
@@ -251,10 +191,6 @@ class Sandbox:
         actor_class._create_future = classmethod(_routed_future)
         actor_class._start_actor_loop = _routed_loop
         threading.Thread.start = _no_thread_start  # type: ignore[method-assign,assignment]
-        pykka.ThreadingFuture.get = _no_threading_get  # type: ignore[method-assign,assignment]
-        futures: Any = pykka.ThreadingFuture
-        futures.set = _threading_set
-        futures.set_exception = _threading_set_exception
         actor_module: Any = pykka._actor
         self._saved_uuid = getattr(actor_module, "uuid", None)
         if self._saved_uuid is uuid:
@@ -297,11 +233,7 @@ class Sandbox:
         actor_class._start_actor_loop = _saved_loop
         threading.Thread.start = _saved_thread_start  # type: ignore[method-assign]
         self.watchdog.stop()
-        pykka.ThreadingFuture.get = _saved_threading_get  # type: ignore[method-assign]
-        futures: Any = pykka.ThreadingFuture
-        futures.set = _saved_threading_set
-        futures.set_exception = _saved_threading_set_exception
-        time.sleep = self._saved_sleep
+        self._blocking.__exit__(None, None, None)
         gc.set_threshold(*self._saved_gc)
         self._freezer.stop()
         self._freezegun_api.call_stack_inspection_limit = self._saved_depth

@@ -46,12 +46,16 @@ class Waiter:
 
 
 def owner_id(future: Any) -> str:
-    """The id of whoever will set `future` (`B#1`, `TestProbe('probe')`), or `future`."""
+    """The id of whoever will set `future` (`B#1`, `TestProbe('probe')`), what a wait that
+    no actor answers is on (`threading`, `clock`), or `future`."""
     owner = getattr(future, "owner", None)
-    return str(getattr(owner, "id", "future")) if owner is not None else "future"
+    if owner is None:
+        return str(getattr(future, "waits_on", "future"))
+    return str(getattr(owner, "id", "future"))
 
 
 def request_of(future: Any) -> str:
+    """What the wait on `future` is for: `ask:Foo`, `call:play`, `Event.wait`, `sleep`, `get`."""
     from testkit._engine.payloads import request_text
 
     text: str | None = getattr(future, "wait_text", None)  # a journal write: `write:3`
@@ -59,7 +63,7 @@ def request_of(future: Any) -> str:
         return text
     owner = getattr(future, "owner", None)
     if owner is None:
-        return "get"
+        return str(getattr(future, "waits_for", "get"))
     return request_text(getattr(future, "request", None))
 
 

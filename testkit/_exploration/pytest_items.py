@@ -76,8 +76,11 @@ class ItemRun:
 
     __test__ = False
 
-    def __init__(self, item: pytest.Item) -> None:
+    def __init__(self, item: pytest.Item, pykka_failures: bool = True) -> None:
         self.item = item
+        self.pykka_failures = pykka_failures
+        """A plain Pykka actor's failure is what Pykka makes of it on threads, not a bug
+        (`Runtime.pykka_failures`): the test's own outcome decides."""
         self.reports: list[pytest.TestReport] = []
         """The reports of the latest run's phases that ended (not unwound by the tester)."""
         self.ended_in: Phase = "setup"
@@ -96,6 +99,7 @@ class ItemRun:
     def __call__(self, runtime: Runtime) -> None:
         """One schedule: setup, call and teardown of the item under `runtime`."""
         self.finish()
+        runtime.pykka_failures = self.pykka_failures
         item = self.item
         self.runs += 1
         self.reports, self.failed, self.failed_excinfo = [], None, None
@@ -213,7 +217,7 @@ class ItemRun:
         started = wall_clock()
         call = pytest.CallInfo.from_call(lambda: hook(**arguments), when=when, reraise=reraise)
         report: pytest.TestReport = ihook.pytest_runtest_makereport(item=item, call=call)
-        report.duration = wall_clock() - started  # pytest's clock reads virtual time here
+        report.duration = wall_clock() - started  # this phase alone, in real seconds
         raised = call.excinfo.value if call.excinfo is not None else None
         if isinstance(raised, TESTER_EXCEPTIONS):  # unittest catches everything: let it go on
             raise raised
