@@ -58,7 +58,8 @@ from testkit._exploration import explore as _explore
 from testkit._exploration.pytest_items import ItemRun, RunsTheTester, run_on_trace
 from testkit._exploration.shrink import original_path
 from testkit._probes.manual_time import ManualTime
-from testkit._reporting.report import Interrupted, Report, describe_bug
+from testkit._reporting.report import Interrupted, NeverHappened, Report, describe_bug
+from testkit._reporting.sometimes_tally import SometimesTally
 from testkit._strategies import NAMES, make_strategy
 
 OPTIONS = {
@@ -212,6 +213,29 @@ def pytest_configure(config: pytest.Config) -> None:
         if problem is not None:
             raise pytest.UsageError(f"--testkit-{option} {value}: {problem}")
     config.stash[_SUITE] = Suite.from_config(config)
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    """Name the `sometimes` conditions no explored test reached."""
+    suite = config.stash.get(_SUITE, None)
+    unmet = [] if suite is None else suite.sometimes.never_happened()
+    if not unmet:
+        return
+    terminalreporter.section("testkit: what had to happen never did", sep="=", red=True)
+    for line in unmet:
+        terminalreporter.line(f"FAILED: {line}")
+    terminalreporter.line(
+        "(a condition that never holds means no test reached that situation: explore more "
+        "schedules, add the scenario's test, declare the faults that lead there, or fix it)"
+    )
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """A session whose `sometimes` conditions never held is not green (exit 1)."""
+    suite = session.config.stash.get(_SUITE, None)
+    if suite is not None and suite.sometimes.never_happened() and exitstatus == 0:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 def _let_the_watchdog_speak(config: pytest.Config) -> None:
@@ -580,6 +604,8 @@ class Suite:
     """Options of the invocation a printed command carries (`-p`, `-o`, `-c`, ...)."""
     actor_failures: str = "pykka"
     """The ini's `testkit_actor_failures` (see `ACTOR_FAILURES`)."""
+    sometimes: SometimesTally = field(default_factory=lambda: SometimesTally())
+    """The `sometimes` conditions of every explored test, judged when the session ends."""
 
     @classmethod
     def from_config(cls, config: pytest.Config) -> Suite:
@@ -802,6 +828,19 @@ def _explore_item(
         return _misuse(item, run, suite, str(exc), wall_clock() - started)
     except Interrupted:
         raise KeyboardInterrupt from None
+    except NeverHappened as failed:
+        report = failed.report
+        if report.unmet_faults:  # the marker's Faults(strict=True): this test's promise
+            run.finish()
+            text = (
+                "testkit: the exploration is not green: "
+                + "; ".join(report.unmet_faults)
+                + f"\nrerun this exploration: pytest {shlex.quote(item.nodeid)} "
+                f"--testkit-seed {report.seed}"
+            )
+            done = [r for r in run.reports if r.when == "setup"]
+            return [*done, _report(item, "call", text, wall_clock() - started)]
+    suite.sometimes.add(report, item.nodeid)
     elapsed = wall_clock() - started
     run.finish()
     bug = report.bug

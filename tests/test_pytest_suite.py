@@ -411,3 +411,84 @@ def test_the_thirdparty_style_suite_passes_on_threads_and_its_race_is_found_and_
             path.unlink()
         (THIRDPARTY / "testkit-traces").rmdir()
     assert not trace.exists()
+
+
+ECHO = """
+import fsm, pykka
+
+class Echo(pykka.ThreadingActor):
+    def on_receive(self, message):
+        fsm.sometimes(message == "rare", "a rare message")
+        return message
+"""
+
+
+def test_sometimes_is_judged_over_the_session_not_each_test(pytester: pytest.Pytester) -> None:
+    # a condition in shared actor code is reached by one test, not by every test using it
+    pytester.makepyfile(
+        app=ECHO,
+        test_echo="""
+        from app import Echo
+
+        def test_common():
+            ref = Echo.start()
+            assert ref.ask("hi") == "hi"
+            ref.stop()
+
+        def test_rare():
+            ref = Echo.start()
+            assert ref.ask("rare") == "rare"
+            ref.stop()
+        """,
+    )
+    result = pytester.runpytest(*PLUGIN, "--testkit-explore", "3", "--testkit-seed", "1")
+    result.assert_outcomes(passed=2)
+    assert result.ret == 0 and "never happened" not in text_of(result)
+
+
+def test_a_sometimes_no_test_reached_fails_the_session(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        app=ECHO,
+        test_echo="""
+        from app import Echo
+
+        def test_common():
+            ref = Echo.start()
+            assert ref.ask("hi") == "hi"
+            ref.stop()
+        """,
+    )
+    result = pytester.runpytest(*PLUGIN, "--testkit-explore", "3", "--testkit-seed", "1")
+    result.assert_outcomes(passed=1)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(
+        [
+            "*testkit: what had to happen never did*",
+            "FAILED: sometimes 'a rare message' never happened in 3 iteration(s) of 1 test(s) "
+            "(test_echo.py::test_common)",
+        ]
+    )
+    assert "INTERNALERROR" not in text_of(result)
+    # on real threads `sometimes` only returns the condition: nothing to judge
+    plain = pytester.runpytest(*PLUGIN)
+    assert plain.ret == 0 and "never happened" not in text_of(plain)
+
+
+def test_a_strict_fault_that_never_fired_fails_its_test(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        app=ECHO,
+        test_echo="""
+        import pytest, testkit
+        from app import Echo
+
+        @pytest.mark.testkit(faults=testkit.Faults(drop=["Echo"], strict=True))
+        def test_nothing_to_drop():
+            Echo.start().stop()
+        """,
+    )
+    result = pytester.runpytest(*PLUGIN, "--testkit-explore", "3", "--testkit-seed", "1")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        ["*testkit: the exploration is not green: declared fault 'drop' never fired in 3*"]
+    )
+    assert "INTERNALERROR" not in text_of(result)

@@ -78,19 +78,28 @@ class Report:
     def unmet(self) -> list[str]:
         """What a green exploration promised and did not do: `sometimes` conditions that
         held in no iteration, and with `Faults(strict=True)` declared kinds that never fired."""
-        runs = f"{self.iterations} iteration(s)"
-        out = [
-            f"sometimes {name!r} never happened in {runs}"
+        return [*self.unmet_sometimes, *self.unmet_faults]
+
+    @property
+    def unmet_sometimes(self) -> list[str]:
+        """The `sometimes` conditions that held in no iteration."""
+        return [
+            f"sometimes {name!r} never happened in {self.iterations} iteration(s)"
             for name, count in sorted(self.sometimes.items())
             if not count
         ]
+
+    @property
+    def unmet_faults(self) -> list[str]:
+        """With `Faults(strict=True)`, the declared kinds that never fired."""
         declared = self.faults.declared
-        if declared is not None and declared.strict:
-            out.extend(
-                f"declared fault {kind!r} never fired in {runs} (Faults(strict=True))"
-                for kind in self.faults.never_fired
-            )
-        return out
+        if declared is None or not declared.strict:
+            return []
+        return [
+            f"declared fault {kind!r} never fired in {self.iterations} iteration(s) "
+            "(Faults(strict=True))"
+            for kind in self.faults.never_fired
+        ]
 
     @property
     def buggy_percent(self) -> float:
