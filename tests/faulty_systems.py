@@ -224,3 +224,13 @@ def persistent_restart(runtime: Runtime) -> None:
     assert balances[-1] == sum(stored), (world.hooks, stored)
     lost = [n for n in world.received if stored.count(n) < world.received.count(n)]
     assert not lost, (world.hooks, world.received, stored)
+
+
+def all_arrive(runtime: Runtime) -> None:
+    """Every number the feeder sends must arrive: a dropped message is the bug (explained as
+    "passes without that drop")."""
+    world = World()
+    cell = Cell.start(world, "cell")
+    Feeder.start(cell, 3)
+    runtime.run()
+    assert sorted(world.received) == [1, 2, 3], f"received {world.received}"

@@ -320,3 +320,31 @@ def test_cli_faults_find_the_bug_and_an_unmet_sometimes_exits_1(tmp_path: Any) -
     )
     assert code == 1, out.getvalue()
     assert "FAILED: sometimes 'the impossible' never happened in 5 iteration(s)" in out.getvalue()
+
+
+# ---- faults in explanations --------------------------------------------------------------------
+
+
+def test_a_fault_bug_is_explained_by_the_fault_left_out() -> None:
+    report = _explore(systems.all_arrive, Faults(drop=Cell, budget=1), iterations=50)
+    bug = report.bug
+    assert bug is not None and any(s.kind == "fault" for s in bug.trace.steps)
+    explanation = bug.explain(systems.all_arrive, 30)
+    change = explanation.decisive
+    assert change is not None and change.kind == "fault", explanation.text
+    assert "from `Feeder#1` to `Cell#1` is lost at step" in change.text
+    assert change.text.endswith("passes without that drop"), change.text
+    assert explanation.passing is not None
+    assert not any(s.kind == "fault" for s in explanation.passing.steps)
+
+
+def test_crashes_restarts_and_journal_writes_are_in_the_causal_slice() -> None:
+    from failover_examples import ledger
+
+    report = testkit.explore(ledger.execute_eager, 500, 2000, seed=3, faults=ledger.FAULTS)
+    bug = report.bug
+    assert bug is not None
+    explanation = bug.explain(ledger.execute_eager, 30)  # it replays with its faults
+    kinds = {(s.kind, s.actor if s.kind == "fault" else "") for s in explanation.slice}
+    assert {("fault", "crash"), ("fault", "restart"), ("journal", "")} <= kinds, kinds
+    assert explanation.decisive is not None, explanation.text

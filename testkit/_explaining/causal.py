@@ -35,11 +35,13 @@ from pykka import messages as pykka_messages
 
 from fsm._actor import _StateTimeoutFired, _TimerFired
 from testkit._engine.bug import Bug, state_text
+from testkit._engine.faults import RestartOp
 from testkit._engine.iteration import build_steps, delay_rng, run_once
+from testkit._engine.journal import JournalOp
 from testkit._engine.observer import Observer, installed
 from testkit._engine.operations import Mailbox, TimerQueue
 from testkit._engine.payloads import Choice, Wait
-from testkit._engine.replaying import ReplayStrategy
+from testkit._engine.replaying import ReplayStrategy, faults_of
 from testkit._engine.runtime import Runtime
 from testkit._engine.sandbox import Sandbox
 from testkit._engine.test_body import TestBody
@@ -102,6 +104,12 @@ class CausalGraph(Observer):
     _replies: dict[int, set[int]] = field(default_factory=dict)
     """Per operation, the steps that answered its asks (or filled its probes) since its last
     step: its next step may read what they gave."""
+    _crash_step: dict[str, int] = field(default_factory=dict)
+    """Per crashed actor (its id), the step of its crash: its restart depends on it."""
+    _write_step: dict[int, int] = field(default_factory=dict)
+    """Per pending journal write, the step that issued it: its completion depends on it."""
+    _route_send: dict[tuple[str, str], int] = field(default_factory=dict)
+    """Per (sender, receiver) ids, the last send: a message dropped or doubled came from it."""
     _keep: list[Any] = field(default_factory=list)
     """Envelopes and timer entries whose ids key the dicts above, kept alive until the end."""
 
@@ -134,6 +142,12 @@ class CausalGraph(Observer):
             self.facts[step] = StepFacts(
                 "timer", str(op.mailbox.id), message=_timer_text(entry.message)
             )
+        elif cls is RestartOp:
+            deps.add(self._crash_step.get(str(op.mailbox.id), -1))
+            self.facts[step] = StepFacts("restart", str(op.mailbox.id))
+        elif cls is JournalOp:
+            deps.add(self._write_step.get(id(op.write), -1))
+            self.facts[step] = StepFacts("journal", str(op.mailbox.id), message=op.write.wait_text)
         elif op.waiter is not None:
             deps.add(self._enabler.get(id(op), -1))
             deps.add(op.waiter.step)
@@ -178,6 +192,7 @@ class CausalGraph(Observer):
                 self._timer_of_envelope[id(envelope)] = entry
         else:
             self._senders[id(envelope)] = str(sender.id)
+            self._route_send[(str(sender.id), str(receiver.id))] = step
 
     _firing_entry: Any = None
 
@@ -257,6 +272,24 @@ class CausalGraph(Observer):
 
     def failed(self, step: int, bug: Bug) -> None:
         self.bug = bug
+
+    def fault(self, step: int, kind: str, target: str, source: str, detail: str) -> None:
+        deps = self.deps.setdefault(step, set())
+        if kind == "crash":
+            self._crash_step[target] = step
+            self.facts[step] = StepFacts("crash", target)
+        elif kind == "restart":
+            deps.add(self._crash_step.get(source, -1))
+        elif kind in ("drop", "duplicate"):
+            deps.add(self._route_send.get((source, target), -1))
+            self.facts[step] = StepFacts(kind, target, source, detail, key=(source, detail))
+        elif kind == "partition":
+            self.facts[step] = StepFacts("partition", detail)
+
+    def journal(self, step: int, mailbox: Mailbox, event: str, write: Any) -> None:
+        if event == "write":
+            self._keep.append(write)
+            self._write_step[id(write)] = step
 
     # ---- state -----------------------------------------------------------------------------
 
@@ -518,6 +551,7 @@ def _causal_replay(
                 trace.timer_delay,
                 delay_rng(trace.seed, trace.iteration - 1),
                 replaying=True,
+                faults=faults_of(trace),
             )
     finally:
         _untrack(graph)

@@ -3,8 +3,9 @@
 A failing trace is a list of units (one scheduling decision and the random values drawn
 while it ran; see `testkit._shrinking.units`). The candidates, in the order they are tried:
 units in the slice before units outside it, nearer the failing step first, and for each unit
-its random values changed, then the unit moved before an earlier unit (one place, then
-further), then an earlier unit moved after it (a timer firing later, a message sent later).
+a fault left out (a crash with its restart), its random values changed, then the unit moved
+before an earlier unit (one place, then further), then an earlier unit moved after it (a timer
+firing later, a message sent later).
 Each candidate runs under lenient replay (the edited units where the program allows, the
 default order after them); the first whose run ends without a bug is the decisive change.
 """
@@ -18,13 +19,13 @@ from typing import Any
 
 from testkit._engine.bug import Bug
 from testkit._engine.iteration import build_steps, delay_rng, run_once
-from testkit._engine.replaying import op_label
+from testkit._engine.replaying import faults_of, op_label
 from testkit._engine.sandbox import Sandbox, wall_clock
 from testkit._engine.test_function import TestFunction
 from testkit._engine.trace import Step, Trace
 from testkit._errors import TestkitError
 from testkit._shrinking.lenient import LenientStrategy
-from testkit._shrinking.units import LEADING, PASSIVE, Unit, units_of
+from testkit._shrinking.units import LEADING, PASSIVE, RESTART, Unit, is_fault, units_of
 
 REACH = 8
 """How many units apart two swapped units may be."""
@@ -39,7 +40,8 @@ class Edit:
 
     kind: str
     """`random` (a value changed), `earlier` (unit `first` moved before unit `second`),
-    `later` (unit `first` moved after unit `second`) or `postpone` (see `postpone`)."""
+    `later` (unit `first` moved after unit `second`), `postpone` (see `postpone`) or
+    `remove` (the fault of unit `first` left out, with the restart a crash led to)."""
     first: int
     second: int
     units: tuple[Unit, ...]
@@ -111,6 +113,11 @@ def candidates(
                 ranked.append(((not here, distance, 0, 4), edit))
         if units[index].label == LEADING:
             continue
+        if is_fault(units[index]):  # the fault left out: the smallest change at its distance
+            removed = _without_fault(units, index)
+            ranked.append(
+                ((not here, distance, 0, 0), Edit("remove", index, index, removed, in_slice=here))
+            )
         can_rise = True  # unit `index` is concurrent with every unit from `earlier` up to it
         for earlier in range(index - 1, max(-1, index - 1 - REACH), -1):
             if units[earlier].label == LEADING:
@@ -149,6 +156,13 @@ def candidates(
     ranked.sort(key=lambda pair: pair[0])
     for _, edit in ranked:
         yield edit
+
+
+def _without_fault(units: Sequence[Unit], index: int) -> tuple[Unit, ...]:
+    """`units` without the fault of unit `index` (and, for a crash, the restart it led to)."""
+    label = units[index].label
+    restart = RESTART + label.removeprefix("crash ") if label.startswith("crash ") else None
+    return tuple(u for k, u in enumerate(units) if k != index and u.label != restart)
 
 
 def _needed(index: int, earlier: int, depends: Depends) -> set[int]:
@@ -230,6 +244,7 @@ def lenient_run(
             trace.timer_delay,
             delay_rng(trace.seed, trace.iteration - 1),
             replaying=True,
+            faults=faults_of(trace),
         )
     except TestkitError:
         return None

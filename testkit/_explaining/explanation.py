@@ -37,8 +37,8 @@ class Change:
     """
 
     kind: str
-    """`reorder` (two deliveries the other way round), `timer` (a timer firing moved) or
-    `random` (a random value changed)."""
+    """`reorder` (two deliveries the other way round), `timer` (a timer firing moved),
+    `random` (a random value changed) or `fault` (a declared fault left out)."""
     text: str
     steps: tuple[int, ...]
     passing_steps: tuple[int, ...]
@@ -269,6 +269,10 @@ def describe_change(
         new = _with_value(step, edit.value)
         text = f"fails when `{step.actor}` draws {old}{during}; passes when it draws {new}"
         return Change("random", text, (step.index,), (step.index,), mechanics, edit.in_slice)
+    if edit.kind == "remove":
+        step = steps[first_step]
+        text = f"fails when {_fault_words(step)}; passes without that {step.actor}"
+        return Change("fault", text, (first_step,), (), mechanics, edit.in_slice)
     inversion = _first_inversion(facts, passing.facts)
     if inversion is not None:
         actor, came, later, passing_first, moved = inversion
@@ -341,7 +345,35 @@ def _step_words(fact: StepFacts | None, step: Step) -> str:
         return f"`{fact.actor}` resuming after its {fact.message}"
     if fact.kind == "wait":
         return f"`{fact.actor}` waiting for `{fact.sender}` ({fact.message})"
+    if fact.kind == "crash":
+        return f"`{fact.actor}` crashing"
+    if fact.kind == "restart":
+        return f"`{fact.actor}` restarting"
+    if fact.kind == "journal":
+        return f"the journal completing `{fact.actor}`'s {fact.message}"
+    if fact.kind in ("drop", "duplicate"):
+        how = "lost" if fact.kind == "drop" else "doubled"
+        return f"`{fact.message}` from `{fact.sender}` to `{fact.actor}` {how}"
+    if fact.kind == "partition":
+        return f"the partition `{fact.actor}`"
     return f"step {step.index} ({step.kind} {step.actor})"
+
+
+def _fault_words(step: Step) -> str:
+    """A fault step in words: `B#1` crashes, a message is lost or doubled, a partition cuts."""
+    kind, target, detail = step.actor, step.what, step.detail
+    sender, _, receiver = target.partition("->")
+    message = f"`{detail}`" if detail else "a message"
+    route = f" from `{sender}` to `{receiver}`" if receiver else f" to `{target}`"
+    if kind == "crash":
+        return f"`{target}` crashes at step {step.index}"
+    if kind == "drop":
+        return f"{message}{route} is lost at step {step.index}"
+    if kind == "duplicate":
+        return f"{message}{route} is delivered twice at step {step.index}"
+    if kind == "partition":
+        return f"the partition `{target}` cuts the system at step {step.index}"
+    return f"the fault {kind} {target} strikes at step {step.index}"
 
 
 def _edit_words(edit: Edit, layout: Layout, facts: dict[int, StepFacts]) -> str:
@@ -352,6 +384,8 @@ def _edit_words(edit: Edit, layout: Layout, facts: dict[int, StepFacts]) -> str:
         return (
             f"step {step.index} ({step.actor}'s {step.what}) given {_with_value(step, edit.value)}"
         )
+    if edit.kind == "remove":
+        return f"step {first.index} (fault {first.actor} {first.what}) left out"
     if edit.kind == "postpone":
         words = _step_words(facts.get(first.index), first)
         return f"step {first.index} ({words}) put off until nothing else could run"
