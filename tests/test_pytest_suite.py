@@ -421,25 +421,27 @@ class Echo(pykka.ThreadingActor):
         fsm.sometimes(message == "rare", "a rare message")
         return message
 """
+COMMON = """
+from app import Echo
+
+def test_common():
+    ref = Echo.start()
+    assert ref.ask("hi") == "hi"
+    ref.stop()
+"""
 
 
 def test_sometimes_is_judged_over_the_session_not_each_test(pytester: pytest.Pytester) -> None:
     # a condition in shared actor code is reached by one test, not by every test using it
     pytester.makepyfile(
         app=ECHO,
-        test_echo="""
-        from app import Echo
-
-        def test_common():
-            ref = Echo.start()
-            assert ref.ask("hi") == "hi"
-            ref.stop()
-
-        def test_rare():
-            ref = Echo.start()
-            assert ref.ask("rare") == "rare"
-            ref.stop()
-        """,
+        test_echo=COMMON
+        + """
+def test_rare():
+    ref = Echo.start()
+    assert ref.ask("rare") == "rare"
+    ref.stop()
+""",
     )
     result = pytester.runpytest(*PLUGIN, "--testkit-explore", "3", "--testkit-seed", "1")
     result.assert_outcomes(passed=2)
@@ -449,14 +451,7 @@ def test_sometimes_is_judged_over_the_session_not_each_test(pytester: pytest.Pyt
 def test_a_sometimes_no_test_reached_fails_the_session(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         app=ECHO,
-        test_echo="""
-        from app import Echo
-
-        def test_common():
-            ref = Echo.start()
-            assert ref.ask("hi") == "hi"
-            ref.stop()
-        """,
+        test_echo=COMMON,
     )
     result = pytester.runpytest(*PLUGIN, "--testkit-explore", "3", "--testkit-seed", "1")
     result.assert_outcomes(passed=1)

@@ -30,6 +30,7 @@ import pykka
 
 from fsm import _dispatch
 from testkit._engine.bug import Abort, Bug
+from testkit._engine.future import run_while_test_waits
 from testkit._engine.test_body import CONTROLLED_THREADS
 
 if TYPE_CHECKING:
@@ -96,18 +97,9 @@ def wait_virtually(
         except pykka.Timeout:
             return blocked.done()
         return True
-    body = runtime.body
-    body.waiting_for = blocked
-    started = runtime.now
-    deadline = None if timeout is None else started + max(timeout, 0.0)
-    body.wait_deadline = deadline
-    try:
-        with runtime.timers_until(deadline):
-            if runtime.run_until(blocked.done):
-                return True
-    finally:
-        body.waiting_for = None
-        body.wait_deadline = None
+    done, deadline = run_while_test_waits(runtime, blocked, blocked.done, timeout)
+    if done:
+        return True
     if deadline is None:
         what = deadlock or f"{blocked.waits_on} ({blocked.waits_for})"
         raise runtime.escalate(

@@ -112,22 +112,31 @@ def wait_in_test(runtime: Runtime, future: Any, timeout: float | None) -> bool:
     system became quiescent first; with a `timeout`, virtual time then moves on by it (timers
     due later staying unfired until then) and `pykka.Timeout` is raised, as the wait would
     have ended in production."""
-    body = runtime.body
-    body.waiting_for = future
-    started = runtime.now
-    deadline = None if timeout is None else started + max(timeout, 0.0)
-    body.wait_deadline = deadline
-    try:
-        with runtime.timers_until(deadline):
-            if runtime.run_until(lambda: future._done):
-                return True
-    finally:
-        body.waiting_for = None
-        body.wait_deadline = None
+    done, deadline = run_while_test_waits(runtime, future, lambda: future._done, timeout)
+    if done:
+        return True
     if deadline is None:
         return False
     runtime.time_passes(deadline)
     raise pykka.Timeout(f"{timeout} seconds (no actor could run any more)")
+
+
+def run_while_test_waits(
+    runtime: Runtime, waiting_for: Any, done: Callable[[], bool], timeout: float | None
+) -> tuple[bool, float | None]:
+    """Run the schedule while the test function waits on `waiting_for`, until `done()` or
+    nothing can run (timers due after `timeout` virtual seconds stay unfired): whether it
+    is done, and the wait's deadline (None: untimed), which the caller lets pass."""
+    body = runtime.body
+    body.waiting_for = waiting_for
+    deadline = None if timeout is None else runtime.now + max(timeout, 0.0)
+    body.wait_deadline = deadline
+    try:
+        with runtime.timers_until(deadline):
+            return runtime.run_until(done), deadline
+    finally:
+        body.waiting_for = None
+        body.wait_deadline = None
 
 
 def blocking_error(current: Any) -> TestkitError:
