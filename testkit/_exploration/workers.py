@@ -415,9 +415,8 @@ class _Workers:
     def start(self, cutoff: int) -> None:
         self.stop_at.value = cutoff
         # Workers ignore Ctrl-C and SIGHUP, which a terminal sends to them too (the parent
-        # stops them). Blocked while they start, the signals wait: a worker inherits the mask
-        # (no traceback from one arriving in its start-up), and this process gets what came
-        # meanwhile once it unblocks them (ignoring them instead lost a Ctrl-C that came then).
+        # stops them); `_held` keeps one that arrives while they start from being lost here
+        # or printing a traceback there.
         main = threading.current_thread() is threading.main_thread()
         if main and sys.platform != "win32":
             # started on first use, it would unblock SIGINT in this thread (it blocks and
