@@ -36,7 +36,7 @@ def cluster() -> Iterator[Any]:
         n_workers=2,
         threads_per_worker=1,
         processes=True,
-        dashboard_address=None,
+        dashboard_address=":0",  # any free port: two runs of the suite at once do not collide
         silence_logs=logging.CRITICAL,  # its log handlers outlive pytest's captured streams
     ) as local:
         _quiet_dask()

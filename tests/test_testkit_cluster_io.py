@@ -29,7 +29,7 @@ def cluster() -> Iterator[Any]:
         n_workers=1,
         threads_per_worker=1,
         processes=True,
-        dashboard_address=None,
+        dashboard_address=":0",  # any free port: two runs of the suite at once do not collide
         silence_logs=logging.CRITICAL,
     ) as local:
         for name in list(logging.root.manager.loggerDict):
