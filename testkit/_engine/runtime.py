@@ -49,7 +49,7 @@ from testkit._engine.journal import (
     PendingWrite,
 )
 from testkit._engine.observer import current as current_observer
-from testkit._engine.observer import delivery_kind, hook
+from testkit._engine.observer import delivery_kind, hooks
 from testkit._engine.operations import Mailbox, TimerEntry, TimerQueue
 from testkit._engine.payloads import CONTINUE, START, Choice, Wait, describe_message
 from testkit._engine.registry import unregister_all
@@ -188,15 +188,17 @@ class Runtime(Dispatcher):
         self._test: Callable[[Runtime], Any] = _nothing
         self._firing: Any = None  # the timer whose message is being put in a mailbox
         self.observer = observer = current_observer()
-        self._on_sent = hook(observer, "sent")
-        self._on_delivered = hook(observer, "delivered")
-        self._on_timer_set = hook(observer, "timer_set")
-        self._on_timer_fired = hook(observer, "timer_fired")
-        self.on_timer_cancelled = hook(observer, "timer_cancelled")
-        self._on_random = hook(observer, "random")
-        self._on_journal = hook(observer, "journal")
-        self.on_fault = hook(observer, "fault")
-        self._on_dead_letter = hook(observer, "dead_letter")
+        (
+            self._on_sent,
+            self._on_delivered,
+            self._on_timer_set,
+            self._on_timer_fired,
+            self.on_timer_cancelled,
+            self._on_random,
+            self._on_journal,
+            self.on_fault,
+            self._on_dead_letter,
+        ) = hooks(observer)
         self._counts = None if observer is None else observer.delivery_counts
         self.sometimes_book = sometimes if sometimes is not None else SometimesBook()
         self.sometimes_named: set[str] = set()
