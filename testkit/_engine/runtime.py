@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 import pykka
-from greenlet import GreenletExit, getcurrent, greenlet  # type: ignore[import-untyped]
+from greenlet import GreenletExit, getcurrent  # type: ignore[import-untyped]
 from pykka import messages as pykka_messages
 from pykka._envelope import Envelope
 
@@ -63,6 +63,7 @@ from testkit._engine.test_body import (
     TestBody,
 )
 from testkit._engine.waits import Waiter, cycle_bug, find_cycle, stuck_bug
+from testkit._engine.workers import worker
 from testkit._errors import TestkitError
 from testkit._strategies import Strategy
 
@@ -682,10 +683,11 @@ class Runtime(Dispatcher):
         """Run `loop` on a scheduler greenlet and return its result (or raise its error)."""
         self._loop = loop
         self._driver = getcurrent()
-        self._glet = greenlet(self._scheduler_main, self._driver)
+        self._glet = worker(self._scheduler_main, parent=self._driver)
         self._scheduling = True
         try:
-            return self._glet.switch()
+            self._glet.switch()
+            return self._glet.take()  # the scheduler greenlet of the end: the loop's result
         finally:
             self._scheduling = False
 
@@ -700,7 +702,7 @@ class Runtime(Dispatcher):
         """The handler running on the scheduler's stack blocks: leave the stack to it and go
         on with the loop on a fresh greenlet (until then, handlers cost no switch)."""
         self._parked += 1
-        self._glet = greenlet(self._scheduler_main, self._driver)
+        self._glet = worker(self._scheduler_main, parent=self._driver)
         self._glet.switch()
 
     # ---- waiting handlers -------------------------------------------------------------------
