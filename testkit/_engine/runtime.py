@@ -823,7 +823,10 @@ class Runtime(Dispatcher):
         enabled = self.enabled
         sleeping = self.sleeping
         body = self.body
-        pick = self.strategy.pick
+        strategy = self.strategy
+        pick = strategy.pick
+        # the uniform choice (`Strategy.pick`), inlined: no call per step
+        rand = strategy._rand if strategy.__class__.pick is _UNIFORM_PICK else None
         single = not self._replaying  # one enabled operation needs no strategy
         record_op = self._trace_ops.append
         record_payload = self._trace_payloads.append
@@ -837,7 +840,12 @@ class Runtime(Dispatcher):
                 self._wake()
                 if not enabled:
                     return
-            op = enabled[0] if single and len(enabled) == 1 else pick(enabled, self.steps)
+            if single and len(enabled) == 1:
+                op = enabled[0]
+            elif rand is not None:
+                op = enabled[int(rand() * len(enabled))]
+            else:
+                op = pick(enabled, self.steps)
             self.steps += 1
             if op.__class__ is not Mailbox or op.waiter is not None or not op.started:
                 self._other_step(op)
@@ -886,8 +894,14 @@ class Runtime(Dispatcher):
                             and last[3] is moved
                         ):
                             last[4][0] += 1
-                        else:
-                            op.counted = _count(counts, actor, source, target, kind, moved)
+                        else:  # one count into the observer's `delivery_counts`
+                            key = (actor.__class__, id(source), id(target), kind, moved)
+                            entry = counts.get(key)
+                            if entry is None:
+                                entry = counts[key] = [1, source, target]
+                            else:
+                                entry[0] += 1
+                            op.counted = (source, target, kind, moved, entry)  # the same again
                     if on_delivered is not None:
                         on_delivered(self.steps - 1, op, envelope, before, after)
                 if envelope.reply_to is not None and response is not _NO_REPLY:
@@ -1122,27 +1136,9 @@ class Runtime(Dispatcher):
         self.enabled.clear()
 
 
+_UNIFORM_PICK = Strategy.pick
 _NO_REPLY: Any = object()  # the asker already got the handler's exception
 _PYKKA_LOG = logging.getLogger("pykka")  # what Pykka's own loop logs to
-
-
-def _count(
-    counts: dict[tuple[Any, ...], list[Any]],
-    actor: Any,
-    source: Any,
-    target: Any,
-    kind: type,
-    moved: bool,
-) -> tuple[Any, Any, type, bool, list[Any]]:
-    """Count one delivery into an observer's `delivery_counts`; what the actor remembers
-    so that the same count again costs no lookup."""
-    key = (actor.__class__, id(source), id(target), kind, moved)
-    entry = counts.get(key)
-    if entry is None:
-        entry = counts[key] = [1, source, target]
-    else:
-        entry[0] += 1
-    return source, target, kind, moved, entry
 
 
 def _nothing(*_: Any) -> None:
