@@ -82,7 +82,7 @@ class Entropy:
         self._op: Any = None
         self._at = -1
         self._rng = _NO_STREAM  # never drawn from: `_at` matches no step before the first
-        self._counts: Counter[Any] = Counter()
+        self._counts: Counter[Any] | None = None  # made at the first draw: most steps make none
         self._scanned = 0
         self._digest = 0
         self._in_step = 0  # draws from the current stream
@@ -102,6 +102,8 @@ class Entropy:
             return self._rng
         self._close()
         counts = self._counts
+        if counts is None:
+            counts = self._counts = Counter()
         if at > self._scanned:
             counts.update(ops[self._scanned : at])
             self._scanned = at

@@ -930,7 +930,9 @@ class Runtime(Dispatcher):
         """A step other than a delivery: the test function goes on, a timer fires, a parked
         handler resumes, or an actor starts."""
         if op.__class__ is TestBody:
-            self.trace.append((op, CONTINUE, None))
+            self._trace_ops.append(op)  # CompactTrace.append, inlined (as for a timer)
+            self._trace_payloads.append(CONTINUE)
+            self._trace_befores.append(NO_STATE)
             self.disable(op)
             op.resume()
         elif op.__class__ is TimerQueue:
@@ -1042,7 +1044,9 @@ class Runtime(Dispatcher):
                 "into the future keep a system busy forever; stop them when the work is done"
             )
             raise Abort(bound=True)
-        self.trace.append((timers, entry.message, None))
+        self._trace_ops.append(timers)  # CompactTrace.append, inlined: no Choice here
+        self._trace_payloads.append(entry.message)
+        self._trace_befores.append(NO_STATE)
         if entry.deadline > self.now:
             self.now = entry.deadline
             if self._set_clock is not None:

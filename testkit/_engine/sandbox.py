@@ -55,9 +55,13 @@ _REAL_TIME_MODULES = (
 )
 
 
+_perf_counter = time.perf_counter  # the real one (unless a freezer ran at import: see below)
+
+
 def wall_clock() -> float:
-    """Real elapsed-time seconds, even while time is frozen (freezegun ignores this module)."""
-    return time.perf_counter()
+    """Real elapsed-time seconds, even while time is frozen: the clock taken before the
+    sandbox's freezer patched `time` (freezegun ignores this module anyway)."""
+    return _perf_counter()
 
 
 def _caller() -> str:
