@@ -52,7 +52,8 @@ def numbers(line: str) -> list[float]:
 
 
 def skeleton(line: str) -> str:
-    return NUMBER.sub("#", line)
+    """The line without its numbers and its columns' padding: what two runs share."""
+    return " ".join(NUMBER.sub("#", line).split())
 
 
 def _text(value: float) -> str:
