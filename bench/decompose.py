@@ -17,7 +17,9 @@ How it is measured. Each tree runs in a fresh process per round (the baseline is
 iteration (`time.process_time` over a run of `--iterations`, after a warm-up run), which other
 processes' load disturbs less than wall time. The split comes from a second run of the same
 iterations under a sampler (`bench/_frame_sampler.c`, compiled here with the C compiler;
-CPython 3.11): a timer interrupts the thread every 100 µs and a C signal handler reads the
+CPython 3.11): a POSIX timer on the wall clock (CPU-clock timers tick too coarsely on some
+kernels) interrupts the thread every 100 µs, a tick that falls while another process has the
+CPU lands where the thread resumes, and a C signal handler reads the
 thread's innermost Python frame at that instant and charges the sample to the first frame
 outwards whose function belongs to a part, by the module that defined it (`failover_examples`
 and the workload: user; `fsm`; `pykka`; `testkit`, `greenlet`, `freezegun`: engine). The
@@ -26,7 +28,10 @@ small functions are not overcharged (cProfile's per-call cost is), and a sample 
 builtin is charged to the frame that called it, not shifted to the next function entered (as
 a Python-level signal handler would). The samples of all rounds are pooled into shares, which
 split the median CPU time. About 10,000 samples per CPU second: a share's standard error is
-under half a percentage point.
+under half a percentage point. The testkit frame at the bottom of every scheduler and test
+function greenlet (`testkit/_engine/workers.py`) charges to the engine what has no Python
+frame above it (a greenlet being made or switched); a tree without it counts those samples
+"outside the parts", left out of its shares.
 
 `--instructions` also counts instructions per iteration with valgrind's callgrind (the same
 runs, `--iterations-valgrind` of them, callgrind's counts zeroed after the warm-up and dumped
