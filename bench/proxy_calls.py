@@ -23,11 +23,9 @@ from typing import Any
 
 from _baseline import ROOT, export, run_probe
 
-PROBE = r"""
-import json, sys, time
+WORKLOAD = r"""
 from typing import Any
 import pykka
-import testkit
 
 @pykka.traversable
 class Ledger:
@@ -84,7 +82,17 @@ def workload(runtime: Any) -> None:
     for teller in tellers:
         teller.tell("serve")
         teller.tell("serve")
+"""
+"""Plain Pykka actors and the test function `workload` (Python source: `bench/decompose.py`
+runs it too)."""
 
+PROBE = (
+    r"""
+import json, sys, time
+import testkit
+"""
+    + WORKLOAD
+    + r"""
 iterations = int(sys.argv[1])
 testkit.explore(workload, iterations=5, max_steps=20_000, seed=2, watchdog=None)  # warm up
 started = time.process_time()
@@ -94,6 +102,7 @@ cpu = time.process_time() - started
 assert report.bug is None, report.bug
 print(json.dumps({"it_per_cpu_s": report.iterations / cpu, "steps": report.steps}))
 """
+)
 
 
 def main() -> None:

@@ -66,7 +66,6 @@ class StateMachine:
 
     def _sm_setup(self) -> None:
         """Create the bookkeeping; called by the concrete class's `__init__`."""
-        self._sm_log = logging.getLogger(f"{type(self).__module__}.{type(self).__qualname__}")
         self._sm_current: State | None = None
         self._sm_next: State | None = None
         self._sm_timeouts: dict[Any, float | None] = {}
@@ -84,6 +83,17 @@ class StateMachine:
         self._sm_terminated = False
         self._sm_live = False  # initialized and not terminated: events go to the handlers
         self._sm_tracing = False
+
+    @property
+    def _sm_log(self) -> logging.Logger:
+        """The logger named after this machine's class, looked up once per class (it is
+        the same object for every instance, and most never log)."""
+        cls = type(self)
+        log: logging.Logger | None = cls.__dict__.get("_sm_class_log")  # not a base's
+        if log is None:
+            log = logging.getLogger(f"{cls.__module__}.{cls.__qualname__}")
+            cls._sm_class_log = log  # type: ignore[attr-defined]
+        return log
 
     # ---- the DSL -----------------------------------------------------------------------
 

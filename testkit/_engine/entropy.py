@@ -56,6 +56,11 @@ class SeededRandom(random.Random):
         self.origin = origin
 
 
+_NO_STREAM = random.Random(0)
+"""What `Entropy` holds before its first stream: shared, since seeding a generator per
+iteration costs microseconds for one that is never drawn from."""
+
+
 class Entropy:
     """One iteration's source of the program's random values, keyed per actor step."""
 
@@ -76,8 +81,8 @@ class Entropy:
         self._key = abs(seed) * 2 + (seed < 0)
         self._op: Any = None
         self._at = -1
-        self._rng = random.Random(0)
-        self._counts: Counter[Any] = Counter()
+        self._rng = _NO_STREAM  # never drawn from: `_at` matches no step before the first
+        self._counts: Counter[Any] | None = None  # made at the first draw: most steps make none
         self._scanned = 0
         self._digest = 0
         self._in_step = 0  # draws from the current stream
@@ -97,6 +102,8 @@ class Entropy:
             return self._rng
         self._close()
         counts = self._counts
+        if counts is None:
+            counts = self._counts = Counter()
         if at > self._scanned:
             counts.update(ops[self._scanned : at])
             self._scanned = at

@@ -105,6 +105,37 @@ def hook(observer: Observer | None, name: str) -> Any:
     return getattr(observer, name)
 
 
+HOOKS = (
+    "sent",
+    "delivered",
+    "timer_set",
+    "timer_fired",
+    "timer_cancelled",
+    "random",
+    "journal",
+    "fault",
+    "dead_letter",
+)
+"""The events a runtime calls its observer for through `hooks`, in the order it returns them."""
+
+_NO_HOOKS: tuple[Any, ...] = (None,) * len(HOOKS)
+_overridden: dict[type, tuple[str, ...]] = {}  # observer class -> which of HOOKS it overrides
+
+
+def hooks(observer: Observer | None) -> tuple[Any, ...]:
+    """`hook(observer, name)` for each of `HOOKS`, in that order: what the observer's class
+    overrides is worked out once per class (every iteration's runtime asks again)."""
+    if observer is None:
+        return _NO_HOOKS
+    cls = type(observer)
+    names = _overridden.get(cls)
+    if names is None:
+        names = _overridden[cls] = tuple(n for n in HOOKS if hook(observer, n) is not None)
+    if not names:
+        return _NO_HOOKS
+    return tuple(getattr(observer, n) if n in names else None for n in HOOKS)
+
+
 def delivery_kind(message: Any) -> type:
     """The message type a delivery counts under: a timer's own message, not its wrapper."""
     kind: type = message.__class__

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 import pykka
-from greenlet import GreenletExit, getcurrent, greenlet  # type: ignore[import-untyped]
+from greenlet import GreenletExit, getcurrent  # type: ignore[import-untyped]
 from pykka import messages as pykka_messages
 from pykka._envelope import Envelope
 
@@ -49,7 +49,7 @@ from testkit._engine.journal import (
     PendingWrite,
 )
 from testkit._engine.observer import current as current_observer
-from testkit._engine.observer import delivery_kind, hook
+from testkit._engine.observer import delivery_kind, hooks
 from testkit._engine.operations import Mailbox, TimerEntry, TimerQueue
 from testkit._engine.payloads import CONTINUE, START, Choice, Wait, describe_message
 from testkit._engine.registry import unregister_all
@@ -63,6 +63,7 @@ from testkit._engine.test_body import (
     TestBody,
 )
 from testkit._engine.waits import Waiter, cycle_bug, find_cycle, stuck_bug
+from testkit._engine.workers import worker
 from testkit._errors import TestkitError
 from testkit._strategies import Strategy
 
@@ -188,15 +189,17 @@ class Runtime(Dispatcher):
         self._test: Callable[[Runtime], Any] = _nothing
         self._firing: Any = None  # the timer whose message is being put in a mailbox
         self.observer = observer = current_observer()
-        self._on_sent = hook(observer, "sent")
-        self._on_delivered = hook(observer, "delivered")
-        self._on_timer_set = hook(observer, "timer_set")
-        self._on_timer_fired = hook(observer, "timer_fired")
-        self.on_timer_cancelled = hook(observer, "timer_cancelled")
-        self._on_random = hook(observer, "random")
-        self._on_journal = hook(observer, "journal")
-        self.on_fault = hook(observer, "fault")
-        self._on_dead_letter = hook(observer, "dead_letter")
+        (
+            self._on_sent,
+            self._on_delivered,
+            self._on_timer_set,
+            self._on_timer_fired,
+            self.on_timer_cancelled,
+            self._on_random,
+            self._on_journal,
+            self.on_fault,
+            self._on_dead_letter,
+        ) = hooks(observer)
         self._counts = None if observer is None else observer.delivery_counts
         self.sometimes_book = sometimes if sometimes is not None else SometimesBook()
         self.sometimes_named: set[str] = set()
@@ -680,10 +683,11 @@ class Runtime(Dispatcher):
         """Run `loop` on a scheduler greenlet and return its result (or raise its error)."""
         self._loop = loop
         self._driver = getcurrent()
-        self._glet = greenlet(self._scheduler_main, self._driver)
+        self._glet = worker(self._scheduler_main, parent=self._driver)
         self._scheduling = True
         try:
-            return self._glet.switch()
+            self._glet.switch()
+            return self._glet.take()  # the scheduler greenlet of the end: the loop's result
         finally:
             self._scheduling = False
 
@@ -698,7 +702,7 @@ class Runtime(Dispatcher):
         """The handler running on the scheduler's stack blocks: leave the stack to it and go
         on with the loop on a fresh greenlet (until then, handlers cost no switch)."""
         self._parked += 1
-        self._glet = greenlet(self._scheduler_main, self._driver)
+        self._glet = worker(self._scheduler_main, parent=self._driver)
         self._glet.switch()
 
     # ---- waiting handlers -------------------------------------------------------------------
@@ -819,7 +823,10 @@ class Runtime(Dispatcher):
         enabled = self.enabled
         sleeping = self.sleeping
         body = self.body
-        pick = self.strategy.pick
+        strategy = self.strategy
+        pick = strategy.pick
+        # the uniform choice (`Strategy.pick`), inlined: no call per step
+        rand = strategy._rand if strategy.__class__.pick is _UNIFORM_PICK else None
         single = not self._replaying  # one enabled operation needs no strategy
         record_op = self._trace_ops.append
         record_payload = self._trace_payloads.append
@@ -833,7 +840,12 @@ class Runtime(Dispatcher):
                 self._wake()
                 if not enabled:
                     return
-            op = enabled[0] if single and len(enabled) == 1 else pick(enabled, self.steps)
+            if single and len(enabled) == 1:
+                op = enabled[0]
+            elif rand is not None:
+                op = enabled[int(rand() * len(enabled))]
+            else:
+                op = pick(enabled, self.steps)
             self.steps += 1
             if op.__class__ is not Mailbox or op.waiter is not None or not op.started:
                 self._other_step(op)
@@ -882,8 +894,14 @@ class Runtime(Dispatcher):
                             and last[3] is moved
                         ):
                             last[4][0] += 1
-                        else:
-                            op.counted = _count(counts, actor, source, target, kind, moved)
+                        else:  # one count into the observer's `delivery_counts`
+                            key = (actor.__class__, id(source), id(target), kind, moved)
+                            entry = counts.get(key)
+                            if entry is None:
+                                entry = counts[key] = [1, source, target]
+                            else:
+                                entry[0] += 1
+                            op.counted = (source, target, kind, moved, entry)  # the same again
                     if on_delivered is not None:
                         on_delivered(self.steps - 1, op, envelope, before, after)
                 if envelope.reply_to is not None and response is not _NO_REPLY:
@@ -912,7 +930,9 @@ class Runtime(Dispatcher):
         """A step other than a delivery: the test function goes on, a timer fires, a parked
         handler resumes, or an actor starts."""
         if op.__class__ is TestBody:
-            self.trace.append((op, CONTINUE, None))
+            self._trace_ops.append(op)  # CompactTrace.append, inlined (as for a timer)
+            self._trace_payloads.append(CONTINUE)
+            self._trace_befores.append(NO_STATE)
             self.disable(op)
             op.resume()
         elif op.__class__ is TimerQueue:
@@ -1024,7 +1044,9 @@ class Runtime(Dispatcher):
                 "into the future keep a system busy forever; stop them when the work is done"
             )
             raise Abort(bound=True)
-        self.trace.append((timers, entry.message, None))
+        self._trace_ops.append(timers)  # CompactTrace.append, inlined: no Choice here
+        self._trace_payloads.append(entry.message)
+        self._trace_befores.append(NO_STATE)
         if entry.deadline > self.now:
             self.now = entry.deadline
             if self._set_clock is not None:
@@ -1118,27 +1140,9 @@ class Runtime(Dispatcher):
         self.enabled.clear()
 
 
+_UNIFORM_PICK = Strategy.pick
 _NO_REPLY: Any = object()  # the asker already got the handler's exception
 _PYKKA_LOG = logging.getLogger("pykka")  # what Pykka's own loop logs to
-
-
-def _count(
-    counts: dict[tuple[Any, ...], list[Any]],
-    actor: Any,
-    source: Any,
-    target: Any,
-    kind: type,
-    moved: bool,
-) -> tuple[Any, Any, type, bool, list[Any]]:
-    """Count one delivery into an observer's `delivery_counts`; what the actor remembers
-    so that the same count again costs no lookup."""
-    key = (actor.__class__, id(source), id(target), kind, moved)
-    entry = counts.get(key)
-    if entry is None:
-        entry = counts[key] = [1, source, target]
-    else:
-        entry[0] += 1
-    return source, target, kind, moved, entry
 
 
 def _nothing(*_: Any) -> None:

@@ -36,6 +36,9 @@ EPOCH = datetime.datetime(2026, 1, 1, 0, 0, 0)
 """Virtual time zero of every iteration (naive, UTC)."""
 
 
+_MOMENTS_KEPT = 4096
+"""How many virtual instants `Sandbox.set_clock` keeps made (datetimes are immutable)."""
+
 _REAL_TIME_MODULES = (
     "testkit._engine.sandbox",
     "testkit._engine.watchdog",
@@ -52,9 +55,13 @@ _REAL_TIME_MODULES = (
 )
 
 
+_perf_counter = time.perf_counter  # the real one (unless a freezer ran at import: see below)
+
+
 def wall_clock() -> float:
-    """Real elapsed-time seconds, even while time is frozen (freezegun ignores this module)."""
-    return time.perf_counter()
+    """Real elapsed-time seconds, even while time is frozen: the clock taken before the
+    sandbox's freezer patched `time` (freezegun ignores this module anyway)."""
+    return _perf_counter()
 
 
 def _caller() -> str:
@@ -157,6 +164,7 @@ class Sandbox:
         self._urns = _Urns()
         self._cached_proxies = False
         self._sources: Sources | None = None
+        self._moments: dict[float, datetime.datetime] = {}  # virtual seconds -> the clock's
 
     def __enter__(self) -> Sandbox:
         try:
@@ -210,7 +218,12 @@ class Sandbox:
     def set_clock(self, seconds: float) -> None:
         """Move virtual time to `seconds` after EPOCH (what freezegun's `move_to` does to a
         naive datetime, without its parsing: the clock moves at every timer that fires)."""
-        self._factory.time_to_freeze = EPOCH + datetime.timedelta(seconds=seconds)
+        moment = self._moments.get(seconds)
+        if moment is None:  # the same few timer deadlines come back in every iteration
+            if len(self._moments) >= _MOMENTS_KEPT:
+                self._moments.clear()
+            moment = self._moments[seconds] = EPOCH + datetime.timedelta(seconds=seconds)
+        self._factory.time_to_freeze = moment
 
     def __exit__(
         self,

@@ -13,7 +13,9 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from greenlet import getcurrent, greenlet  # type: ignore[import-untyped]
+from greenlet import getcurrent  # type: ignore[import-untyped]
+
+from testkit._engine.workers import worker
 
 if TYPE_CHECKING:
     from testkit._engine.runtime import Runtime
@@ -94,8 +96,8 @@ class TestBody:
         self.started = True
         self.thread_ident = threading.get_ident()
         self._scheduler = getcurrent()
-        self._glet = greenlet(self._main)
-        self._switch_in(test)
+        self._glet = worker(self._main, test)
+        self._switch_in()
 
     def resume(self) -> None:
         """Let the test function run until it pauses again (or ends)."""

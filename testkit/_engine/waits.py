@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from testkit._engine.bug import Bug, actor_text
+from testkit._engine.payloads import request_text
 
 
 class Waiter:
@@ -56,8 +57,6 @@ def owner_id(future: Any) -> str:
 
 def request_of(future: Any) -> str:
     """What the wait on `future` is for: `ask:Foo`, `call:play`, `Event.wait`, `sleep`, `get`."""
-    from testkit._engine.payloads import request_text
-
     text: str | None = getattr(future, "wait_text", None)  # a journal write: `write:3`
     if text is not None:
         return text
