@@ -29,7 +29,7 @@ builtin is charged to the frame that called it, not shifted to the next function
 a Python-level signal handler would). The samples of all rounds are pooled into shares, which
 split the median CPU time. About 10,000 samples per CPU second: a share's standard error is
 under half a percentage point. The testkit frame at the bottom of every scheduler and test
-function greenlet (`testkit/_engine/workers.py`) charges to the engine what has no Python
+function greenlet (`testkit/_engine/greenlet_pool.py`) charges to the engine what has no Python
 frame above it (a greenlet being made or switched); a tree without it counts those samples
 "outside the parts", left out of its shares.
 

@@ -40,6 +40,7 @@ from testkit._engine.enabled import EnabledSet
 from testkit._engine.entropy import Entropy
 from testkit._engine.faults import FaultInjector, Faults, IterationFacts, RestartOp
 from testkit._engine.future import DeterministicFuture, blocking_error
+from testkit._engine.greenlet_pool import worker
 from testkit._engine.interrupts import Hung
 from testkit._engine.journal import (
     JournalBook,
@@ -63,7 +64,6 @@ from testkit._engine.test_body import (
     TestBody,
 )
 from testkit._engine.waits import Waiter, cycle_bug, find_cycle, stuck_bug
-from testkit._engine.workers import worker
 from testkit._errors import TestkitError
 from testkit._strategies import Strategy
 

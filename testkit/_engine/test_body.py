@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from greenlet import getcurrent  # type: ignore[import-untyped]
 
-from testkit._engine.workers import worker
+from testkit._engine.greenlet_pool import worker
 
 if TYPE_CHECKING:
     from testkit._engine.runtime import Runtime
