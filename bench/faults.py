@@ -36,6 +36,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # for bench.bugs
+
 import testkit
 from bench.bugs import double_charge, lost_ack_write, split_leader
 from failover_examples import coffee_machine, drinks_robot
