@@ -487,3 +487,26 @@ def test_a_strict_fault_that_never_fired_fails_its_test(pytester: pytest.Pyteste
         ["*testkit: the exploration is not green: declared fault 'drop' never fired in 3*"]
     )
     assert "INTERNALERROR" not in text_of(result)
+
+
+def test_a_bug_of_declared_faults_replays_with_them(pytester: pytest.Pytester) -> None:
+    # the run that shows pytest's own report of the bug replays the trace's faults too
+    pytester.makepyfile(
+        app=ECHO,
+        test_lossy="""
+        import pytest, testkit
+        from app import Echo
+
+        @pytest.mark.testkit(faults=testkit.Faults(drop=["Echo"], budget=1))
+        def test_every_tell_arrives():
+            ref = Echo.start()
+            for n in range(3):
+                ref.tell(n)
+            assert ref.ask("last") == "last"
+            ref.stop()
+        """,
+    )
+    result = pytester.runpytest(*PLUGIN, "--testkit-explore", "20", "--testkit-seed", "1")
+    result.assert_outcomes(failed=1)
+    text = text_of(result)
+    assert " fault drop " in text and "did not reproduce" not in text, text

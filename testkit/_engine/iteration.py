@@ -20,6 +20,7 @@ from testkit._engine.faults import FaultPayload, Faults
 from testkit._engine.journal import JournalPayload
 from testkit._engine.operations import TimerQueue
 from testkit._engine.payloads import Choice, Wait, describe_message
+from testkit._engine.replaying import faults_of
 from testkit._engine.runtime import Runtime, users_failure
 from testkit._engine.sandbox import Sandbox
 from testkit._engine.sometimes import SometimesBook
@@ -44,6 +45,31 @@ def delay_rng(seed: int, iteration: int) -> random.Random:
     the iteration's seed, from which the program's own random draws come (`Entropy`)."""
     origin = iteration_seed(seed, iteration)
     return SeededRandom(origin ^ 0x5DEECE66D, origin)
+
+
+def run_like(
+    test: TestFunction,
+    strategy: Strategy,
+    trace: Trace,
+    sandbox: Sandbox,
+    max_steps: int | None = None,
+    timer_delay: int | None = None,
+) -> tuple[Runtime, Bug | None]:
+    """`run_once` as a replay of `trace`'s iteration, `strategy` deciding: its liveness
+    threshold, its timer delays and declared faults, its `max_steps` and `timer_delay` unless
+    given (the shrinker tries shorter bounds and no delays). Every replay, strict or lenient,
+    runs through here, so none leaves out a setting the trace carries."""
+    return run_once(
+        test,
+        strategy,
+        trace.max_steps if max_steps is None else max_steps,
+        trace.liveness_threshold,
+        sandbox,
+        trace.timer_delay if timer_delay is None else timer_delay,
+        delay_rng(trace.seed, trace.iteration - 1),
+        replaying=True,
+        faults=faults_of(trace),
+    )
 
 
 def run_once(

@@ -36,12 +36,12 @@ from pykka import messages as pykka_messages
 from fsm._actor import _StateTimeoutFired, _TimerFired
 from testkit._engine.bug import Bug, state_text
 from testkit._engine.faults import RestartOp
-from testkit._engine.iteration import build_steps, delay_rng, run_once
+from testkit._engine.iteration import build_steps, run_like
 from testkit._engine.journal import JournalOp
 from testkit._engine.observer import Observer, installed
 from testkit._engine.operations import Mailbox, TimerQueue
 from testkit._engine.payloads import Choice, Wait
-from testkit._engine.replaying import ReplayStrategy, faults_of
+from testkit._engine.replaying import ReplayStrategy
 from testkit._engine.runtime import Runtime
 from testkit._engine.sandbox import Sandbox
 from testkit._engine.test_body import TestBody
@@ -542,17 +542,7 @@ def _causal_replay(
     strategy.begin(0, random.Random(0), trace.max_steps)
     try:
         with installed(graph):
-            runtime, bug = run_once(
-                test,
-                strategy,
-                trace.max_steps,
-                trace.liveness_threshold,
-                sandbox,
-                trace.timer_delay,
-                delay_rng(trace.seed, trace.iteration - 1),
-                replaying=True,
-                faults=faults_of(trace),
-            )
+            runtime, bug = run_like(test, strategy, trace, sandbox)
     finally:
         _untrack(graph)
     graph.finish(runtime)

@@ -18,8 +18,8 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from testkit._engine.bug import Bug
-from testkit._engine.iteration import build_steps, delay_rng, run_once
-from testkit._engine.replaying import faults_of, op_label
+from testkit._engine.iteration import build_steps, run_like
+from testkit._engine.replaying import op_label
 from testkit._engine.sandbox import Sandbox, wall_clock
 from testkit._engine.test_function import TestFunction
 from testkit._engine.trace import Step, Trace
@@ -235,17 +235,7 @@ def lenient_run(
     )
     strategy.begin(0, random.Random(0), trace.max_steps)
     try:
-        runtime, bug = run_once(
-            test,
-            strategy,
-            trace.max_steps,
-            trace.liveness_threshold,
-            sandbox,
-            trace.timer_delay,
-            delay_rng(trace.seed, trace.iteration - 1),
-            replaying=True,
-            faults=faults_of(trace),
-        )
+        runtime, bug = run_like(test, strategy, trace, sandbox)
     except TestkitError:
         return None
     return Outcome(build_steps(runtime.trace), bug, runtime.bound_reached)

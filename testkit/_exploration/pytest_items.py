@@ -25,7 +25,7 @@ from typing import Any, Literal
 import pytest
 
 from testkit._engine.bug import Abort, Bug
-from testkit._engine.iteration import delay_rng, finish_bug, run_once
+from testkit._engine.iteration import finish_bug, run_like
 from testkit._engine.replaying import ReplayStrategy
 from testkit._engine.runtime import Runtime
 from testkit._engine.sandbox import Sandbox, wall_clock
@@ -277,16 +277,7 @@ def run_on_trace(
     strategy = ReplayStrategy(trace, False)
     with Sandbox(watchdog) as sandbox:
         strategy.begin(0, random.Random(0), trace.max_steps)
-        runtime, bug = run_once(
-            run,
-            strategy,
-            trace.max_steps,
-            trace.liveness_threshold,
-            sandbox,
-            trace.timer_delay,
-            delay_rng(trace.seed, trace.iteration - 1),
-            replaying=True,
-        )
+        runtime, bug = run_like(run, strategy, trace, sandbox)
     if bug is None:
         return None
     if runtime.steps < len(trace.steps):

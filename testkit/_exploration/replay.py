@@ -6,8 +6,8 @@ import random
 from pathlib import Path
 
 from testkit._engine.interrupts import interruptible
-from testkit._engine.iteration import delay_rng, finish_bug, run_once
-from testkit._engine.replaying import ReplayStrategy, checked_trace, faults_of, likely_cause
+from testkit._engine.iteration import finish_bug, run_like
+from testkit._engine.replaying import ReplayStrategy, checked_trace, likely_cause
 from testkit._engine.sandbox import Sandbox, wall_clock
 from testkit._engine.test_function import TestFunction, check_test, test_name
 from testkit._engine.trace import Trace
@@ -37,21 +37,11 @@ def replay(
     loaded = checked_trace(test, trace, "replay")
     strategy = ReplayStrategy(loaded, log_steps)
     report = Report(loaded.test or test_name(test), strategy.name, loaded.seed, loaded.max_steps)
-    index = loaded.iteration - 1  # the explorer's 0-based index seeds the timer delays
+    index = loaded.iteration - 1  # the explorer's 0-based index
     with interruptible(), Sandbox(limit) as sandbox:
         started = wall_clock()  # the run, not freezegun's one-off start
         strategy.begin(0, random.Random(0), loaded.max_steps)
-        runtime, bug = run_once(
-            test,
-            strategy,
-            loaded.max_steps,
-            loaded.liveness_threshold,
-            sandbox,
-            loaded.timer_delay,
-            delay_rng(loaded.seed, index),
-            replaying=True,
-            faults=faults_of(loaded),
-        )
+        runtime, bug = run_like(test, strategy, loaded, sandbox)
     report.iterations = report.schedules = 1
     report.steps = runtime.steps
     report.bound_reached = int(runtime.bound_reached)

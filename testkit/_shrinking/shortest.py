@@ -14,8 +14,7 @@ from dataclasses import dataclass, replace
 
 from testkit._engine.bug import Bug
 from testkit._engine.interrupts import interruptible
-from testkit._engine.iteration import build_steps, delay_rng, run_once
-from testkit._engine.replaying import faults_of
+from testkit._engine.iteration import build_steps, run_like
 from testkit._engine.sandbox import Sandbox, wall_clock
 from testkit._engine.test_function import TestFunction
 from testkit._engine.trace import Trace
@@ -96,17 +95,7 @@ class _Search:
                 return failed
             self.runs += 1
             try:
-                runtime, bug = run_once(
-                    self.test,
-                    strategy,
-                    bound,
-                    trace.liveness_threshold,
-                    self.sandbox,
-                    0,
-                    delay_rng(trace.seed, trace.iteration - 1),
-                    replaying=True,
-                    faults=faults_of(trace),
-                )
+                runtime, bug = run_like(self.test, strategy, trace, self.sandbox, bound, 0)
             except TestkitError:  # misuse on this schedule: not the bug
                 bug = None
             strategy.prune()

@@ -11,8 +11,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
 from testkit._engine.bug import Bug
-from testkit._engine.iteration import build_steps, delay_rng, run_once
-from testkit._engine.replaying import ReplayStrategy, faults_of
+from testkit._engine.iteration import build_steps, run_like
+from testkit._engine.replaying import ReplayStrategy
 from testkit._engine.runtime import Runtime
 from testkit._engine.sandbox import Sandbox, wall_clock
 from testkit._engine.test_function import TestFunction
@@ -75,17 +75,7 @@ def strict_run(test: TestFunction, trace: Trace, sandbox: Sandbox) -> tuple[Runt
     """Replay `trace` exactly (`ReplayDivergence` where the program differs)."""
     strategy = ReplayStrategy(trace, False)
     strategy.begin(0, random.Random(0), trace.max_steps)
-    return run_once(
-        test,
-        strategy,
-        trace.max_steps,
-        trace.liveness_threshold,
-        sandbox,
-        trace.timer_delay,
-        delay_rng(trace.seed, trace.iteration - 1),
-        replaying=True,
-        faults=faults_of(trace),
-    )
+    return run_like(test, strategy, trace, sandbox)
 
 
 class Shrinker:
@@ -158,17 +148,7 @@ class Shrinker:
         strategy = LenientStrategy(units, self.trace.fair, self.trace.strategy)
         strategy.begin(0, random.Random(0), limit)
         try:
-            runtime, bug = run_once(
-                self.test,
-                strategy,
-                limit,
-                self.trace.liveness_threshold,
-                self.sandbox,
-                delay,
-                delay_rng(self.trace.seed, self.trace.iteration - 1),
-                replaying=True,
-                faults=faults_of(self.trace),
-            )
+            runtime, bug = run_like(self.test, strategy, self.trace, self.sandbox, limit, delay)
         except TestkitError:  # misuse on this schedule (or a hang): not a candidate
             return None
         if bug is None or not same_bug(self.target, bug):
