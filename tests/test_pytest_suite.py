@@ -510,3 +510,26 @@ def test_a_bug_of_declared_faults_replays_with_them(pytester: pytest.Pytester) -
     result.assert_outcomes(failed=1)
     text = text_of(result)
     assert " fault drop " in text and "did not reproduce" not in text, text
+
+
+def test_a_replay_that_draws_other_random_values_says_so(pytester: pytest.Pytester) -> None:
+    # --testkit-replay checks the trace's '# entropy:' as testkit.replay does
+    pytester.makepyfile(
+        app=APP.replace(
+            "        n = self.counter", "        random.random()\n        n = self.counter"
+        ).replace("import pykka", "import random\nimport pykka"),
+        test_race=RACE,
+    )
+    first = pytester.runpytest(*PLUGIN, "--testkit-explore", "10", "--testkit-seed", "4")
+    first.assert_outcomes(failed=1)
+    (trace,) = re.findall(r"^trace: (\S+)", text_of(first), re.M)
+    path = pytester.path / trace
+    text = path.read_text()
+    (draws, digest) = re.findall(r"^# entropy: (\d+) ([0-9a-f]{8})$", text, re.M)[0]
+    assert int(draws) >= 2  # both adders drew
+    path.write_text(text.replace(f"{draws} {digest}", f"{draws} {int(digest, 16) ^ 1:08x}"))
+    replayed = pytester.runpytest(
+        *PLUGIN, "test_race.py::test_lost_update", "--testkit-replay", trace
+    )
+    replayed.assert_outcomes(failed=1)
+    assert "drew other random values" in text_of(replayed), text_of(replayed)

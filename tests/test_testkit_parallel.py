@@ -139,8 +139,10 @@ def test_time_budget_stops_the_workers() -> None:
         workers=2,
         time_budget=2.0,
     )
-    assert report.timed_out and 0 < report.iterations < 10**8
-    assert report.bug is None and report.elapsed < 60  # stopped, not ran to the end
+    # stopped, not run to the end; a machine loaded enough to keep both workers starting for
+    # the whole budget finishes no iteration, and that is a fair report of it too
+    assert report.timed_out and report.iterations < 10**8
+    assert report.bug is None and report.elapsed < 60
 
 
 def test_misuse_inside_a_worker_is_the_same_error(spread_at_once: None) -> None:

@@ -20,14 +20,14 @@ from testkit._engine.faults import FaultPayload, Faults
 from testkit._engine.journal import JournalPayload
 from testkit._engine.operations import TimerQueue
 from testkit._engine.payloads import Choice, Wait, describe_message
-from testkit._engine.replaying import faults_of
+from testkit._engine.replaying import faults_of, likely_cause
 from testkit._engine.runtime import Runtime, users_failure
 from testkit._engine.sandbox import Sandbox
 from testkit._engine.sometimes import SometimesBook
 from testkit._engine.test_function import TestFunction
 from testkit._engine.trace import Step, Trace
 from testkit._engine.watchdog import Hung
-from testkit._errors import QuiescentWait, TestkitError
+from testkit._errors import QuiescentWait, ReplayDivergence, TestkitError
 from testkit._strategies import Strategy
 
 DEFAULT_TIMER_DELAY = 20
@@ -199,6 +199,45 @@ def finish_bug(
             entries = get_log()
             if entries:
                 bug.logs[mailbox.id] = [repr(entry) for entry in entries]
+
+
+def finish_replayed(
+    bug: Bug, runtime: Runtime, trace: Trace, *, test: str | None = None, check: bool = True
+) -> Bug:
+    """`finish_bug` for a bug met on the schedule of `trace` (a replay, a shrinker's candidate):
+    the new trace keeps the recorded strategy, seed, iteration and threshold, and names `test`
+    (by default the recorded name). With `check`, a replay that met the bug before the end of
+    the recorded steps, or drew other random values, raises `ReplayDivergence` instead."""
+    if check:
+        if runtime.steps < len(trace.steps):
+            raise ReplayDivergence(
+                runtime.steps,
+                f"{len(trace.steps)} steps before the bug",
+                f"the bug: {bug.headline()}",
+            )
+        drawn = runtime.entropy.summary()
+        if trace.entropy and drawn != trace.entropy:
+            raise ReplayDivergence(
+                runtime.steps,
+                f"'# entropy: {trace.entropy}' (draws, digest of which steps drew)",
+                f"'{drawn or '0 draws'}'",
+                "Every step went as recorded, but the program drew other random values (random, "
+                "uuid4, os.urandom, secrets) from other steps or another number of times. "
+                + likely_cause(trace.hash_seed),
+            )
+    recorded = Strategy()
+    recorded.name = trace.strategy
+    recorded.fair = trace.fair
+    finish_bug(
+        bug,
+        runtime,
+        recorded,
+        trace.test if test is None else test,
+        trace.seed,
+        trace.iteration - 1,
+        trace.liveness_threshold,
+    )
+    return bug
 
 
 def trace_of(

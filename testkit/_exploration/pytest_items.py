@@ -25,14 +25,14 @@ from typing import Any, Literal
 import pytest
 
 from testkit._engine.bug import Abort, Bug
-from testkit._engine.iteration import finish_bug, run_like
+from testkit._engine.iteration import finish_replayed, run_like
 from testkit._engine.replaying import ReplayStrategy
 from testkit._engine.runtime import Runtime
 from testkit._engine.sandbox import Sandbox, wall_clock
 from testkit._engine.test_body import CONTROLLED_THREADS, Cancelled
 from testkit._engine.trace import Trace
 from testkit._engine.watchdog import DEFAULT_WATCHDOG, Hung, user_frame
-from testkit._errors import ReplayDivergence, TestkitError
+from testkit._errors import TestkitError
 
 Phase = Literal["setup", "call", "teardown"]
 
@@ -280,21 +280,7 @@ def run_on_trace(
         runtime, bug = run_like(run, strategy, trace, sandbox)
     if bug is None:
         return None
-    if runtime.steps < len(trace.steps):
-        raise ReplayDivergence(
-            runtime.steps, f"{len(trace.steps)} steps before the bug", f"the bug: {bug.headline()}"
-        )
-    finish_bug(
-        bug,
-        runtime,
-        strategy,
-        trace.test,
-        trace.seed,
-        trace.iteration - 1,
-        trace.liveness_threshold,
-    )
-    bug.trace.strategy = trace.strategy
-    return bug
+    return finish_replayed(bug, runtime, trace)
 
 
 def load_trace(path: str | Path) -> Trace:

@@ -6,13 +6,13 @@ import random
 from pathlib import Path
 
 from testkit._engine.interrupts import interruptible
-from testkit._engine.iteration import finish_bug, run_like
-from testkit._engine.replaying import ReplayStrategy, checked_trace, likely_cause
+from testkit._engine.iteration import finish_replayed, run_like
+from testkit._engine.replaying import ReplayStrategy, checked_trace
 from testkit._engine.sandbox import Sandbox, wall_clock
 from testkit._engine.test_function import TestFunction, check_test, test_name
 from testkit._engine.trace import Trace
 from testkit._engine.watchdog import DEFAULT_WATCHDOG, check_watchdog
-from testkit._errors import ReplayDivergence, TestkitError
+from testkit._errors import TestkitError
 from testkit._reporting.report import Report
 
 
@@ -37,7 +37,6 @@ def replay(
     loaded = checked_trace(test, trace, "replay")
     strategy = ReplayStrategy(loaded, log_steps)
     report = Report(loaded.test or test_name(test), strategy.name, loaded.seed, loaded.max_steps)
-    index = loaded.iteration - 1  # the explorer's 0-based index
     with interruptible(), Sandbox(limit) as sandbox:
         started = wall_clock()  # the run, not freezegun's one-off start
         strategy.begin(0, random.Random(0), loaded.max_steps)
@@ -54,22 +53,7 @@ def replay(
         )
         expected = loaded.bug or "a bug"
         raise TestkitError(f"the trace {end} but no bug happened; expected: {expected}")
-    if runtime.steps < len(loaded.steps):
-        raise ReplayDivergence(
-            runtime.steps, f"{len(loaded.steps)} steps before the bug", f"the bug: {bug.headline()}"
-        )
-    drawn = runtime.entropy.summary()
-    if loaded.entropy and drawn != loaded.entropy:
-        raise ReplayDivergence(
-            runtime.steps,
-            f"'# entropy: {loaded.entropy}' (draws, digest of which steps drew)",
-            f"'{drawn or '0 draws'}'",
-            "Every step went as recorded, but the program drew other random values (random, "
-            "uuid4, os.urandom, secrets) from other steps or another number of times. "
-            + likely_cause(loaded.hash_seed),
-        )
+    finish_replayed(bug, runtime, loaded, test=report.test)
     report.buggy_iterations = 1
-    finish_bug(bug, runtime, strategy, report.test, loaded.seed, index, loaded.liveness_threshold)
-    bug.trace.strategy = loaded.strategy
     report.bugs.append(bug)
     return report

@@ -10,7 +10,7 @@ from typing import Any
 
 from testkit._engine.bug import Bug
 from testkit._engine.interrupts import interruptible
-from testkit._engine.iteration import finish_bug
+from testkit._engine.iteration import finish_replayed
 from testkit._engine.observer import Observer, installed
 from testkit._engine.runtime import Runtime
 from testkit._engine.sandbox import Sandbox, wall_clock
@@ -19,7 +19,6 @@ from testkit._engine.trace import Step, Trace
 from testkit._errors import TestkitError
 from testkit._shrinking.passes import run_passes
 from testkit._shrinking.shrinker import Shrinker, strict_run
-from testkit._strategies import Strategy
 
 
 @dataclass
@@ -130,18 +129,7 @@ def story_notes(
 
 def _finished(bug: Bug, runtime: Runtime, trace: Trace) -> Bug:
     """`bug` with its trace, events and logs, as `explore` reports a bug."""
-    strategy = Strategy()
-    strategy.name = trace.strategy
-    strategy.fair = trace.fair
-    finish_bug(
-        bug,
-        runtime,
-        strategy,
-        trace.test,
-        trace.seed,
-        trace.iteration - 1,
-        trace.liveness_threshold,
-    )
+    finish_replayed(bug, runtime, trace, check=False)
     bug.trace.versions = trace.versions
     return bug
 
