@@ -533,3 +533,103 @@ def test_a_replay_that_draws_other_random_values_says_so(pytester: pytest.Pytest
     )
     replayed.assert_outcomes(failed=1)
     assert "drew other random values" in text_of(replayed), text_of(replayed)
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # the thread's
+def test_a_foreign_threads_message_in_a_unittest_case_is_the_misuse_not_an_internal_error(
+    pytester: pytest.Pytester,
+) -> None:
+    # unittest catches the tester's unwinding and runs tearDown, whose stop_all met the
+    # cancelled test body: pytest showed that next phase's leftover as an INTERNALERROR
+    pytester.makepyfile(
+        test_foreign="""
+        import _thread, unittest
+        import pykka
+
+        class Listener(pykka.ThreadingActor):
+            def on_receive(self, message):
+                pass
+
+        class Player(pykka.ThreadingActor):
+            def __init__(self, listener):
+                super().__init__()
+                self.listener = listener
+
+            def play_and_wait(self):  # as a media library's streaming thread calls back
+                done = _thread.allocate_lock()
+                done.acquire()
+
+                def streaming():
+                    try:
+                        self.listener.tell("end of stream")
+                    finally:
+                        done.release()
+
+                _thread.start_new_thread(streaming, ())
+                while done.locked():
+                    pass
+
+        class PlayerTest(unittest.TestCase):
+            def setUp(self):
+                self.player = Player.start(Listener.start()).proxy()
+
+            def tearDown(self):
+                pykka.ActorRegistry.stop_all()
+
+            def test_play(self):
+                self.player.play_and_wait().get()
+
+        def test_after():
+            pass
+        """
+    )
+    result = pytester.runpytest(*PLUGIN, "--testkit-explore", "3", "--testkit-seed", "1")
+    text = text_of(result)
+    assert "INTERNALERROR" not in text, text
+    result.assert_outcomes(failed=1, passed=1)
+    assert "could not run this test under the deterministic tester" in text
+    assert "which the tester does not control, sent 'end of stream'" in text
+
+
+def test_a_thread_start_the_program_catches_is_still_the_misuse(pytester: pytest.Pytester) -> None:
+    # asyncio logs what a callback raises, the tester's refusal too: the test then timed out
+    # and the timeout was reported as a bug of the program, with a trace to replay
+    pytester.makepyfile(
+        test_executor="""
+        import asyncio, socket
+        import pykka
+
+        class Greeter(pykka.ThreadingActor):
+            def on_receive(self, message):
+                return "hello"
+
+        def test_lookup_in_executor():
+            ref = Greeter.start()
+            try:
+                async def main():
+                    loop = asyncio.get_running_loop()
+                    done = loop.create_future()
+
+                    def lookup():
+                        future = loop.run_in_executor(None, socket.gethostname)
+                        future.add_done_callback(lambda f: done.set_result(f.result()))
+
+                    loop.call_soon(lookup)
+                    return await asyncio.wait_for(done, timeout=1)
+
+                loop = asyncio.new_event_loop()
+                try:
+                    assert loop.run_until_complete(main())
+                finally:
+                    loop.close()
+                assert ref.ask("hi") == "hello"
+            finally:
+                ref.stop()
+        """
+    )
+    result = pytester.runpytest(*PLUGIN, "--testkit-explore", "3", "--testkit-seed", "1")
+    result.assert_outcomes(failed=1)
+    text = text_of(result)
+    assert "could not run this test under the deterministic tester" in text, text
+    assert "the test started thread 'asyncio_0'" in text
+    assert "testkit-traces" not in text and "BUG" not in text

@@ -6,6 +6,7 @@ or a green run that tested nothing.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -248,6 +249,23 @@ def test_a_thread_the_tester_does_not_control_is_named() -> None:
     with pytest.raises(testkit.TestkitError, match="thread 'rogue', which the tester does not"):
         explore(tell_from_a_thread, iterations=1, seed=1)
     assert len(errors) == 1  # the thread itself got the error too
+
+
+def test_a_thread_start_a_handler_catches_is_still_the_misuse() -> None:
+    # the refusal is an Abort (a BaseException); a handler that swallows it must not make
+    # the run pass as if the thread had done its work
+    import pykka
+
+    class Careless(pykka.ThreadingActor):
+        def on_receive(self, message: object) -> None:
+            with contextlib.suppress(BaseException):  # what the test is about
+                threading.Thread(target=lambda: None, name="helper").start()
+
+    def careless(runtime: testkit.Runtime) -> None:
+        Careless.start().tell("go")
+
+    with pytest.raises(testkit.TestkitError, match=r"started a thread \('helper'\)"):
+        explore(careless, iterations=3, seed=1)
 
 
 # ---- the command line --------------------------------------------------------------------

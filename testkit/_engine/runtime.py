@@ -516,10 +516,18 @@ class Runtime(Dispatcher):
             "function may send, or the schedule could not be replayed. Replace the thread with "
             "an actor, an FSM timer, or a message from the test function"
         )
+        self.refuse(error)  # kept for the run; the foreign thread gets the error itself
+        raise error
+
+    def refuse(self, error: TestkitError) -> Abort:
+        """Misuse of the tester, to raise where it happened: also kept (the first) as the
+        run's `misuse`, which ends the run at the next step, so that it is reported even when
+        the program catches what was raised (asyncio logs what its callbacks raise, unittest
+        records it)."""
         if self.misuse is None:
             self.misuse = error
             self.stopping = True
-        raise error
+        return Abort(error=error)
 
     def run_until(self, done: Callable[[], bool]) -> bool:
         """Run steps until `done()`; False when nothing can run any more (quiescent)."""

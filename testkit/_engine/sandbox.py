@@ -26,7 +26,7 @@ import pykka._actor
 
 from fsm import _dispatch, _proxy_cache
 from testkit._engine import blocking
-from testkit._engine.bug import Abort, actor_text
+from testkit._engine.bug import actor_text
 from testkit._engine.entropy import Sources
 from testkit._engine.test_body import CONTROLLED_THREADS
 from testkit._engine.watchdog import DEFAULT_WATCHDOG, Watchdog, user_frame
@@ -134,10 +134,11 @@ def _routed_loop(actor: pykka.Actor) -> None:
 def _no_thread_start(thread: threading.Thread) -> None:
     # An actor's handler may not (its work must be steps); the test function may, and a
     # message such a thread sends is the runtime's foreign_thread error.
-    current = getattr(_dispatch.current(), "_current", None)
+    runtime: Any = _dispatch.current()  # the tester's Runtime while a handler runs
+    current = getattr(runtime, "_current", None)
     if current is not None and threading.get_ident() in CONTROLLED_THREADS:
-        raise Abort(
-            error=TestkitError(
+        raise runtime.refuse(
+            TestkitError(
                 f"{_caller()} started a thread ({thread.name!r}) under the deterministic "
                 "tester, which runs every actor on one scheduler and cannot control or replay "
                 "what another thread does; let an actor do the work (tell it a message), or "

@@ -24,6 +24,7 @@ from typing import Any, Literal
 
 import pytest
 
+from fsm import _dispatch
 from testkit._engine.bug import Abort, Bug
 from testkit._engine.iteration import finish_replayed, run_like
 from testkit._engine.replaying import ReplayStrategy
@@ -145,7 +146,9 @@ class ItemRun:
             return
         leftover, self._leftover = self._leftover, None
         if leftover is None:
-            self._phase("teardown", self.item.parent, record=False)
+            _forget_tester_exceptions(self.item)
+            with contextlib.suppress(*TESTER_EXCEPTIONS):  # their runtime is gone
+                self._phase("teardown", self.item.parent, record=False)
         else:  # the teardown began under the runtime: run its remaining finalizers
             while leftover:
                 finalizer = leftover.pop()
@@ -228,6 +231,20 @@ class ItemRun:
         return report
 
 
+def _forget_tester_exceptions(item: pytest.Item) -> None:
+    """Drop what the tester raised in the test from the exceptions a unittest item keeps for
+    its next reports (`TestCaseFunction._excinfo`): unittest catches everything, so an
+    unwound run may leave one, e.g. a teardown's stop of an actor after the run ended, which
+    would show in the next phase, outside that run."""
+    kept: Any = getattr(item, "_excinfo", None)
+    if isinstance(kept, list):
+        kept[:] = [
+            info
+            for info in kept
+            if not isinstance(getattr(info, "value", None), TESTER_EXCEPTIONS)
+        ]
+
+
 def _thread_guard(start: Callable[[threading.Thread], None], run: ItemRun | None = None) -> Any:
     """`Thread.start` while the test runs: the test function may not start threads, whose
     messages the tester could neither schedule nor replay."""
@@ -239,13 +256,13 @@ def _thread_guard(start: Callable[[threading.Thread], None], run: ItemRun | None
             run.runs_the_tester = True
         elif threading.get_ident() in CONTROLLED_THREADS:
             where = user_frame(sys._getframe(1))
-            raise Abort(
-                error=TestkitError(
-                    f"the test started thread {thread.name!r} (in {where}), which the "
-                    "deterministic tester does not control: what it does could be neither "
-                    "scheduled nor replayed."
-                )
+            error = TestkitError(
+                f"the test started thread {thread.name!r} (in {where}), which the "
+                "deterministic tester does not control: what it does could be neither "
+                "scheduled nor replayed."
             )
+            runtime = _dispatch.current()
+            raise runtime.refuse(error) if isinstance(runtime, Runtime) else Abort(error=error)
         start(thread)
 
     return guarded_start
