@@ -120,11 +120,11 @@ def run_once(
             watchdog.runtime = None
     if runtime.faults is not None:
         strategy.faults_ended(runtime.steps)
-    interrupts.check()
     if runtime.misuse is not None:  # raised where it happened, perhaps caught there
         raise runtime.misuse
     if watchdog.message is not None:
         raise TestkitError(watchdog.message)
+    interrupts.check()
     if isinstance(outcome, Abort):
         if outcome.error is not None:
             raise outcome.error from None
