@@ -120,6 +120,39 @@ def test_the_clocks_follow_virtual_time() -> None:
     assert later["now"] - start["now"] == datetime.timedelta(seconds=5)
 
 
+def test_a_clock_bound_in_a_module_between_two_runs_is_virtual_in_the_second() -> None:
+    # freezegun remembers per module which names hold the real clock; the sandbox keys that by
+    # the module's number of names: a module new since the last run, or one that gained a
+    # name, is looked at again
+    import time
+    import types
+
+    import freezegun.api
+
+    saved = freezegun.api._get_module_attributes_hash
+    module: Any = types.ModuleType("testkit_clock_holder")
+    module.early = time.time
+    sys.modules[module.__name__] = module
+    readings: list[tuple[str, float]] = []
+
+    def test(runtime: testkit.Runtime) -> None:
+        for name in ("early", "later"):
+            if hasattr(module, name):
+                readings.append((name, getattr(module, name)()))
+
+    try:
+        testkit.explore(test, iterations=1, seed=1, progress=False)
+        module.later = time.monotonic  # a name more: looked at again
+        testkit.explore(test, iterations=1, seed=1, progress=False)
+    finally:
+        del sys.modules[module.__name__]
+    epoch = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc).timestamp()
+    (_, first), (_, again), (name, later) = readings
+    assert first == again == epoch
+    assert name == "later" and later == epoch  # the virtual clock, not the uptime
+    assert freezegun.api._get_module_attributes_hash is saved  # given back
+
+
 def test_a_set_in_a_message_is_printed_in_sorted_order() -> None:
     report = testkit.explore(systems.tagging, iterations=5, seed=1, progress=False)
     assert report.bug is not None

@@ -148,6 +148,30 @@ def _no_thread_start(thread: threading.Thread) -> None:
     _saved_thread_start(thread)
 
 
+def _cheap_module_hash(api: Any) -> Any:
+    """Let freezegun's `start` tell a module it has seen from its size, not its `dir()`; the
+    function it had, to put back (None when this freezegun has no such function).
+
+    On every start freezegun looks, in every module imported, for names bound to the real
+    clock's functions, and keeps what it found per module, keyed by a hash of the module's
+    sorted `dir()`: with a few hundred modules that is most of the cost of an `explore` of a
+    short test (6-8 ms; under `pytest --testkit-explore`, once per test). The key here is the
+    module and its number of names, which changes when that hash would (names come or go),
+    except when as many names go as come between two starts."""
+    original = getattr(api, "_get_module_attributes_hash", None)
+    if original is None or not isinstance(getattr(api, "_GLOBAL_MODULES_CACHE", None), dict):
+        return None
+
+    def module_hash(module: Any) -> str:
+        names = getattr(module, "__dict__", None)
+        if type(names) is not dict:
+            return str(original(module))
+        return f"{id(module)}-{len(names)}"
+
+    api._get_module_attributes_hash = module_hash
+    return original
+
+
 class Sandbox:
     """Context manager: virtual clock and guards for the duration of `explore`/`replay`."""
 
@@ -166,6 +190,7 @@ class Sandbox:
         self._cached_proxies = False
         self._sources: Sources | None = None
         self._moments: dict[float, datetime.datetime] = {}  # virtual seconds -> the clock's
+        self._saved_hash: Any = None
 
     def __enter__(self) -> Sandbox:
         try:
@@ -186,7 +211,12 @@ class Sandbox:
         self._freezegun_api = freezegun.api
         self._saved_depth = freezegun.api.call_stack_inspection_limit
         freezegun.api.call_stack_inspection_limit = 2
-        self._factory = self._freezer.start()
+        self._saved_hash = _cheap_module_hash(freezegun.api)
+        try:
+            self._factory = self._freezer.start()
+        finally:
+            if self._saved_hash is not None:
+                freezegun.api._get_module_attributes_hash = self._saved_hash
         self._blocking = blocking.installed()
         self._blocking.__enter__()
         # A run allocates a tuple per step for its trace; collecting young objects every

@@ -239,9 +239,7 @@ def _forget_tester_exceptions(item: pytest.Item) -> None:
     kept: Any = getattr(item, "_excinfo", None)
     if isinstance(kept, list):
         kept[:] = [
-            info
-            for info in kept
-            if not isinstance(getattr(info, "value", None), TESTER_EXCEPTIONS)
+            info for info in kept if not isinstance(getattr(info, "value", None), TESTER_EXCEPTIONS)
         ]
 
 
