@@ -92,10 +92,12 @@ def test_one_actors_draws_do_not_depend_on_another_actors_steps() -> None:
 
 
 def test_everything_is_given_back_after_a_run() -> None:
-    saved = (random.random, random.getrandbits, os.urandom, random.Random.seed)
+    saved = (random.random, random.getrandbits, os.urandom, random.Random.seed, random.seed)
     state = random.getstate()
     _dealing_bug()
-    assert (random.random, random.getrandbits, os.urandom, random.Random.seed) == saved
+    assert (random.random, random.getrandbits, os.urandom, random.Random.seed, random.seed) == (
+        saved
+    )
     assert random.getstate() == state
     assert type(random.random.__self__) is random.Random  # type: ignore[attr-defined]
 
@@ -151,6 +153,45 @@ def test_a_clock_bound_in_a_module_between_two_runs_is_virtual_in_the_second() -
     assert first == again == epoch
     assert name == "later" and later == epoch  # the virtual clock, not the uptime
     assert freezegun.api._get_module_attributes_hash is saved  # given back
+
+
+def test_a_seed_the_program_gives_is_kept_for_the_rest_of_the_iteration() -> None:
+    # a test seeds so that a shuffle comes out as it expects (Mopidy-MPD's and Mopidy-Local's
+    # tests do): the values are Python's for that seed, in the order the schedule draws them
+    import pykka
+
+    expected = list(range(10))
+    random.Random(1).shuffle(expected)
+    shuffles: list[list[int]] = []
+
+    class Shuffler(pykka.ThreadingActor):
+        def shuffled(self, items: list[int]) -> list[int]:
+            random.shuffle(items)
+            return items
+
+    def test(runtime: testkit.Runtime) -> None:
+        actor = Shuffler.start().proxy()
+        random.seed(1)
+        shuffles.append(actor.shuffled(list(range(10))).get())
+        mine = list(range(10))
+        random.shuffle(mine)  # the same generator goes on, as in Python
+        shuffles.append(mine)
+        random.seed()  # no seed: the tester's streams again
+        shuffles.append(random.sample(range(100), 5))
+        actor.stop()
+
+    report = testkit.explore(test, iterations=4, seed=3, progress=False)
+    assert report.bug is None
+    generator = random.Random(1)
+    first, second = list(range(10)), list(range(10))
+    generator.shuffle(first)
+    generator.shuffle(second)
+    assert first == expected
+    assert shuffles[0::3] == [first] * 4 and shuffles[1::3] == [second] * 4
+    again: list[list[int]] = []
+    shuffles, kept = again, shuffles
+    testkit.explore(test, iterations=4, seed=3, progress=False)
+    assert again == kept  # unseeded draws come from the iteration's seed: the same again
 
 
 def test_a_set_in_a_message_is_printed_in_sorted_order() -> None:

@@ -17,6 +17,12 @@ last), `random.Random()` and `Random.seed()` without a seed, `random.SystemRando
 `secrets`, `os.urandom` and `uuid.uuid4()` (`uuid.uuid1()` takes its time from the virtual
 clock through freezegun and its clock sequence from `random`). A thread the tester does not
 run draws real randomness.
+
+A seed the program gives is kept: after `random.seed(x)` during a run (a test that seeds so
+that a shuffle comes out as it expects), the module's functions draw, for the rest of the
+iteration or until the next `random.seed()`, from one generator seeded with `x`, as they do
+in Python: the same values in the order the schedule makes the draws, so replay draws them
+again. (`random.Random(x)` instances were never taken over.)
 """
 
 from __future__ import annotations
@@ -75,6 +81,7 @@ class Entropy:
         "_scanned",
         "_stream_text",
         "draws",
+        "program",
     )
 
     def __init__(self, seed: int) -> None:
@@ -88,6 +95,9 @@ class Entropy:
         self._in_step = 0  # draws from the current stream
         self._stream_text = ""  # the current stream's key, as the digest reads it
         self.draws = 0
+        self.program: random.Random | None = None
+        """The generator of the program's own `random.seed(x)` in this iteration, if any:
+        the module's functions draw from it instead of the steps' streams."""
         uuid_module: Any = uuid
         uuid_module._last_timestamp = None  # uuid1's last time: per iteration, not per process
 
@@ -99,7 +109,7 @@ class Entropy:
         self.draws += 1
         if at == self._at and op is self._op:
             self._in_step += 1
-            return self._rng
+            return self._rng if self.program is None else self.program
         self._close()
         counts = self._counts
         if counts is None:
@@ -115,7 +125,7 @@ class Entropy:
         crc = zlib.crc32(str(op.id).encode())
         self._rng = random.Random((self._key << 96) | (crc << 64) | index)
         self._stream_text = f"{op.id}:{index}"
-        return self._rng
+        return self._rng if self.program is None else self.program
 
     def _close(self) -> None:
         self._digest = self._mixed()
@@ -170,11 +180,29 @@ def _urandom(size: int, /) -> bytes:
 
 
 def _seed(self: random.Random, a: Any = None, version: int = 2) -> None:
+    if self.__class__ is _Controlled:  # the module's own generator: `random.seed(...)`
+        entropy = _entropy()
+        if entropy is not None:
+            if a is None:  # back to the steps' streams
+                entropy.program = None
+            else:  # the program's sequence, as Python would draw it
+                program = random.Random()
+                _saved_seed(program, a, version)
+                entropy.program = program
+            return
     if a is None:  # `Random()` or `seed()`: from the step's stream instead of the OS
         stream = _stream()
         if stream is not None:
             a = stream.getrandbits(64)
     _saved_seed(self, a, version)
+
+
+def _entropy() -> Entropy | None:
+    """The running iteration's `Entropy`, on a thread the tester runs; else None."""
+    if _get_ident() not in CONTROLLED_THREADS:
+        return None
+    entropy: Entropy | None = getattr(_dispatch.current(), "entropy", None)
+    return entropy
 
 
 class Sources:
@@ -195,6 +223,8 @@ class Sources:
         for name in _MODULE_METHODS:
             setattr(_module, name, getattr(inst, name))
         random_class.seed = _seed
+        self._module_seed = _module.seed  # bound to the original `Random.seed` at import
+        _module.seed = inst.seed
         os.urandom = _urandom
         _module._urandom = _urandom
 
@@ -206,6 +236,7 @@ class Sources:
             setattr(_module, name, function)
         random_class: Any = random.Random
         random_class.seed = self._seed
+        _module.seed = self._module_seed
         os.urandom = self._urandom
         _module._urandom = self._random_urandom
 
