@@ -68,6 +68,7 @@ OPTIONS = {
     "strategy": "strategy",
     "workers": "workers",
     "timeout": "time_budget",
+    "shrink_budget": "shrink_budget",
 }
 """`--testkit-<option>` and the `explore` argument it sets."""
 
@@ -188,6 +189,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "(default: the test's, else 1)",
     )
     group.addoption(
+        "--testkit-shrink-budget",
+        dest="testkit_shrink_budget",
+        type=float,
+        metavar="SECONDS",
+        help="seconds each test's (or explore fixture call's) bugs may take to shrink; 0 "
+        f"reports the trace as found; {first} (default: the test's, else 30). A test that "
+        "fails on every schedule spends the whole budget: lower it when many tests fail",
+    )
+    group.addoption(
         "--testkit-timeout",
         type=float,
         metavar="SECONDS",
@@ -211,7 +221,7 @@ def pytest_configure(config: pytest.Config) -> None:
             continue
         problem = check_setting(keyword, value)
         if problem is not None:
-            raise pytest.UsageError(f"--testkit-{option} {value}: {problem}")
+            raise pytest.UsageError(f"--testkit-{option.replace('_', '-')} {value}: {problem}")
     config.stash[_SUITE] = Suite.from_config(config)
 
 
@@ -266,6 +276,10 @@ def check_setting(keyword: str, value: Any) -> str | None:
         number = isinstance(value, (int, float)) and not isinstance(value, bool)
         ok = value is None or (number and value > 0 and math.isfinite(value))
         return None if ok else "the time budget must be a finite number of seconds > 0"
+    if keyword == "shrink_budget":
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        ok = number and value >= 0 and math.isfinite(value)
+        return None if ok else "the shrink budget must be a finite number of seconds >= 0"
     if keyword in ("stop_at_first_bug", ENABLED, "shrink"):
         return None if isinstance(value, bool) else f"{keyword} must be True or False"
     if keyword == ACTOR_FAILURES:
@@ -543,7 +557,9 @@ def explore_fixture(request: pytest.FixtureRequest) -> Callable[..., Report]:
     def run(test: Callable[..., Any], *args: Any, **kwargs: Any) -> Report:
         parameters = _explore_parameters()
         call = inspect.signature(_explore.explore).bind(test, *args, **kwargs)
-        arguments = effective_arguments(parameters, call, marker, options)
+        arguments = _zero_budget_shrinks_nothing(
+            effective_arguments(parameters, call, marker, options)
+        )
         with log_tail() as tail:
             progress, split = _progress_chain(arguments.get("progress"), tail)
             arguments["progress"] = progress
@@ -629,7 +645,7 @@ class Suite:
                 continue
             options[keyword] = value
             if keyword not in ("seed", "strategy"):
-                given.append(f"--testkit-{option} {value}")
+                given.append(f"--testkit-{option.replace('_', '-')} {value}")
         real_threads = [str(glob) for glob in config.getini(REAL_THREADS_INI)]
         carried = _carried(list(config.invocation_params.args))
         failures = str(config.getini(ACTOR_FAILURES_INI)).strip()
@@ -678,7 +694,7 @@ class Suite:
         arguments = {k: v for k, v in settings.items() if k not in _SUITE_IGNORED}
         arguments.setdefault("iterations", self.explore or DEFAULT_MARKED_ITERATIONS)
         arguments.update(self.options)
-        return arguments
+        return _zero_budget_shrinks_nothing(arguments)
 
     def opt_out(self, item: pytest.Item) -> str:
         return (
@@ -850,7 +866,20 @@ def _explore_item(
             if r.when == "call":
                 r.duration = elapsed  # every schedule's time, as --durations should show
         return reports
-    lines = _saved_trace_lines(item, bug, suite, report)
+    found = bug.original_trace if isinstance(bug.original_trace, Trace) else bug.trace
+    repeatable = found is None or not _not_repeatable(found)
+    if not repeatable:
+        lines = [
+            f"testkit: this test failed on schedule {found.iteration} after schedule 1 passed, "
+            "though it failed before the tester made any choice or drew any random value: the "
+            "schedules had not differed, so the test is not repeatable in one process. It keeps "
+            "state from one run to the next (a Mock made once by a @patch decorator, a "
+            "module-level cache or counter): make every run start afresh (patch inside the "
+            "test or in a fixture), run it on one schedule (--testkit-explore 1), or keep it "
+            "on real threads. " + suite.opt_out(item)
+        ]
+    else:
+        lines = _saved_trace_lines(item, bug, suite, report)
     note = ""
     try:  # the run that reproduces the bug gives pytest's own report of it
         again = run_on_trace(run, bug.trace)
@@ -861,10 +890,25 @@ def _explore_item(
             note = "note: replaying its trace did not reproduce it (the test passed)"
     run.finish()
     shown = again if again is not None else bug
-    text = "\n".join(
-        p for p in (_bug_text(shown), *lines, *_other_bugs(item, report, suite), note) if p
-    )
+    headline = _bug_text(shown) if repeatable else ""  # no bug of a schedule then
+    text = "\n".join(p for p in (headline, *lines, *_other_bugs(item, report, suite), note) if p)
     return _failed_reports(item, run, shown, text, elapsed, use_run=again is not None)
+
+
+def _zero_budget_shrinks_nothing(arguments: dict[str, Any]) -> dict[str, Any]:
+    """`--testkit-shrink-budget 0` as `explore` takes it: `shrink=False` (its own budget must
+    be > 0)."""
+    if arguments.get("shrink_budget") == 0:
+        del arguments["shrink_budget"]
+        arguments["shrink"] = False
+    return arguments
+
+
+def _not_repeatable(found: Trace) -> bool:
+    """Whether a bug found on a later schedule failed before any step or random draw: every
+    schedule is the same up to there, and the first passed, so what changed is the state the
+    test kept from its earlier runs, not the schedule."""
+    return found.iteration > 1 and not found.steps and not found.entropy
 
 
 def _replay_item(item: pytest.Item, run: ItemRun, suite: Suite) -> list[pytest.TestReport]:

@@ -131,6 +131,7 @@ def test_help_lists_every_option_with_its_default(pytester: pytest.Pytester) -> 
         ("--testkit-strategy=NAME", "default: the test's, else portfolio"),
         ("--testkit-workers=N", "default: the test's, else 1"),
         ("--testkit-timeout=SECONDS", "default: the test's, else no limit"),
+        ("--testkit-shrink-budget=SECONDS", "default: the test's, else 30"),
     ]:
         assert option in text
         assert default in text
@@ -147,6 +148,8 @@ def test_help_lists_every_option_with_its_default(pytester: pytest.Pytester) -> 
         ("--testkit-timeout", "0", "a finite number of seconds > 0"),
         ("--testkit-timeout", "inf", "a finite number of seconds > 0"),
         ("--testkit-iterations", "many", "invalid int value: 'many'"),
+        ("--testkit-shrink-budget", "-1", "--testkit-shrink-budget -1.0: the shrink budget"),
+        ("--testkit-shrink-budget", "nan", "a finite number of seconds >= 0"),
     ],
 )
 def test_bad_option_values_are_usage_errors(

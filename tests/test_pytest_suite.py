@@ -633,3 +633,48 @@ def test_a_thread_start_the_program_catches_is_still_the_misuse(pytester: pytest
     assert "could not run this test under the deterministic tester" in text, text
     assert "the test started thread 'asyncio_0'" in text
     assert "testkit-traces" not in text and "BUG" not in text
+
+
+def test_a_test_that_keeps_state_between_schedules_is_told_so_not_reported_as_a_bug(
+    pytester: pytest.Pytester,
+) -> None:
+    # a Mock made once by @patch counts the calls of every schedule: the second fails before
+    # any step; no schedule made that, so no trace or replay command is offered
+    pytester.makepyfile(
+        test_leaky="""
+        from unittest import mock
+
+        class Registry:
+            def remove(self, tag):
+                pass
+
+        REGISTRY = Registry()
+
+        @mock.patch.object(REGISTRY, "remove", new=mock.Mock())
+        def test_removed_once():
+            REGISTRY.remove("tag")
+            REGISTRY.remove.assert_called_once_with("tag")
+        """
+    )
+    result = pytester.runpytest(*PLUGIN, "--testkit-explore", "3", "--testkit-seed", "1")
+    result.assert_outcomes(failed=1)
+    text = text_of(result)
+    assert "Expected 'mock' to be called once" in text  # pytest's own report
+    assert "is not repeatable in one process" in text and "@patch decorator" in text
+    assert "BUG:" not in text and "--testkit-replay" not in text
+    assert not (pytester.path / "testkit-traces").exists()
+
+
+def test_the_shrink_budget_option_bounds_shrinking(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(app=APP, test_race=RACE)
+    options = (*PLUGIN, "--testkit-explore", "10", "--testkit-seed", "4")
+    shrunk = pytester.runpytest(*options)
+    shrunk.assert_outcomes(failed=1)
+    assert list((pytester.path / "testkit-traces").glob("*.original.trace"))  # it shrank
+    for path in (pytester.path / "testkit-traces").iterdir():
+        path.unlink()
+    as_found = pytester.runpytest(*options, "--testkit-shrink-budget", "0")
+    as_found.assert_outcomes(failed=1)
+    saved = list((pytester.path / "testkit-traces").iterdir())
+    assert len(saved) == 1 and ".original." not in saved[0].name  # left as found
+    assert "--testkit-shrink-budget 0.0" in text_of(as_found)  # carried into the rerun
