@@ -535,7 +535,6 @@ def test_a_replay_that_draws_other_random_values_says_so(pytester: pytest.Pytest
     assert "drew other random values" in text_of(replayed), text_of(replayed)
 
 
-@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # the thread's
 def test_a_foreign_threads_message_in_a_unittest_case_is_the_misuse_not_an_internal_error(
     pytester: pytest.Pytester,
 ) -> None:
@@ -583,7 +582,8 @@ def test_a_foreign_threads_message_in_a_unittest_case_is_the_misuse_not_an_inter
             pass
         """
     )
-    result = pytester.runpytest(*PLUGIN, "--testkit-explore", "3", "--testkit-seed", "1")
+    # in a process of its own: its raw thread and its greenlets end with that process
+    result = pytester.runpytest_subprocess(*PLUGIN, "--testkit-explore", "3", "--testkit-seed", "1")
     text = text_of(result)
     assert "INTERNALERROR" not in text, text
     result.assert_outcomes(failed=1, passed=1)
@@ -627,7 +627,8 @@ def test_a_thread_start_the_program_catches_is_still_the_misuse(pytester: pytest
                 ref.stop()
         """
     )
-    result = pytester.runpytest(*PLUGIN, "--testkit-explore", "3", "--testkit-seed", "1")
+    # in a process of its own: the event loop's executor and what asyncio logged end with it
+    result = pytester.runpytest_subprocess(*PLUGIN, "--testkit-explore", "3", "--testkit-seed", "1")
     result.assert_outcomes(failed=1)
     text = text_of(result)
     assert "could not run this test under the deterministic tester" in text, text
