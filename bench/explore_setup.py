@@ -19,7 +19,7 @@ import statistics
 import tempfile
 from pathlib import Path
 
-from _baseline import export, run_probe
+from _baseline import ROOT, export, run_probe
 
 PROBE = r"""
 import importlib, json, sys, time
@@ -56,7 +56,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         trees = {
             "baseline": export(args.baseline_ref, Path(scratch)),
-            "this tree": Path(__file__).resolve().parent.parent,
+            "this tree": ROOT,
         }
         found: dict[str, list[float]] = {tree: [] for tree in trees}
         modules = 0
